@@ -1,0 +1,47 @@
+// nnlab-cli: the engine headless, for scripts and CI.
+#include "cli_args.h"
+#include "runs_command.h"
+#include "train_command.h"
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace {
+
+const char* kHelp = R"(Usage: nnlab-cli COMMAND [options]
+
+Commands:
+  train [EXPERIMENT.json]   train an experiment (default: the Fashion-MNIST CNN) and record the run
+  validate EXPERIMENT.json  check an experiment; print layer shapes, parameters and MACs
+  runs ...                  list, show, export, diff, delete, resume and import stored runs
+  version                   print the nnlab and LibTorch versions
+
+'nnlab-cli COMMAND --help' describes each command.
+)";
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    using namespace nnlab::cli;
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+        std::fputs(kHelp, args.empty() ? stderr : stdout);
+        return args.empty() ? kExitUsage : kExitOk;
+    }
+    const std::string command = args[0];
+    args.erase(args.begin());
+    if (command == "train")
+        return trainCommand(args);
+    if (command == "validate")
+        return validateCommand(args);
+    if (command == "runs")
+        return runsCommand(args);
+    if (command == "version" || command == "--version") {
+        std::printf("nnlab %s\n", NNLAB_VERSION);
+        return kExitOk;
+    }
+    std::fprintf(stderr, "nnlab-cli: unknown command '%s'\n%s", command.c_str(), kHelp);
+    return kExitUsage;
+}

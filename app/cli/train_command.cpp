@@ -1,0 +1,149 @@
+#include "train_command.h"
+
+#include "cli_args.h"
+#include "progress_bar.h"
+
+#include "nnlab/data.h"
+#include "nnlab/runtime.h"
+#include "nnlab/spec_json.h"
+#include "nnlab/trainer.h"
+
+#include <csignal>
+#include <cstdio>
+
+namespace nnlab::cli {
+
+namespace {
+
+const char* kTrainHelp = R"(Usage: nnlab-cli train [EXPERIMENT.json] [options]
+
+Trains an experiment (the built-in Fashion-MNIST CNN when no file is given) with a live
+progress bar, records the run in the run store and prints the final metrics.
+
+Options:
+  --epochs N               shorthand for --set training.epochs=N
+  --set key.path=value     override any experiment field, e.g. --set optimizer.lr=0.01
+                           or --set model.layers[0].out_channels=32 (repeatable)
+  --db PATH                run store file (default: $NNLAB_DB, else
+                           $XDG_DATA_HOME/nnlab/runs.db)
+  --no-store               do not record the run
+  --quiet                  no progress bar
+  -h, --help               this help
+
+Exit status: 0 finished, 1 failed, 2 bad arguments or experiment, 130 interrupted.
+)";
+
+TrainControl* g_control = nullptr;
+
+void onSignal(int)
+{
+    if (g_control)
+        g_control->cancelFromSignal();
+}
+
+void printMetrics(const std::map<std::string, double>& metrics)
+{
+    for (const char* tag : {"train/loss", "train/accuracy", "val/loss", "val/accuracy", "test/loss", "test/accuracy"}) {
+        auto it = metrics.find(tag);
+        if (it != metrics.end())
+            std::printf("  %-16s %.4f\n", tag, it->second);
+    }
+}
+
+} // namespace
+
+int trainExperiment(const ExperimentSpec& spec, const TrainRunOptions& options)
+{
+    prepareProcess();
+    const RuntimeInfo runtime = probeRuntime(true);
+    if (!runtime.warning.empty())
+        std::fprintf(stderr, "warning: %s\n", runtime.warning.c_str());
+
+    ProgressBar bar(!options.quiet);
+    DataBundle data;
+    try {
+        data = loadData(spec.data, spec.isClassification(), spec.seed);
+    } catch (const DataError& e) {
+        std::fprintf(stderr, "nnlab-cli train: %s\n", e.what());
+        return kExitFailed;
+    }
+    std::fprintf(stderr, "%s: %s\n", spec.name.c_str(), data.description.c_str());
+
+    TrainControl control;
+    g_control = &control;
+    std::signal(SIGINT, onSignal);
+    std::signal(SIGTERM, onSignal);
+
+    TrainCallbacks callbacks;
+    callbacks.started = [&](const TrainInfo& info) {
+        bar.message("device " + info.device + ", " + std::to_string(info.threads) + " thread(s) (" + info.threadChoice
+                    + "), " + std::to_string(info.parameters) + " parameters, " + std::to_string(info.totalSteps)
+                    + " steps");
+    };
+    callbacks.progress = [&](const Progress& p) { bar.update(p); };
+    callbacks.event = [&](const std::string& kind, const std::string& detail) {
+        if (kind == "epoch")
+            bar.message("epoch " + detail + " done");
+    };
+    TrainOptions trainOptions;
+    const TrainResult result = train(spec, data, control, callbacks, trainOptions);
+    bar.finish();
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+    g_control = nullptr;
+
+    switch (result.status) {
+    case TrainStatus::Finished:
+        std::printf("finished %lld steps in %s\n", static_cast<long long>(result.steps),
+                    formatDuration(result.seconds).c_str());
+        printMetrics(result.finalMetrics);
+        return kExitOk;
+    case TrainStatus::Cancelled:
+        std::fprintf(stderr, "interrupted: %s\n", result.message.c_str());
+        printMetrics(result.finalMetrics);
+        return kExitCancelled;
+    case TrainStatus::Failed:
+        std::fprintf(stderr, "nnlab-cli train: failed: %s\n", result.message.c_str());
+        return kExitFailed;
+    }
+    return kExitFailed;
+}
+
+int trainCommand(const std::vector<std::string>& argv)
+{
+    Args args(argv);
+    if (args.wantsHelp()) {
+        std::fputs(kTrainHelp, stdout);
+        return kExitOk;
+    }
+    TrainRunOptions options;
+    options.store = !args.flag("--no-store");
+    options.quiet = args.flag("--quiet");
+    if (auto db = args.value("--db"))
+        options.databasePath = *db;
+    std::vector<std::string> overrides = args.values("--set");
+    if (auto epochs = args.value("--epochs"))
+        overrides.push_back("training.epochs=" + *epochs);
+    std::string error;
+    const auto files = args.positionals(error);
+    if (!error.empty())
+        return usageError("train", error);
+    if (files.size() > 1)
+        return usageError("train", "expected at most one experiment file");
+
+    ParseResult parsed;
+    if (files.empty())
+        parsed = parseExperiment(experimentToJson(defaultExperiment()), overrides);
+    else
+        parsed = loadExperimentFile(files[0], overrides);
+    if (!parsed.ok()) {
+        std::fprintf(stderr, "%s: %zu problem%s\n", files.empty() ? "default experiment" : files[0].c_str(),
+                     parsed.problems.size(), parsed.problems.size() == 1 ? "" : "s");
+        for (const auto& p : parsed.problems)
+            std::fprintf(stderr, "  %s\n", p.text().c_str());
+        return kExitUsage;
+    }
+    return trainExperiment(parsed.spec, options);
+}
+
+} // namespace nnlab::cli

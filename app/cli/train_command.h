@@ -1,0 +1,25 @@
+// `nnlab-cli train`: trains an experiment with a progress bar and records the run.
+#pragma once
+
+#include "nnlab/spec.h"
+
+#include <string>
+#include <vector>
+
+namespace nnlab::cli {
+
+struct TrainRunOptions {
+    std::string databasePath;      // run store file; empty = defaultDatabasePath()
+    bool store = true;             // false with --no-store
+    std::string resumeRunId;       // continue this stored run from its last checkpoint
+    bool quiet = false;            // no progress bar
+};
+
+// Loads data, trains and prints the final metrics. Returns the process exit status:
+// 0 finished, 1 failed, 130 cancelled (Ctrl+C).
+int trainExperiment(const ExperimentSpec& spec, const TrainRunOptions& options);
+
+int trainCommand(const std::vector<std::string>& args);     // argv after "train"
+int validateCommand(const std::vector<std::string>& args);  // argv after "validate"
+
+} // namespace nnlab::cli

@@ -1,0 +1,111 @@
+// Experiment specification: plain value types, safe to copy between threads.
+// JSON parsing lives in spec_json.h; validation and shape inference in model_info.h.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace nnlab {
+
+// One layer. Options are numbers keyed by their torch.nn name (booleans are 0/1); the
+// layer-type table in layer_types.h lists each type's options with defaults and ranges,
+// and the parser fills every option so a spec is always complete.
+struct LayerSpec {
+    std::string type;                       // torch.nn name in snake case: "conv2d", "relu", ...
+    std::string name;                       // optional; parameter names use it, else the index
+    std::map<std::string, double> options;  // every option of the type, defaults filled in
+    std::vector<LayerSpec> layers;          // the body of a "residual" block, else empty
+
+    double option(const std::string& key) const;   // the value, or the type's default
+    int64_t intOption(const std::string& key) const { return static_cast<int64_t>(option(key)); }
+    bool flag(const std::string& key) const { return option(key) != 0.0; }
+};
+
+struct ModelSpec {
+    std::vector<int64_t> input{1, 28, 28};  // per-sample shape, without the batch dimension
+    std::vector<LayerSpec> layers;
+};
+
+struct DataSpec {
+    std::string source = "fashion-mnist";   // spiral|moons|circles|xor|blobs|fashion-mnist|idx|cifar10|csv
+    std::string path;                        // folder or file; fashion-mnist defaults to the Debian package's folder
+    std::string testPath;                    // csv: optional separate test file
+    int64_t samples = 1000;                  // 2-D generators: number of points, >= 10
+    int64_t classes = 2;                     // 2-D generators (spiral, blobs): number of classes, 2..10
+    double noise = 0.1;                      // 2-D generators: noise level, 0..2
+    int64_t trainLimit = 0;                  // use at most this many training samples; 0 = all
+    double validationFraction = 0.1;         // share of the training data held out, 0 <= f < 1
+    std::string normalize = "auto";          // auto|none|standardize|scale (auto: scale images to [0,1]
+                                             // then standardize per channel; standardize tabular features)
+    bool shuffle = true;                     // shuffle the training set each epoch
+    std::string labelColumn;                 // csv: column name or 0-based index; default the last column
+    std::string header = "auto";             // csv: auto|yes|no
+    std::string delimiter = ",";             // csv: one character
+};
+
+struct OptimizerSpec {
+    std::string type = "adamw";              // sgd|adam|adamw|rmsprop
+    double lr = 1e-3;                        // base learning rate, > 0
+    double momentum = 0.0;                   // sgd, rmsprop: 0..1
+    bool nesterov = false;                   // sgd: needs momentum > 0
+    double weightDecay = 0.0;                // L2 (sgd, adam, rmsprop) or decoupled (adamw), >= 0
+    double beta1 = 0.9;                      // adam, adamw
+    double beta2 = 0.999;                    // adam, adamw
+    double eps = 1e-8;                       // adam, adamw, rmsprop
+    double alpha = 0.99;                     // rmsprop smoothing
+};
+
+struct ScheduleSpec {
+    std::string type = "constant";           // constant|step|exponential|cosine|warmup_cosine|onecycle
+    int64_t warmupSteps = 0;                 // linear warm-up from 0 (constant, cosine, warmup_cosine)
+    int64_t stepSize = 1;                    // step: epochs between decays, >= 1
+    double gamma = 0.1;                      // step, exponential (per epoch): factor, 0 < g <= 1
+    double minLr = 0.0;                      // cosine: final learning rate, >= 0
+    double pctStart = 0.3;                   // onecycle: share of steps spent rising, 0 < p < 1
+    double divFactor = 25.0;                 // onecycle: initial lr = lr / div_factor
+    double finalDivFactor = 1e4;             // onecycle: final lr = initial lr / final_div_factor
+};
+
+struct TrainingSpec {
+    int64_t epochs = 2;                      // >= 1
+    int64_t batchSize = 64;                  // >= 1
+    int64_t evalBatchSize = 1000;            // batch size for validation and test, >= 1
+    double gradClipNorm = 0.0;               // clip the global gradient norm to this; 0 = off
+    double gradClipValue = 0.0;              // clamp each gradient to +-this; 0 = off
+    int64_t threads = 0;                     // intra-op threads; 0 = pick the fastest by measuring
+    std::string device = "auto";             // auto|cpu|cuda
+    int64_t logEverySteps = 10;              // report train metrics every N steps, >= 1
+};
+
+struct ExperimentSpec {
+    std::string name = "experiment";
+    uint64_t seed = 0;
+    DataSpec data;
+    ModelSpec model;
+    std::string loss = "cross_entropy";      // cross_entropy|mse
+    OptimizerSpec optimizer;
+    ScheduleSpec schedule;
+    TrainingSpec training;
+
+    bool isClassification() const { return loss == "cross_entropy"; }
+};
+
+// The default experiment: the Fashion-MNIST CNN that nnlab opens with.
+ExperimentSpec defaultExperiment();
+
+// One problem found in a spec: the JSON path and what is wrong with it.
+struct Problem {
+    std::string path;      // "model.layers[3].kernel_size"; empty for the document itself
+    std::string message;   // "must be >= 1, got 0"
+    std::string text() const { return path.empty() ? message : path + ": " + message; }
+};
+using Problems = std::vector<Problem>;
+
+// Learning rate at optimizer step `step` (0-based) of a run of `totalSteps` steps with
+// `stepsPerEpoch` steps an epoch. Pure: the trainer and the editor's preview both use it.
+double learningRateAt(const ScheduleSpec& schedule, double baseLr, int64_t step,
+                      int64_t totalSteps, int64_t stepsPerEpoch);
+
+} // namespace nnlab

@@ -1,0 +1,39 @@
+// Experiment files (JSON, "format": "nnlab.experiment/1") to and from ExperimentSpec.
+// Parsing rejects unknown keys, wrong types and bad values, each with its JSON path, and
+// then runs the full validation (shapes included) so one call reports every problem.
+#pragma once
+
+#include "nnlab/spec.h"
+
+#include <string>
+#include <vector>
+
+namespace nnlab {
+
+inline constexpr const char* kExperimentFormat = "nnlab.experiment/1";
+
+struct ParseResult {
+    ExperimentSpec spec;     // complete (defaults filled) when ok()
+    Problems problems;
+    bool ok() const { return problems.empty(); }
+    std::string errorText() const;   // one problem a line
+};
+
+// `overrides` are "key.path=value" strings (as `--set`): the value is read as JSON when it
+// parses as JSON, else as a string; paths may index arrays: "model.layers[5].out_features".
+ParseResult parseExperiment(const std::string& jsonText, const std::vector<std::string>& overrides = {});
+
+// Reads the file; problems with the file itself carry the file name as their path.
+ParseResult loadExperimentFile(const std::string& path, const std::vector<std::string>& overrides = {});
+
+// Pretty JSON that parses back to an equal spec. Only the options that apply to the chosen
+// types are written (an adam optimizer has no momentum key).
+std::string experimentToJson(const ExperimentSpec& spec);
+
+// Writes atomically (temporary file + rename). Returns an error message, or "" on success.
+std::string saveExperimentFile(const ExperimentSpec& spec, const std::string& path);
+
+bool operator==(const ExperimentSpec& a, const ExperimentSpec& b);
+inline bool operator!=(const ExperimentSpec& a, const ExperimentSpec& b) { return !(a == b); }
+
+} // namespace nnlab

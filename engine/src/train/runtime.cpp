@@ -1,0 +1,96 @@
+#include "nnlab/runtime.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <thread>
+
+namespace nnlab {
+
+void prepareProcess()
+{
+    // Must precede OpenMP's initialisation; an explicit user setting wins.
+    setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
+    static bool once = [] {
+        try {
+            at::set_num_interop_threads(1);
+        } catch (const std::exception&) {
+            // Already started by an earlier LibTorch call: the default stays.
+        }
+        return true;
+    }();
+    (void)once;
+}
+
+std::string torchVersion()
+{
+    return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "."
+           + std::to_string(TORCH_VERSION_PATCH);
+}
+
+namespace {
+
+std::string mappedBlas()
+{
+    std::ifstream maps("/proc/self/maps");
+    std::string line;
+    std::string found;
+    while (std::getline(maps, line)) {
+        const auto slash = line.find('/');
+        if (slash == std::string::npos)
+            continue;
+        const std::string path = line.substr(slash);
+        const auto base = path.substr(path.rfind('/') + 1);
+        if (base.find("openblas") != std::string::npos || base.find("mkl_rt") != std::string::npos
+            || base.find("blis") != std::string::npos)
+            return path;   // an optimised BLAS wins over the libblas.so.3 alternative link
+        if (base.rfind("libblas", 0) == 0 && found.empty())
+            found = path;
+    }
+    return found.empty() ? "unknown" : found;
+}
+
+double measureMatmulGflops()
+{
+    const int previous = at::get_num_threads();
+    at::set_num_threads(1);
+    torch::NoGradGuard noGrad;
+    const int64_t n = 256;
+    auto a = torch::rand({n, n});
+    auto b = torch::rand({n, n});
+    auto c = torch::mm(a, b);   // warm-up
+    double best = 1e9;
+    for (int rep = 0; rep < 5; ++rep) {
+        const auto start = std::chrono::steady_clock::now();
+        c = torch::mm(a, b);
+        best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
+    at::set_num_threads(previous);
+    return 2.0 * n * n * n / best / 1e9;
+}
+
+} // namespace
+
+RuntimeInfo probeRuntime(bool measure)
+{
+    RuntimeInfo info;
+    info.nnlabVersion = NNLAB_VERSION;
+    info.torchVersion = torchVersion();
+    info.cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    info.cudaAvailable = torch::cuda::is_available();
+    info.blasLibrary = mappedBlas();
+    if (measure) {
+        info.matmulGflops = measureMatmulGflops();
+        // OpenBLAS does 30-100 GFLOP/s a core on AVX2 machines; the reference BLAS about 2.
+        info.slowBlas = info.matmulGflops < 8.0;
+    }
+    if (info.slowBlas)
+        info.warning = "matrix products run at " + std::to_string(static_cast<int>(info.matmulGflops))
+                       + " GFLOP/s (reference BLAS: " + info.blasLibrary
+                       + "); install libopenblas0-pthread for a 10x faster training";
+    return info;
+}
+
+} // namespace nnlab

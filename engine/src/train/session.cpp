@@ -1,0 +1,94 @@
+#include "session.h"
+
+namespace nnlab::detail {
+
+TensorSet toTensors(const Dataset& data, bool classification, const torch::Device& device)
+{
+    TensorSet set;
+    set.count = data.count();
+    if (set.count == 0)
+        return set;
+    std::vector<int64_t> shape{set.count};
+    shape.insert(shape.end(), data.sampleShape.begin(), data.sampleShape.end());
+    // from_blob aliases the vectors; const_cast is safe because nothing writes through them.
+    set.x = torch::from_blob(const_cast<float*>(data.features.data()), shape, torch::kFloat32);
+    if (classification)
+        set.y = torch::from_blob(const_cast<int64_t*>(data.labels.data()), {set.count}, torch::kInt64);
+    else
+        set.y = torch::from_blob(const_cast<float*>(data.targets.data()), {set.count, data.targetDim}, torch::kFloat32);
+    if (!device.is_cpu()) {
+        set.x = set.x.to(device);
+        set.y = set.y.to(device);
+    }
+    return set;
+}
+
+torch::Tensor lossFunction(const torch::Tensor& output, const torch::Tensor& target, bool classification)
+{
+    namespace F = torch::nn::functional;
+    return classification ? F::cross_entropy(output, target) : F::mse_loss(output, target);
+}
+
+Evaluation evaluate(torch::nn::Sequential& model, const TensorSet& set, int64_t batchSize, bool classification)
+{
+    Evaluation result;
+    if (set.empty())
+        return result;
+    torch::NoGradGuard noGrad;
+    model->eval();
+    torch::Tensor lossSum = torch::zeros({}, torch::kFloat64);
+    torch::Tensor correct = torch::zeros({}, torch::kInt64);
+    for (int64_t start = 0; start < set.count; start += batchSize) {
+        const int64_t end = std::min(start + batchSize, set.count);
+        torch::Tensor out = model->forward(set.x.slice(0, start, end));
+        torch::Tensor target = set.y.slice(0, start, end);
+        lossSum += lossFunction(out, target, classification).to(torch::kFloat64) * (end - start);
+        if (classification)
+            correct += out.argmax(1).eq(target).sum().cpu();
+    }
+    model->train();
+    result.loss = lossSum.item<double>() / static_cast<double>(set.count);
+    if (classification)
+        result.accuracy = static_cast<double>(correct.item<int64_t>()) / static_cast<double>(set.count);
+    return result;
+}
+
+double unixTime()
+{
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+void Reporter::add(const std::string& tag, int64_t step, double value)
+{
+    m_pending.push_back({tag, step, unixTime(), value});
+    m_last[tag] = value;
+}
+
+void Reporter::progress(const Progress& p, bool force)
+{
+    const auto now = std::chrono::steady_clock::now();
+    if (!force && std::chrono::duration<double>(now - m_lastFlush).count() < m_interval)
+        return;
+    m_lastFlush = now;
+    flush();
+    if (m_callbacks.progress)
+        m_callbacks.progress(p);
+}
+
+void Reporter::flush()
+{
+    if (m_pending.empty())
+        return;
+    if (m_callbacks.metrics)
+        m_callbacks.metrics(m_pending);
+    m_pending.clear();
+}
+
+void Reporter::event(const std::string& kind, const std::string& detail)
+{
+    flush();   // keep the timeline ordered with the metrics before it
+    if (m_callbacks.event)
+        m_callbacks.event(kind, detail);
+}
+
+} // namespace nnlab::detail

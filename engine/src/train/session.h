@@ -1,0 +1,52 @@
+// Pieces of a training run kept out of the loop itself: the data as tensors, evaluation,
+// and the reporter that batches metrics for the callbacks.
+#pragma once
+
+#include "nnlab/trainer.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+
+namespace nnlab::detail {
+
+// A data set viewed as tensors on the training device. On the CPU the tensors alias the
+// Dataset's arrays (no copy), so the Dataset must outlive them.
+struct TensorSet {
+    torch::Tensor x;        // [N, ...sampleShape] float
+    torch::Tensor y;        // [N] int64 labels, or [N, targetDim] float targets
+    int64_t count = 0;
+    bool empty() const { return count == 0; }
+};
+TensorSet toTensors(const Dataset& data, bool classification, const torch::Device& device);
+
+struct Evaluation {
+    double loss = 0.0;
+    double accuracy = -1.0;  // -1 for regression
+};
+// Mean loss (and accuracy) over the whole set, in eval mode without autograd.
+Evaluation evaluate(torch::nn::Sequential& model, const TensorSet& set, int64_t batchSize, bool classification);
+
+torch::Tensor lossFunction(const torch::Tensor& output, const torch::Tensor& target, bool classification);
+
+double unixTime();
+
+// Collects metric points and hands them to the callbacks at most every `interval` seconds.
+class Reporter {
+public:
+    Reporter(const TrainCallbacks& callbacks, double interval) : m_callbacks(callbacks), m_interval(interval) {}
+    void add(const std::string& tag, int64_t step, double value);
+    void progress(const Progress& p, bool force = false);   // flushes metrics too when due
+    void flush();
+    void event(const std::string& kind, const std::string& detail);
+    const std::map<std::string, double>& last() const { return m_last; }
+
+private:
+    const TrainCallbacks& m_callbacks;
+    double m_interval;
+    std::vector<MetricPoint> m_pending;
+    std::map<std::string, double> m_last;
+    std::chrono::steady_clock::time_point m_lastFlush = std::chrono::steady_clock::now();
+};
+
+} // namespace nnlab::detail
