@@ -99,3 +99,16 @@ TrainResult train(const ExperimentSpec& spec, const DataBundle& data, TrainContr
 const char* toString(TrainStatus status);
 
 } // namespace nnlab
+
+namespace nnlab {
+
+// Builds the model in LibTorch and runs one sample through it: what the network really is,
+// for tests and for checking shape inference against LibTorch itself.
+struct BuiltModel {
+    std::vector<std::string> parameterNames;   // "0.weight", "3.body.0.weight", ...
+    int64_t parameters = 0;
+    std::vector<int64_t> outputShape;          // per sample, without the batch dimension
+};
+BuiltModel buildAndProbe(const ModelSpec& model);   // throws std::invalid_argument on a bad spec
+
+} // namespace nnlab

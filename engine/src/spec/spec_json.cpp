@@ -21,6 +21,15 @@ namespace {
 void readLayers(const json& array, const std::string& path, std::vector<LayerSpec>& out,
                 Problems& problems);
 
+// A choice that decides which other keys exist: when unknown, the other keys cannot be
+// judged, so only the choice itself is reported.
+void unknownChoice(ObjectReader& r, const std::string& path, const std::string& value, const char* choices,
+                   Problems& problems)
+{
+    problems.push_back({path, "unknown value \"" + value + "\"; one of " + choices});
+    r.ignoreRest();
+}
+
 void readLayer(const json& value, const std::string& path, LayerSpec& layer, Problems& problems)
 {
     ObjectReader r(value, path, problems);
@@ -90,6 +99,8 @@ void readData(const json& value, DataSpec& d, Problems& problems)
     r.string("normalize", d.normalize);
     r.boolean("shuffle", d.shuffle);
     const auto& keys = detail::dataKeys(d.source);
+    if (keys.empty())
+        return unknownChoice(r, "data.source", d.source, "spiral, moons, circles, xor, blobs, fashion-mnist, idx, cifar10, csv", problems);
     if (keys.count("samples")) {
         r.integer("samples", d.samples);
         r.integer("classes", d.classes);
@@ -105,7 +116,7 @@ void readData(const json& value, DataSpec& d, Problems& problems)
         r.string("header", d.header);
     if (keys.count("delimiter"))
         r.string("delimiter", d.delimiter);
-    r.finish(keys.empty() ? "a data option" : "an option of source \"" + d.source + "\"");
+    r.finish("an option of source \"" + d.source + "\"");
 }
 
 void readModel(const json& value, ModelSpec& m, Problems& problems)
@@ -143,6 +154,8 @@ void readOptimizer(const json& value, OptimizerSpec& o, Problems& problems)
     r.number("lr", o.lr);
     r.number("weight_decay", o.weightDecay);
     const auto& keys = detail::optimizerKeys(o.type);
+    if (keys.empty())
+        return unknownChoice(r, "optimizer.type", o.type, "sgd, adam, adamw, rmsprop", problems);
     if (keys.count("momentum"))
         r.number("momentum", o.momentum);
     if (keys.count("nesterov"))
@@ -153,7 +166,7 @@ void readOptimizer(const json& value, OptimizerSpec& o, Problems& problems)
         r.number("eps", o.eps);
     if (keys.count("alpha"))
         r.number("alpha", o.alpha);
-    r.finish(keys.empty() ? "an optimizer option" : "an option of " + o.type);
+    r.finish("an option of " + o.type);
 }
 
 void readSchedule(const json& value, ScheduleSpec& s, Problems& problems)
@@ -163,6 +176,8 @@ void readSchedule(const json& value, ScheduleSpec& s, Problems& problems)
         return;
     r.string("type", s.type);
     const auto& keys = detail::scheduleKeys(s.type);
+    if (keys.empty())
+        return unknownChoice(r, "schedule.type", s.type, "constant, step, exponential, cosine, warmup_cosine, onecycle", problems);
     if (keys.count("warmup_steps"))
         r.integer("warmup_steps", s.warmupSteps);
     if (keys.count("step_size"))
@@ -177,7 +192,7 @@ void readSchedule(const json& value, ScheduleSpec& s, Problems& problems)
         r.number("div_factor", s.divFactor);
     if (keys.count("final_div_factor"))
         r.number("final_div_factor", s.finalDivFactor);
-    r.finish(keys.empty() ? "a schedule option" : "an option of the " + s.type + " schedule");
+    r.finish("an option of the " + s.type + " schedule");
 }
 
 void readTraining(const json& value, TrainingSpec& t, Problems& problems)

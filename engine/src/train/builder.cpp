@@ -1,4 +1,5 @@
 #include "builder.h"
+#include "nnlab/trainer.h"
 
 #include <functional>
 #include <map>
@@ -136,3 +137,24 @@ nn::Sequential buildModel(const ModelSpec& spec)
 }
 
 } // namespace nnlab::detail
+
+namespace nnlab {
+
+BuiltModel buildAndProbe(const ModelSpec& spec)
+{
+    torch::NoGradGuard noGrad;
+    torch::nn::Sequential model = detail::buildModel(spec);
+    BuiltModel built;
+    for (const auto& item : model->named_parameters()) {
+        built.parameterNames.push_back(item.key());
+        built.parameters += item.value().numel();
+    }
+    model->eval();
+    std::vector<int64_t> shape{2};
+    shape.insert(shape.end(), spec.input.begin(), spec.input.end());
+    const torch::Tensor out = model->forward(torch::zeros(shape));
+    built.outputShape.assign(out.sizes().begin() + 1, out.sizes().end());
+    return built;
+}
+
+} // namespace nnlab

@@ -1,0 +1,236 @@
+// Experiment files: every kind of mistake is reported with its JSON path; good files
+// round-trip; --set overrides reach any field.
+#include "nnlab/model_info.h"
+#include "nnlab/spec_json.h"
+
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <fstream>
+
+using namespace nnlab;
+
+namespace {
+
+// A valid experiment that each bad case changes in one place.
+const char* kBase = R"({
+  "format": "nnlab.experiment/1", "name": "t", "seed": 1,
+  "data": {"source": "spiral", "samples": 200, "classes": 3, "noise": 0.1},
+  "model": {"input": [2], "layers": [
+    {"type": "linear", "out_features": 16}, {"type": "relu"}, {"type": "linear", "out_features": 3}]},
+  "loss": "cross_entropy",
+  "optimizer": {"type": "adam", "lr": 0.01},
+  "schedule": {"type": "constant"},
+  "training": {"epochs": 2, "batch_size": 32}
+})";
+
+const char* kImage = R"({
+  "format": "nnlab.experiment/1", "name": "img",
+  "data": {"source": "fashion-mnist"},
+  "model": {"input": [1, 28, 28], "layers": [
+    {"type": "conv2d", "out_channels": 16, "kernel_size": 3, "padding": 1},
+    {"type": "relu"},
+    {"type": "maxpool2d", "kernel_size": 2},
+    {"type": "batchnorm2d"},
+    {"type": "flatten"},
+    {"type": "linear", "out_features": 10}]}
+})";
+
+bool mentions(const Problems& problems, const QString& path, const QString& words)
+{
+    for (const auto& p : problems)
+        if (QString::fromStdString(p.path) == path && QString::fromStdString(p.message).contains(words))
+            return true;
+    return false;
+}
+
+QString dump(const Problems& problems)
+{
+    QString s;
+    for (const auto& p : problems)
+        s += QString::fromStdString(p.text()) + "\n";
+    return s;
+}
+
+} // namespace
+
+class TestSpecJson : public QObject {
+    Q_OBJECT
+private slots:
+    void validBaseParses()
+    {
+        const ParseResult r = parseExperiment(kBase);
+        QVERIFY2(r.ok(), qPrintable(dump(r.problems)));
+        QCOMPARE(r.spec.model.layers.size(), size_t(3));
+        QCOMPARE(r.spec.model.layers[0].intOption("out_features"), int64_t(16));
+        QCOMPARE(r.spec.model.layers[0].flag("bias"), true);   // torch.nn default filled in
+        QCOMPARE(r.spec.optimizer.beta2, 0.999);
+        QCOMPARE(r.spec.training.epochs, int64_t(2));
+    }
+
+    void badSpecs_data()
+    {
+        QTest::addColumn<QStringList>("overrides");
+        QTest::addColumn<QString>("path");
+        QTest::addColumn<QString>("words");
+        auto row = [](const char* name, QStringList o, const char* path, const char* words) {
+            QTest::newRow(name) << o << QString(path) << QString(words);
+        };
+        row("kernel zero", {"model.layers[0]={\"type\":\"conv2d\",\"out_channels\":4,\"kernel_size\":0}"},
+            "model.layers[0].kernel_size", "must be >= 1, got 0");
+        row("unknown layer type", {"model.layers[1].type=\"swish\""}, "model.layers[1].type", "unknown layer type");
+        row("missing layer type", {"model.layers[1]={}"}, "model.layers[1].type", "missing");
+        row("missing out_features", {"model.layers[0]={\"type\":\"linear\"}"}, "model.layers[0].out_features", "missing");
+        row("out_features string", {"model.layers[0].out_features=\"big\""}, "model.layers[0].out_features", "must be an integer");
+        row("out_features fraction", {"model.layers[0].out_features=2.5"}, "model.layers[0].out_features", "must be an integer, got 2.5");
+        row("negative out_features", {"model.layers[0].out_features=-3"}, "model.layers[0].out_features", "must be >= 1, got -3");
+        row("option of another type", {"model.layers[1].kernel_size=3"}, "model.layers[1].kernel_size", "unknown key; not an option of relu");
+        row("dropout p above 1", {"model.layers[1]={\"type\":\"dropout\",\"p\":1.5}"}, "model.layers[1].p", "must be <= 1, got 1.5");
+        row("bias not bool", {"model.layers[0].bias=\"yes\""}, "model.layers[0].bias", "must be true or false");
+        row("layers not a list", {"model.layers={}"}, "model.layers", "must be a list");
+        row("empty model", {"model.layers=[]"}, "model.layers", "no layers");
+        row("input zero", {"model.input=[0]"}, "model.input[0]", "must be >= 1, got 0");
+        row("input wrong for source", {"model.input=[3]"}, "model.input", "must be [2] for source \"spiral\"");
+        row("wrong class count", {"model.layers[2].out_features=5"}, "model.layers[2]", "has 3 classes");
+        row("conv on flat input", {"model.layers[0]={\"type\":\"conv2d\",\"out_channels\":4,\"kernel_size\":3}"}, "model.layers[0] (conv2d)", "expects a [channels, height, width] input, got [2]");
+        row("residual without layers", {"model.layers[1]={\"type\":\"residual\"}"}, "model.layers[1].layers", "missing");
+        row("unknown top key", {"epochs=3"}, "epochs", "unknown key");
+        row("unknown data source", {"data.source=\"imagenet\""}, "data.source", "unknown value \"imagenet\"");
+        row("data option of other source", {"data.path=\"x.csv\""}, "data.path", "unknown key; not an option of source \"spiral\"");
+        row("validation fraction", {"data.validation_fraction=1.5"}, "data.validation_fraction", "must be <= 0.9");
+        row("classes one", {"data.classes=1"}, "data.classes", "must be >= 2, got 1");
+        row("samples string", {"data.samples=\"many\""}, "data.samples", "must be an integer");
+        row("lr zero", {"optimizer.lr=0"}, "optimizer.lr", "must be > 0, got 0");
+        row("momentum for adam", {"optimizer.momentum=0.9"}, "optimizer.momentum", "not an option of adam");
+        row("unknown optimizer", {"optimizer.type=\"lion\""}, "optimizer.type", "unknown value \"lion\"");
+        row("nesterov without momentum", {"optimizer={\"type\":\"sgd\",\"lr\":0.1,\"nesterov\":true}"}, "optimizer.nesterov", "needs momentum > 0");
+        row("betas not a pair", {"optimizer.betas=[0.9]"}, "optimizer.betas", "pair of numbers");
+        row("unknown schedule", {"schedule.type=\"cyclic\""}, "schedule.type", "unknown value \"cyclic\"");
+        row("gamma of constant schedule", {"schedule.gamma=0.5"}, "schedule.gamma", "not an option of the constant schedule");
+        row("step gamma zero", {"schedule={\"type\":\"step\",\"gamma\":0}"}, "schedule.gamma", "must be > 0");
+        row("epochs zero", {"training.epochs=0"}, "training.epochs", "must be >= 1, got 0");
+        row("batch size negative", {"training.batch_size=-1"}, "training.batch_size", "must be >= 1");
+        row("unknown training key", {"training.lr=0.1"}, "training.lr", "unknown key; not a training option");
+        row("bad device", {"training.device=\"tpu\""}, "training.device", "unknown value \"tpu\"");
+        row("unknown loss", {"loss=\"hinge\""}, "loss", "unknown value \"hinge\"");
+        row("mse on classes", {"loss=\"mse\""}, "loss", "mse needs regression targets");
+        row("seed negative", {"seed=-4"}, "seed", "must be >= 0");
+        row("wrong format", {"format=\"nnlab.experiment/9\""}, "format", "unsupported format");
+        row("bad set syntax", {"training.epochs"}, "--set training.epochs", "expected key.path=value");
+        row("set past a list", {"model.layers[9].out_features=3"}, "model.layers[9].out_features", "no list element [9]");
+    }
+
+    void badSpecs()
+    {
+        QFETCH(QStringList, overrides);
+        QFETCH(QString, path);
+        QFETCH(QString, words);
+        std::vector<std::string> o;
+        for (const auto& s : overrides)
+            o.push_back(s.toStdString());
+        const ParseResult r = parseExperiment(kBase, o);
+        QVERIFY(!r.ok());
+        QVERIFY2(mentions(r.problems, path, words), qPrintable("expected " + path + ": ..." + words + "... in\n" + dump(r.problems)));
+    }
+
+    void imageShapeErrors_data()
+    {
+        QTest::addColumn<QString>("set");
+        QTest::addColumn<QString>("path");
+        QTest::addColumn<QString>("words");
+        QTest::newRow("linear needs flatten") << "model.layers[4]={\"type\":\"relu\"}" << "model.layers[5] (linear)"
+                                              << "expects a flat input, got [16, 14, 14]; add a flatten layer";
+        QTest::newRow("kernel too big") << "model.layers[2].kernel_size=40" << "model.layers[2].kernel_size" << "does not fit";
+        QTest::newRow("pool padding") << "model.layers[2].padding=2" << "model.layers[2].padding" << "at most kernel_size / 2";
+        QTest::newRow("groups") << "model.layers[0].groups=3" << "model.layers[0].groups" << "must both divide by groups 3";
+        QTest::newRow("bn2d on flat") << "model.layers[5]={\"type\":\"batchnorm2d\"}" << "model.layers[5] (batchnorm2d)" << "use batchnorm1d";
+        QTest::newRow("residual rank change") << "model.layers[3]={\"type\":\"residual\",\"layers\":[{\"type\":\"flatten\"}]}"
+                                              << "model.layers[3] (residual)" << "must keep the rank";
+        QTest::newRow("wrong score count") << "model.layers[5]={\"type\":\"relu\"}" << "model.layers[5]" << "outputs 3136 scores but source \"fashion-mnist\" has 10 classes";
+        QTest::newRow("no class scores") << "model.layers[4]={\"type\":\"relu\"}" << "model.layers[5] (linear)" << "add a flatten layer";
+    }
+
+    void imageShapeErrors()
+    {
+        QFETCH(QString, set);
+        QFETCH(QString, path);
+        QFETCH(QString, words);
+        const ParseResult r = parseExperiment(kImage, {set.toStdString()});
+        QVERIFY2(mentions(r.problems, path, words), qPrintable(dump(r.problems)));
+    }
+
+    void everyProblemIsReported()
+    {
+        const ParseResult r = parseExperiment(kBase, {"training.epochs=0", "optimizer.lr=-1", "data.noise=9"});
+        QCOMPARE(r.problems.size(), size_t(3));
+    }
+
+    void notJson()
+    {
+        const ParseResult r = parseExperiment("{\"name\": ");
+        QCOMPARE(r.problems.size(), size_t(1));
+        QVERIFY(QString::fromStdString(r.problems[0].message).startsWith("not valid JSON"));
+    }
+
+    void roundTrip()
+    {
+        for (const char* text : {kBase, kImage}) {
+            const ParseResult first = parseExperiment(text);
+            QVERIFY2(first.ok(), qPrintable(dump(first.problems)));
+            const std::string json = experimentToJson(first.spec);
+            const ParseResult second = parseExperiment(json);
+            QVERIFY2(second.ok(), qPrintable(dump(second.problems)));
+            QVERIFY(first.spec == second.spec);
+            QCOMPARE(experimentToJson(second.spec), json);
+        }
+    }
+
+    void overridesReachNestedFields()
+    {
+        const ParseResult r = parseExperiment(kBase, {"model.layers[0].out_features=32", "optimizer.type=sgd",
+                                                      "training.epochs=7"});
+        QVERIFY2(r.ok(), qPrintable(dump(r.problems)));
+        QCOMPARE(r.spec.model.layers[0].intOption("out_features"), int64_t(32));
+        QCOMPARE(QString::fromStdString(r.spec.optimizer.type), QString("sgd"));
+        QCOMPARE(r.spec.training.epochs, int64_t(7));
+    }
+
+    void shippedExamplesAreValid()
+    {
+        QDir dir(QStringLiteral(NNLAB_SOURCE_DIR "/resources/experiments"));
+        const auto files = dir.entryList({"*.json"});
+        QVERIFY(files.size() >= 4);
+        for (const auto& f : files) {
+            const ParseResult r = loadExperimentFile(dir.filePath(f).toStdString());
+            QVERIFY2(r.ok(), qPrintable(f + ": " + dump(r.problems)));
+        }
+    }
+
+    void defaultExperimentMatchesItsFile()
+    {
+        const ParseResult r = loadExperimentFile(NNLAB_SOURCE_DIR "/resources/experiments/fashion-cnn.json");
+        QVERIFY(r.ok());
+        QCOMPARE(QString::fromStdString(experimentToJson(r.spec)), QString::fromStdString(experimentToJson(defaultExperiment())));
+        QVERIFY(validateExperiment(defaultExperiment()).empty());
+    }
+
+    void saveIsAtomicAndReadable()
+    {
+        QTemporaryDir dir;
+        const std::string path = dir.filePath("e.json").toStdString();
+        QCOMPARE(QString::fromStdString(saveExperimentFile(defaultExperiment(), path)), QString());
+        QVERIFY(loadExperimentFile(path).spec == defaultExperiment());
+        QVERIFY(!QFile::exists(QString::fromStdString(path + ".tmp")));
+        const std::string bad = saveExperimentFile(defaultExperiment(), dir.filePath("missing/e.json").toStdString());
+        QVERIFY(QString::fromStdString(bad).contains("missing/e.json"));
+    }
+
+    void missingFileNamesIt()
+    {
+        const ParseResult r = loadExperimentFile("/nonexistent/x.json");
+        QCOMPARE(QString::fromStdString(r.problems.at(0).path), QString("/nonexistent/x.json"));
+    }
+};
+
+QTEST_APPLESS_MAIN(TestSpecJson)
+#include "test_spec_json.moc"
