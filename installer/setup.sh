@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# nnlab set-up on Debian 12: installs the missing Debian packages, configures and builds,
+# then runs the main job (`run`), the test suite (`test`) or nothing (`build`).
+#
+#   installer/setup.sh run     # the GUI on the default experiment (CLI training without a display)
+#   installer/setup.sh test    # the whole test suite through CTest
+#   installer/setup.sh build   # just install and build
+#
+# Environment: BUILD_DIR (default ./build), NNLAB_JOBS (default: all cores).
+set -euo pipefail
+
+mode="${1:-run}"
+case "$mode" in run|test|build) ;; *) echo "usage: installer/setup.sh run|test|build" >&2; exit 2 ;; esac
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="${BUILD_DIR:-$root/build}"
+jobs="${NNLAB_JOBS:-$(nproc)}"
+
+packages=(
+  build-essential cmake ninja-build ccache pkg-config
+  qt6-base-dev qt6-svg-dev libgl1-mesa-dev
+  libtorch-dev libopenblas0-pthread
+  libqcustomplot-dev libsqlite3-dev nlohmann-json3-dev zlib1g-dev
+  dataset-fashion-mnist
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "nnlab: installing ${missing[*]}" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build" -j "$jobs"
+
+case "$mode" in
+  build) ;;
+  test)
+    cd "$build"
+    ctest --output-on-failure --timeout 900 -j "$jobs" -LE bench
+    ;;
+  run)
+    if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -x "$build/app/gui/nnlab" ]; then
+      exec "$build/app/gui/nnlab"
+    fi
+    exec "$build/app/cli/nnlab-cli" train "$root/resources/experiments/fashion-cnn.json"
+    ;;
+esac
