@@ -298,8 +298,8 @@ void validateData(const DataSpec& d, Problems& p)
         p.push_back({"data.path", "required for source \"" + d.source + "\""});
     if (d.source == "csv") {
         checkChoice(p, "data.header", d.header, {"auto", "yes", "no"});
-        if (d.delimiter.size() != 1)
-            p.push_back({"data.delimiter", "must be one character, got \"" + d.delimiter + "\""});
+        if (d.delimiter.size() != 1 && d.delimiter != "tab" && d.delimiter != "\\t")
+            p.push_back({"data.delimiter", "must be one character or \"tab\", got \"" + d.delimiter + "\""});
     }
 }
 
