@@ -4,6 +4,7 @@
 #include "progress_bar.h"
 
 #include "nnlab/data.h"
+#include "nnlab/run_session.h"
 #include "nnlab/runtime.h"
 #include "nnlab/spec_json.h"
 #include "nnlab/trainer.h"
@@ -60,50 +61,75 @@ int trainExperiment(const ExperimentSpec& spec, const TrainRunOptions& options)
         std::fprintf(stderr, "warning: %s\n", runtime.warning.c_str());
 
     ProgressBar bar(!options.quiet);
-    DataBundle data;
-    try {
-        data = loadData(spec.data, spec.isClassification(), spec.seed);
-    } catch (const DataError& e) {
-        std::fprintf(stderr, "nnlab-cli train: %s\n", e.what());
-        return kExitFailed;
-    }
-    std::fprintf(stderr, "%s: %s\n", spec.name.c_str(), data.description.c_str());
-
     TrainControl control;
     g_control = &control;
     std::signal(SIGINT, onSignal);
     std::signal(SIGTERM, onSignal);
 
-    TrainCallbacks callbacks;
-    callbacks.started = [&](const TrainInfo& info) {
+    RunSessionOptions session;
+    session.store = options.store;
+    session.databasePath = options.databasePath;
+    session.resumeRunId = options.resumeRunId;
+    RunSessionHooks hooks;
+    hooks.recorded = [&](const std::string& id) {
+        if (options.resumeRunId.empty())
+            std::printf("run %s\n", id.c_str());
+        else
+            std::printf("resuming run %s\n", id.c_str());
+        std::fflush(stdout);
+    };
+    hooks.callbacks.started = [&](const TrainInfo& info) {
+        if (options.quiet)
+            return;
+        bar.message(spec.name + ": " + info.dataDescription);
         bar.message("device " + info.device + ", " + std::to_string(info.threads) + " thread(s) (" + info.threadChoice
                     + "), " + std::to_string(info.parameters) + " parameters, " + std::to_string(info.totalSteps)
-                    + " steps");
+                    + " steps" + (info.startStep > 0 ? ", from step " + std::to_string(info.startStep) : ""));
     };
-    callbacks.progress = [&](const Progress& p) { bar.update(p); };
-    callbacks.event = [&](const std::string& kind, const std::string& detail) {
-        if (kind == "epoch")
-            bar.message("epoch " + detail + " done");
+    hooks.callbacks.progress = [&](const Progress& p) { bar.update(p); };
+    std::map<std::string, double> latest;
+    hooks.callbacks.metrics = [&](const std::vector<MetricPoint>& points) {
+        for (const auto& p : points)
+            latest[p.tag] = p.value;
     };
-    TrainOptions trainOptions;
-    const TrainResult result = train(spec, data, control, callbacks, trainOptions);
+    hooks.callbacks.event = [&](const std::string& kind, const std::string& detail) {
+        if (kind != "epoch" || options.quiet)
+            return;
+        std::string line = "epoch " + detail + "/" + std::to_string(spec.training.epochs);
+        char value[64];
+        for (const char* tag : {"train/loss", "val/loss", "val/accuracy"})
+            if (latest.count(tag)) {
+                std::snprintf(value, sizeof value, "  %s %.4f", tag, latest[tag]);
+                line += value;
+            }
+        bar.message(line);
+    };
+    const RunSessionResult outcome = runTrainingSession(spec, control, session, hooks);
     bar.finish();
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);
     g_control = nullptr;
 
+    const TrainResult& result = outcome.result;
+    if (!outcome.storeError.empty()) {
+        std::fprintf(stderr, "nnlab-cli train: run store: %s\n", outcome.storeError.c_str());
+        if (outcome.runId.empty())
+            std::fprintf(stderr, "(--no-store trains without recording)\n");
+    }
     switch (result.status) {
     case TrainStatus::Finished:
         std::printf("finished %lld steps in %s\n", static_cast<long long>(result.steps),
                     formatDuration(result.seconds).c_str());
         printMetrics(result.finalMetrics);
-        return kExitOk;
+        return outcome.storeError.empty() ? kExitOk : kExitFailed;
     case TrainStatus::Cancelled:
-        std::fprintf(stderr, "interrupted: %s\n", result.message.c_str());
+        std::fprintf(stderr, "interrupted: %s%s\n", result.message.c_str(),
+                     outcome.runId.empty() ? "" : ("; 'nnlab-cli runs resume " + outcome.runId + "' continues it").c_str());
         printMetrics(result.finalMetrics);
         return kExitCancelled;
     case TrainStatus::Failed:
-        std::fprintf(stderr, "nnlab-cli train: failed: %s\n", result.message.c_str());
+        if (outcome.storeError.empty() || !outcome.runId.empty())
+            std::fprintf(stderr, "nnlab-cli train: failed: %s\n", result.message.c_str());
         return kExitFailed;
     }
     return kExitFailed;

@@ -1,0 +1,50 @@
+#include "training_worker.h"
+
+#include "nnlab/run_session.h"
+#include "nnlab/runtime.h"
+
+TrainingWorker::TrainingWorker(nnlab::ExperimentSpec spec, QString databasePath, QString resumeRunId)
+    : m_spec(std::move(spec)), m_databasePath(std::move(databasePath)), m_resumeRunId(std::move(resumeRunId))
+{
+}
+
+void TrainingWorker::run()
+{
+    QString runId;
+    try {
+        nnlab::prepareProcess();
+        nnlab::RunSessionOptions options;
+        options.store = !m_databasePath.isEmpty();
+        options.databasePath = m_databasePath.toStdString();
+        options.resumeRunId = m_resumeRunId.toStdString();
+
+        nnlab::RunSessionHooks hooks;
+        hooks.recorded = [&](const std::string& id) { runId = QString::fromStdString(id); };
+        hooks.stage = [&](const std::string& text) { emit stage(QString::fromStdString(text)); };
+        hooks.callbacks.started = [&](const nnlab::TrainInfo& info) {
+            const QString summary = QStringLiteral("%1 · %2 · %3 thread(s) · %4 parameters")
+                                        .arg(QString::fromStdString(info.dataDescription),
+                                             QString::fromStdString(info.device))
+                                        .arg(info.threads)
+                                        .arg(info.parameters);
+            emit started(runId, summary, info.totalSteps);
+        };
+        // The trainer already batches (every ~100 ms): one signal per batch, never per step.
+        hooks.callbacks.metrics = [&](const std::vector<nnlab::MetricPoint>& points) {
+            emit metrics(runId, QVector<nnlab::MetricPoint>(points.begin(), points.end()));
+        };
+        hooks.callbacks.progress = [&](const nnlab::Progress& p) { emit progress(runId, p); };
+        hooks.callbacks.event = [&](const std::string& kind, const std::string& detail) {
+            emit event(runId, QString::fromStdString(kind), QString::fromStdString(detail));
+        };
+        const nnlab::RunSessionResult outcome = nnlab::runTrainingSession(m_spec, m_control, options, hooks);
+        QString message = QString::fromStdString(outcome.result.message);
+        if (!outcome.storeError.empty() && outcome.result.status != nnlab::TrainStatus::Failed)
+            message = QStringLiteral("run store: ") + QString::fromStdString(outcome.storeError);
+        emit finished(runId, QString::fromLatin1(nnlab::toString(outcome.result.status)), message);
+    } catch (const std::exception& e) {
+        emit finished(runId, QStringLiteral("failed"), QString::fromUtf8(e.what()));
+    } catch (...) {
+        emit finished(runId, QStringLiteral("failed"), QStringLiteral("unexpected error in the training thread"));
+    }
+}

@@ -1,0 +1,46 @@
+// Trains one experiment on a worker thread through the engine and records it in the run
+// store exactly as nnlab-cli does. Pause and cancel are thread-safe direct calls (atomics in
+// TrainControl); metrics leave the thread in batches (the trainer reports every ~100 ms).
+// No exception leaves run(): every failure becomes finished(..., "failed", message), and
+// there is exactly one finished() per run.
+#pragma once
+
+#include "nnlab/spec.h"
+#include "nnlab/trainer.h"
+
+#include <QMetaType>
+#include <QObject>
+#include <QString>
+#include <QVector>
+
+Q_DECLARE_METATYPE(nnlab::Progress)
+Q_DECLARE_METATYPE(QVector<nnlab::MetricPoint>)
+
+class TrainingWorker : public QObject {
+    Q_OBJECT
+public:
+    // An empty databasePath trains without recording; resumeRunId continues a stored run.
+    TrainingWorker(nnlab::ExperimentSpec spec, QString databasePath, QString resumeRunId = {});
+
+    void pause() { m_control.pause(); }
+    void resume() { m_control.resume(); }
+    void cancel() { m_control.cancel(); }
+    bool isPaused() const { return m_control.isPaused(); }
+
+public slots:
+    void run();
+
+signals:
+    void stage(const QString& text);                          // "Loading fashion-mnist…"
+    void started(const QString& runId, const QString& summary, qint64 totalSteps);
+    void metrics(const QString& runId, const QVector<nnlab::MetricPoint>& batch);
+    void progress(const QString& runId, const nnlab::Progress& progress);
+    void event(const QString& runId, const QString& kind, const QString& detail);
+    void finished(const QString& runId, const QString& status, const QString& message);
+
+private:
+    nnlab::ExperimentSpec m_spec;
+    QString m_databasePath;
+    QString m_resumeRunId;
+    nnlab::TrainControl m_control;
+};
