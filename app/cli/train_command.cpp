@@ -118,8 +118,8 @@ int trainExperiment(const ExperimentSpec& spec, const TrainRunOptions& options)
     }
     switch (result.status) {
     case TrainStatus::Finished:
-        std::printf("finished %lld steps in %s\n", static_cast<long long>(result.steps),
-                    formatDuration(result.seconds).c_str());
+        std::printf("finished %lld steps in %s (%.0f samples/s)\n", static_cast<long long>(result.steps),
+                    formatDuration(result.seconds).c_str(), result.samplesPerSec);
         printMetrics(result.finalMetrics);
         return outcome.storeError.empty() ? kExitOk : kExitFailed;
     case TrainStatus::Cancelled:

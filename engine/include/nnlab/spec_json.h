@@ -15,6 +15,9 @@ inline constexpr const char* kExperimentFormat = "nnlab.experiment/1";
 struct ParseResult {
     ExperimentSpec spec;     // complete (defaults filled) when ok()
     Problems problems;
+    // The document was read whole: only value and shape problems remain, so an editor can
+    // open the spec and show them in place.
+    bool complete = false;
     bool ok() const { return problems.empty(); }
     std::string errorText() const;   // one problem a line
 };

@@ -87,7 +87,9 @@ struct TrainResult {
     TrainStatus status = TrainStatus::Failed;
     std::string message;                           // why it failed
     int64_t steps = 0;
-    double seconds = 0.0;
+    double seconds = 0.0;                          // wall time of the whole call
+    double samplesPerSec = 0.0;                    // mean training throughput of this call's steps
+                                                   // (evaluation, tuning and checkpoints excluded)
     std::map<std::string, double> finalMetrics;    // last value of each tag
 };
 

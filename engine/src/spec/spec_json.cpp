@@ -272,8 +272,10 @@ ParseResult parseExperiment(const std::string& jsonText, const std::vector<std::
         return result;
     result.spec = readExperiment(doc, result.problems);
     // Value and shape checks only make sense on a structurally sound document.
-    if (result.problems.empty())
+    if (result.problems.empty()) {
+        result.complete = true;
         result.problems = validateExperiment(result.spec);
+    }
     return result;
 }
 

@@ -160,7 +160,9 @@ TrainResult run(const ExperimentSpec& spec, const DataBundle& data, TrainControl
     const auto started = Clock::now();
     auto windowStart = started;
     torch::Tensor lossSum = torch::zeros({}, device), correct = torch::zeros({}, torch::TensorOptions(torch::kInt64).device(device));
-    int64_t windowSamples = 0, windowSteps = 0;
+    int64_t windowSamples = 0, windowSteps = 0, trainedSamples = 0;
+    double trainSeconds = 0.0;
+    const auto throughput = [&] { return trainSeconds > 0 ? static_cast<double>(trainedSamples) / trainSeconds : 0.0; };
     Progress progress{0, spec.training.epochs, step, totalSteps, 0.0, 0.0, 0.0, classify ? 0.0 : -1.0};
     model->train();
 
@@ -175,13 +177,16 @@ TrainResult run(const ExperimentSpec& spec, const DataBundle& data, TrainControl
                 report.event("paused", "step " + std::to_string(step));
             }
             const bool wasPaused = control.isPaused();
+            const auto waitStart = Clock::now();
             if (!control.checkpoint()) {
                 saveCheckpoint();
                 report.flush();
-                return {TrainStatus::Cancelled, "cancelled at step " + std::to_string(step), step, 0.0, report.last()};
+                return {TrainStatus::Cancelled, "cancelled at step " + std::to_string(step), step, 0.0, throughput(), report.last()};
             }
-            if (wasPaused)
+            if (wasPaused) {
+                windowStart += Clock::now() - waitStart;   // paused time is not training time
                 report.event("resumed", "step " + std::to_string(step));
+            }
 
             const torch::Tensor idx = order.slice(0, b * batch, std::min((b + 1) * batch, train.count));
             const torch::Tensor x = train.x.index_select(0, idx), y = train.y.index_select(0, idx);
@@ -221,6 +226,8 @@ TrainResult run(const ExperimentSpec& spec, const DataBundle& data, TrainControl
                     gradNorm = std::sqrt(sq.item<double>());
                 }
                 const double seconds = std::chrono::duration<double>(Clock::now() - windowStart).count();
+                trainSeconds += seconds;
+                trainedSamples += windowSamples;
                 progress.samplesPerSec = static_cast<double>(windowSamples) / std::max(seconds, 1e-9);
                 progress.loss = meanLoss;
                 report.add("train/loss", step, meanLoss);
@@ -251,6 +258,7 @@ TrainResult run(const ExperimentSpec& spec, const DataBundle& data, TrainControl
         report.event("epoch", std::to_string(epoch + 1));
         saveCheckpoint();
         report.progress(progress, true);
+        windowStart = Clock::now();   // evaluation is not training time
     }
     if (!test.empty()) {
         const Evaluation t = evaluate(model, test, spec.training.evalBatchSize, classify);
@@ -260,7 +268,7 @@ TrainResult run(const ExperimentSpec& spec, const DataBundle& data, TrainControl
     }
     report.flush();
     const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-    return {TrainStatus::Finished, {}, step, seconds, report.last()};
+    return {TrainStatus::Finished, {}, step, seconds, throughput(), report.last()};
 }
 
 } // namespace

@@ -1,0 +1,126 @@
+// nnlab-cli as a user runs it: exit statuses, messages on stderr, the per-layer table, and
+// a real training run recorded in a store.
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QtTest>
+
+namespace {
+
+struct Result {
+    int status = -1;
+    QString out;
+    QString err;
+};
+
+Result cli(const QStringList& args, const QString& db = {})
+{
+    QProcess p;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    if (!db.isEmpty())
+        env.insert("NNLAB_DB", db);
+    p.setProcessEnvironment(env);
+    p.start(NNLAB_CLI, args);
+    p.waitForFinished(300000);
+    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, QString::fromUtf8(p.readAllStandardOutput()),
+            QString::fromUtf8(p.readAllStandardError())};
+}
+
+const QString kExamples = QStringLiteral(NNLAB_SOURCE_DIR "/resources/experiments/");
+
+} // namespace
+
+class TestCli : public QObject {
+    Q_OBJECT
+private slots:
+    void helpEverywhere()
+    {
+        for (const QStringList& args : {QStringList{"--help"}, QStringList{"train", "--help"}, QStringList{"validate", "--help"},
+                                        QStringList{"runs", "--help"}}) {
+            const Result r = cli(args);
+            QCOMPARE(r.status, 0);
+            QVERIFY2(r.out.contains("Usage"), qPrintable(args.join(' ')));
+        }
+    }
+
+    void usageErrors()
+    {
+        QCOMPARE(cli({}).status, 2);
+        QCOMPARE(cli({"fly"}).status, 2);
+        const Result r = cli({"train", "--bogus"});
+        QCOMPARE(r.status, 2);
+        QVERIFY(r.err.contains("unknown option --bogus"));
+    }
+
+    void validatePrintsTheLayerTable()
+    {
+        const Result r = cli({"validate", kExamples + "fashion-cnn.json"});
+        QCOMPARE(r.status, 0);
+        QVERIFY(r.out.contains("3.body.0"));
+        QVERIFY(r.out.contains("[16, 14, 14]"));
+        QVERIFY(r.out.contains("10362"));   // total parameters
+    }
+
+    void validateListsEveryProblem()
+    {
+        QTemporaryDir dir;
+        QFile f(dir.filePath("bad.json"));
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(R"({"model": {"input": [1, 28, 28], "layers": [
+            {"type": "conv2d", "out_channels": 8, "kernel_size": 0},
+            {"type": "linear", "out_features": 10}]}, "training": {"epochs": 0}})");
+        f.close();
+        const Result r = cli({"validate", f.fileName()});
+        QCOMPARE(r.status, 2);
+        QVERIFY(r.err.contains("model.layers[0].kernel_size: must be >= 1, got 0"));
+        QVERIFY(r.err.contains("training.epochs: must be >= 1, got 0"));
+        QVERIFY(r.out.isEmpty());
+        const Result missing = cli({"train", dir.filePath("none.json")});
+        QCOMPARE(missing.status, 2);
+        QVERIFY(missing.err.contains("none.json"));
+    }
+
+    void trainRecordsTheRun()
+    {
+        QTemporaryDir dir;
+        const QString db = dir.filePath("runs.db");
+        const Result r = cli({"train", kExamples + "spiral-mlp.json", "--epochs", "5", "--set", "data.samples=500", "--quiet"}, db);
+        QCOMPARE(r.status, 0);
+        const QRegularExpression id("^run (\\S+)$", QRegularExpression::MultilineOption);
+        const auto match = id.match(r.out);
+        QVERIFY2(match.hasMatch(), qPrintable(r.out));
+        QVERIFY(r.out.contains("val/accuracy"));
+        QVERIFY(QFile::exists(db));
+        QVERIFY(QFile::exists(dir.filePath("checkpoints/" + match.captured(1) + ".pt")));
+        const Result list = cli({"runs", "list"}, db);
+        QCOMPARE(list.status, 0);
+        QVERIFY2(list.out.contains(match.captured(1).left(8)), qPrintable(list.out));
+        QVERIFY(list.out.contains("finished"));
+    }
+
+    void noStoreLeavesNoDatabase()
+    {
+        QTemporaryDir dir;
+        const QString db = dir.filePath("runs.db");
+        const Result r = cli({"train", kExamples + "spiral-mlp.json", "--epochs", "1", "--no-store", "--quiet"}, db);
+        QCOMPARE(r.status, 0);
+        QVERIFY(!QFile::exists(db));
+    }
+
+    void badStoreIsReportedNotCorrupted()
+    {
+        QTemporaryDir dir;
+        const QString db = dir.filePath("runs.db");
+        QFile f(db);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("this is not a database, and stays as it is\n");
+        f.close();
+        const Result r = cli({"train", kExamples + "spiral-mlp.json", "--epochs", "1", "--quiet"}, db);
+        QCOMPARE(r.status, 1);
+        QVERIFY2(r.err.contains(db), qPrintable(r.err));
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QCOMPARE(f.readAll(), QByteArray("this is not a database, and stays as it is\n"));
+    }
+};
+
+QTEST_APPLESS_MAIN(TestCli)
+#include "test_cli.moc"
