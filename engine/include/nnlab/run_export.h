@@ -51,4 +51,7 @@ RunDiff diffRuns(const RunDetails& a, const RunDetails& b);
 // Shortest text that reads back to the same double ("0.1", "1e-08", "nan", "inf").
 std::string formatDouble(double value);
 
+// "45s", "3m 12s", "1h 02m", "2d 3h"; "-" for a negative or NaN duration.
+std::string formatDuration(double seconds);
+
 } // namespace nnlab

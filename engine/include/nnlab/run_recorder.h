@@ -1,7 +1,8 @@
 // Records one training run into the run store while it trains. The trainer's callbacks call
 // it from the training thread; a single writer thread owns the writes and commits everything
 // queued (metrics, events, artifacts, status) as one transaction per flush, at least every
-// `flushInterval`. Calls never block on the disk, except begin, resume, flush and finish.
+// `flushInterval`; a recorded artifact (a checkpoint) is committed at once. Calls never wait
+// for the database, except begin, resume, flush and finish; addArtifact reads the file.
 #pragma once
 
 #include "nnlab/spec.h"

@@ -1,0 +1,276 @@
+// Export, JSON flattening and run comparison.
+#include "nnlab/run_export.h"
+
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <set>
+
+namespace nnlab {
+namespace {
+
+using OrderedJson = nlohmann::ordered_json;
+
+// Wall times in plain seconds ("1700000000.125", not "1.7e+09"), still exact.
+std::string formatTime(double value)
+{
+    if (!std::isfinite(value))
+        return formatDouble(value);
+    char buffer[400];
+    const auto result = std::to_chars(buffer, buffer + sizeof(buffer), value, std::chars_format::fixed);
+    return std::string(buffer, result.ptr);
+}
+
+// JSON has no NaN or infinity: such values become null.
+std::string jsonNumber(const std::string& text, double value)
+{
+    return std::isfinite(value) ? text : "null";
+}
+
+std::string csvField(const std::string& text)
+{
+    if (text.find_first_of(",\"\r\n") == std::string::npos)
+        return text;
+    std::string quoted = "\"";
+    for (char c : text) {
+        if (c == '"')
+            quoted += '"';
+        quoted += c;
+    }
+    return quoted + "\"";
+}
+
+OrderedJson numberOrNull(double value)
+{
+    return std::isfinite(value) ? OrderedJson(value) : OrderedJson(nullptr);
+}
+
+OrderedJson runJson(const RunDetails& run, const std::vector<RunEvent>& events,
+                    const std::vector<RunArtifact>& artifacts)
+{
+    OrderedJson json;
+    json["id"] = run.id;
+    json["name"] = run.name;
+    json["status"] = toString(run.status);
+    json["parent_id"] = run.parentId.empty() ? OrderedJson(nullptr) : OrderedJson(run.parentId);
+    json["dataset"] = run.dataset;
+    json["parameters"] = run.parameters;
+    json["created_at"] = numberOrNull(run.createdAt);
+    json["started_at"] = run.startedAt > 0 ? OrderedJson(run.startedAt) : OrderedJson(nullptr);
+    json["ended_at"] = run.endedAt > 0 ? OrderedJson(run.endedAt) : OrderedJson(nullptr);
+    json["duration"] = numberOrNull(run.duration);
+    json["last_step"] = run.lastStep;
+    json["seed"] = run.seed;
+    json["device"] = run.device;
+    json["threads"] = run.threads;
+    json["torch_version"] = run.torchVersion;
+    json["nnlab_version"] = run.nnlabVersion;
+    json["host"] = run.host;
+    json["experiment_hash"] = run.experimentHash;
+    json["tags"] = run.tags;
+    json["notes"] = run.notes;
+    json["message"] = run.message;
+    json["info"] = OrderedJson::parse(run.infoJson, nullptr, false);
+    if (json["info"].is_discarded())
+        json["info"] = run.infoJson;
+    OrderedJson summary = OrderedJson::object();
+    for (const auto& [tag, metric] : run.metrics) {
+        summary[tag] = {{"count", metric.count},
+                        {"first_step", metric.firstStep},
+                        {"last_step", metric.lastStep},
+                        {"final", numberOrNull(metric.finalValue)},
+                        {"best", numberOrNull(metric.bestValue)},
+                        {"best_step", metric.bestStep},
+                        {"min", numberOrNull(metric.minValue)},
+                        {"max", numberOrNull(metric.maxValue)}};
+    }
+    json["summary"] = summary;
+    json["events"] = OrderedJson::array();
+    for (const RunEvent& event : events)
+        json["events"].push_back({{"time", event.time}, {"step", event.step},
+                                  {"kind", event.kind}, {"detail", event.detail}});
+    json["artifacts"] = OrderedJson::array();
+    for (const RunArtifact& artifact : artifacts)
+        json["artifacts"].push_back({{"time", artifact.time}, {"step", artifact.step},
+                                     {"kind", artifact.kind}, {"path", artifact.path},
+                                     {"size", artifact.size}, {"hash", artifact.hash}});
+    json["experiment"] = OrderedJson::parse(run.experimentJson, nullptr, false);
+    if (json["experiment"].is_discarded())
+        json["experiment"] = run.experimentJson;
+    return json;
+}
+
+void flatten(const OrderedJson& json, const std::string& path,
+             std::vector<std::pair<std::string, std::string>>& out)
+{
+    if (json.is_object() && !json.empty()) {
+        for (const auto& [key, value] : json.items())
+            flatten(value, path.empty() ? key : path + "." + key, out);
+    } else if (json.is_array() && !json.empty()) {
+        for (size_t i = 0; i < json.size(); ++i)
+            flatten(json[i], path + "[" + std::to_string(i) + "]", out);
+    } else {
+        out.emplace_back(path, json.dump());
+    }
+}
+
+} // namespace
+
+std::string formatDouble(double value)
+{
+    if (std::isnan(value))
+        return "nan";
+    if (std::isinf(value))
+        return value > 0 ? "inf" : "-inf";
+    char buffer[64];
+    const auto result = std::to_chars(buffer, buffer + sizeof(buffer), value);
+    return std::string(buffer, result.ptr);
+}
+
+std::string formatDuration(double seconds)
+{
+    if (!(seconds >= 0.0))
+        return "-";
+    const long long total = static_cast<long long>(std::llround(seconds));
+    char text[48];
+    if (total < 60)
+        std::snprintf(text, sizeof(text), "%llds", total);
+    else if (total < 3600)
+        std::snprintf(text, sizeof(text), "%lldm %02llds", total / 60, total % 60);
+    else if (total < 86400)
+        std::snprintf(text, sizeof(text), "%lldh %02lldm", total / 3600, total % 3600 / 60);
+    else
+        std::snprintf(text, sizeof(text), "%lldd %lldh", total / 86400, total % 86400 / 3600);
+    return text;
+}
+
+StoreError exportRun(const RunStore& store, const std::string& id, ExportFormat format,
+                     std::ostream& out)
+{
+    const auto run = store.getRun(id);
+    if (!run.ok())
+        return run.error;
+    const auto tags = store.metricTags(run.value.id);
+    if (!tags.ok())
+        return tags.error;
+    if (format == ExportFormat::Csv) {
+        out << "run_id,tag,step,wall_time,value\n";
+    } else {
+        const auto events = store.events(run.value.id);
+        const auto artifacts = store.artifacts(run.value.id);
+        if (!events.ok())
+            return events.error;
+        if (!artifacts.ok())
+            return artifacts.error;
+        out << "{\"run\": " << runJson(run.value, events.value, artifacts.value).dump()
+            << ", \"metrics\": {";
+    }
+    // Series are streamed one at a time: a DOM of millions of points would need gigabytes.
+    bool firstTag = true;
+    for (const std::string& tag : tags.value) {
+        const auto points = store.series(run.value.id, tag);
+        if (!points.ok())
+            return points.error;
+        if (format == ExportFormat::Csv) {
+            const std::string prefix = csvField(run.value.id) + "," + csvField(tag) + ",";
+            for (const SeriesPoint& point : points.value)
+                out << prefix << point.step << ',' << formatTime(point.wallTime) << ','
+                    << formatDouble(point.value) << '\n';
+        } else {
+            out << (firstTag ? "" : ", ") << OrderedJson(tag).dump() << ": [";
+            bool firstPoint = true;
+            for (const SeriesPoint& point : points.value) {
+                out << (firstPoint ? "[" : ", [") << point.step << ", "
+                    << jsonNumber(formatTime(point.wallTime), point.wallTime) << ", "
+                    << jsonNumber(formatDouble(point.value), point.value) << ']';
+                firstPoint = false;
+            }
+            out << ']';
+        }
+        firstTag = false;
+    }
+    if (format == ExportFormat::Json)
+        out << "}}\n";
+    if (!out)
+        return StoreError{StoreErrorCode::Io, "cannot write the export (disk full?)"};
+    return {};
+}
+
+std::vector<std::pair<std::string, std::string>> flattenJson(const std::string& jsonText,
+                                                             std::string* error)
+{
+    std::vector<std::pair<std::string, std::string>> out;
+    const auto json = OrderedJson::parse(jsonText, nullptr, false);
+    if (json.is_discarded()) {
+        if (error)
+            *error = "not valid JSON";
+        return out;
+    }
+    flatten(json, "", out);
+    return out;
+}
+
+std::string prettyJson(const std::string& jsonText)
+{
+    const auto json = OrderedJson::parse(jsonText, nullptr, false);
+    return json.is_discarded() ? jsonText : json.dump(2);
+}
+
+RunDiff diffRuns(const RunDetails& a, const RunDetails& b)
+{
+    RunDiff diff;
+    const auto flatA = flattenJson(a.experimentJson);
+    const auto flatB = flattenJson(b.experimentJson);
+    std::map<std::string, std::string> valuesB(flatB.begin(), flatB.end());
+    std::set<std::string> seen;
+    for (const auto& [path, value] : flatA) {
+        seen.insert(path);
+        const auto it = valuesB.find(path);
+        const std::string other = it == valuesB.end() ? std::string() : it->second;
+        if (other != value)
+            diff.experiment.push_back({path, value, other});
+    }
+    for (const auto& [path, value] : flatB) {
+        if (!seen.count(path))
+            diff.experiment.push_back({path, std::string(), value});
+    }
+
+    auto compare = [&](const std::string& name, const std::string& va, const std::string& vb) {
+        if (va != vb)
+            diff.summary.push_back({name, va, vb});
+    };
+    compare("name", a.name, b.name);
+    compare("status", toString(a.status), toString(b.status));
+    compare("dataset", a.dataset, b.dataset);
+    compare("parameters", std::to_string(a.parameters), std::to_string(b.parameters));
+    compare("seed", std::to_string(a.seed), std::to_string(b.seed));
+    compare("steps", std::to_string(a.lastStep), std::to_string(b.lastStep));
+    compare("duration", formatDuration(a.duration), formatDuration(b.duration));
+    compare("device", a.device, b.device);
+    compare("threads", std::to_string(a.threads), std::to_string(b.threads));
+    compare("torch_version", a.torchVersion, b.torchVersion);
+    compare("nnlab_version", a.nnlabVersion, b.nnlabVersion);
+    compare("parent_id", a.parentId, b.parentId);
+    compare("message", a.message, b.message);
+
+    std::set<std::string> tags;
+    for (const auto& entry : a.metrics)
+        tags.insert(entry.first);
+    for (const auto& entry : b.metrics)
+        tags.insert(entry.first);
+    for (const std::string& tag : tags) {
+        RunDiff::Metric metric;
+        metric.tag = tag;
+        if (const auto it = a.metrics.find(tag); it != a.metrics.end())
+            metric.a = it->second;
+        if (const auto it = b.metrics.find(tag); it != b.metrics.end())
+            metric.b = it->second;
+        diff.metrics.push_back(metric);
+    }
+    return diff;
+}
+
+} // namespace nnlab

@@ -1,0 +1,240 @@
+#include "sqlite_util.h"
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <sstream>
+#include <utility>
+
+namespace nnlab::store {
+
+Statement::Statement(sqlite3* db, const std::string& sql)
+{
+    m_prepareRc = sqlite3_prepare_v3(db, sql.c_str(), static_cast<int>(sql.size()),
+                                     SQLITE_PREPARE_PERSISTENT, &m_stmt, nullptr);
+    if (m_prepareRc != SQLITE_OK) {
+        sqlite3_finalize(m_stmt);
+        m_stmt = nullptr;
+    }
+    m_lastRc = m_prepareRc;
+}
+
+Statement::~Statement()
+{
+    sqlite3_finalize(m_stmt);
+}
+
+Statement::Statement(Statement&& other) noexcept
+    : m_stmt(std::exchange(other.m_stmt, nullptr)), m_prepareRc(other.m_prepareRc),
+      m_lastRc(other.m_lastRc)
+{
+}
+
+Statement& Statement::operator=(Statement&& other) noexcept
+{
+    if (this != &other) {
+        sqlite3_finalize(m_stmt);
+        m_stmt = std::exchange(other.m_stmt, nullptr);
+        m_prepareRc = other.m_prepareRc;
+        m_lastRc = other.m_lastRc;
+    }
+    return *this;
+}
+
+Statement& Statement::bind(int index, int64_t value)
+{
+    if (m_stmt)
+        sqlite3_bind_int64(m_stmt, index, value);
+    return *this;
+}
+
+Statement& Statement::bind(int index, double value)
+{
+    if (m_stmt)
+        sqlite3_bind_double(m_stmt, index, value);
+    return *this;
+}
+
+Statement& Statement::bind(int index, const std::string& value)
+{
+    if (m_stmt)
+        sqlite3_bind_text(m_stmt, index, value.data(), static_cast<int>(value.size()),
+                          SQLITE_TRANSIENT);
+    return *this;
+}
+
+Statement& Statement::bindNull(int index)
+{
+    if (m_stmt)
+        sqlite3_bind_null(m_stmt, index);
+    return *this;
+}
+
+Statement& Statement::bindBlob(int index, const void* data, size_t size)
+{
+    if (m_stmt)
+        sqlite3_bind_blob64(m_stmt, index, data, size, SQLITE_TRANSIENT);
+    return *this;
+}
+
+int Statement::step()
+{
+    if (!m_stmt)
+        return m_lastRc = (m_prepareRc == SQLITE_OK ? SQLITE_MISUSE : m_prepareRc);
+    m_lastRc = sqlite3_step(m_stmt);
+    return m_lastRc;
+}
+
+int Statement::run()
+{
+    int rc = step();
+    while (rc == SQLITE_ROW)
+        rc = step();
+    return rc;
+}
+
+void Statement::reset()
+{
+    if (m_stmt) {
+        sqlite3_reset(m_stmt);
+        sqlite3_clear_bindings(m_stmt);
+    }
+}
+
+bool Statement::isNull(int column) const
+{
+    return sqlite3_column_type(m_stmt, column) == SQLITE_NULL;
+}
+
+int64_t Statement::integer(int column) const
+{
+    return sqlite3_column_int64(m_stmt, column);
+}
+
+double Statement::real(int column) const
+{
+    // SQLite stores a bound NaN as NULL.
+    if (isNull(column))
+        return std::numeric_limits<double>::quiet_NaN();
+    return sqlite3_column_double(m_stmt, column);
+}
+
+std::string Statement::text(int column) const
+{
+    const unsigned char* data = sqlite3_column_text(m_stmt, column);
+    if (!data)
+        return {};
+    return std::string(reinterpret_cast<const char*>(data),
+                       static_cast<size_t>(sqlite3_column_bytes(m_stmt, column)));
+}
+
+const void* Statement::blob(int column) const
+{
+    return sqlite3_column_blob(m_stmt, column);
+}
+
+int Statement::blobSize(int column) const
+{
+    return sqlite3_column_bytes(m_stmt, column);
+}
+
+Connection::Connection(sqlite3* db, std::string path, int busyTimeoutMs, bool readOnly)
+    : m_db(db), m_path(std::move(path)), m_busyTimeoutMs(busyTimeoutMs), m_readOnly(readOnly)
+{
+}
+
+Connection::~Connection()
+{
+    m_cache.clear();   // statements must be finalized before the connection closes
+    sqlite3_close_v2(m_db);
+}
+
+Query Connection::query(const std::string& sql)
+{
+    auto it = m_cache.find(sql);
+    if (it == m_cache.end() || !it->second->valid()) {
+        auto statement = std::make_unique<Statement>(m_db, sql);
+        it = m_cache.insert_or_assign(sql, std::move(statement)).first;
+    }
+    return Query(*it->second);
+}
+
+int Connection::exec(const std::string& sql)
+{
+    return sqlite3_exec(m_db, sql.c_str(), nullptr, nullptr, nullptr);
+}
+
+static std::string secondsText(int milliseconds)
+{
+    std::ostringstream out;
+    out << milliseconds / 1000.0;
+    return out.str();
+}
+
+StoreError Connection::error(int rc, const std::string& what) const
+{
+    const std::string prefix = what.empty() ? std::string() : what + ": ";
+    const std::string detail = sqlite3_errmsg(m_db);
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return makeError(StoreErrorCode::Locked, m_path,
+                         prefix + "database is locked by another process (waited "
+                             + secondsText(m_busyTimeoutMs) + " s)");
+    case SQLITE_NOTADB:
+        return makeError(StoreErrorCode::NotRunDatabase, m_path,
+                         "not an nnlab run database (file is not a database)");
+    case SQLITE_READONLY:
+        return makeError(StoreErrorCode::ReadOnly, m_path,
+                         prefix + "the database is read-only (" + detail + ")");
+    case SQLITE_FULL:
+        return makeError(StoreErrorCode::Io, m_path, prefix + "disk is full");
+    case SQLITE_CORRUPT:
+        return makeError(StoreErrorCode::Corrupt, m_path,
+                         prefix + "database file is corrupt (" + detail + ")");
+    case SQLITE_CANTOPEN:
+        return makeError(StoreErrorCode::Io, m_path, prefix + "cannot open (" + detail + ")");
+    default:
+        return makeError(StoreErrorCode::Io, m_path, prefix + detail);
+    }
+}
+
+Transaction::~Transaction()
+{
+    if (m_open)
+        m_db.exec("ROLLBACK");
+}
+
+int Transaction::begin()
+{
+    const int rc = m_db.exec("BEGIN IMMEDIATE");
+    m_open = rc == SQLITE_OK;
+    return rc;
+}
+
+int Transaction::commit()
+{
+    const int rc = m_db.exec("COMMIT");
+    // A failed COMMIT leaves the transaction open; the destructor rolls it back.
+    if (rc == SQLITE_OK)
+        m_open = false;
+    return rc;
+}
+
+StoreError makeError(StoreErrorCode code, const std::string& path, const std::string& message)
+{
+    return StoreError{code, path.empty() ? message : path + ": " + message};
+}
+
+StoreError noSuchRun(const std::string& path, const std::string& id)
+{
+    return makeError(StoreErrorCode::NoSuchRun, path, "no run matches \"" + id + "\"");
+}
+
+double now()
+{
+    using namespace std::chrono;
+    return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
+} // namespace nnlab::store
