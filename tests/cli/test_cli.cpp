@@ -97,6 +97,36 @@ private slots:
         QVERIFY(list.out.contains("finished"));
     }
 
+    void killedRunIsInterruptedAndResumes()
+    {
+        QTemporaryDir dir;
+        const QString db = dir.filePath("runs.db");
+        QProcess p;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert("NNLAB_DB", db);
+        p.setProcessEnvironment(env);
+        p.start(NNLAB_CLI, {"train", kExamples + "spiral-mlp.json", "--epochs", "400", "--quiet"});
+        QVERIFY(p.waitForStarted());
+        QVERIFY(p.waitForReadyRead(30000));
+        const QString runId = QString::fromUtf8(p.readLine()).section(' ', 1, 1).trimmed();
+        QVERIFY(!runId.isEmpty());
+        QTest::qSleep(2500);   // several epochs: checkpoints and metric flushes exist
+        QVERIFY(p.state() == QProcess::Running);
+        p.kill();   // SIGKILL: no chance to clean up
+        QVERIFY(p.waitForFinished());
+
+        const Result list = cli({"runs", "list", "--status", "interrupted"}, db);
+        QCOMPARE(list.status, 0);
+        QVERIFY2(list.out.contains(runId.left(12)), qPrintable(list.out));
+        const Result resumed = cli({"runs", "resume", runId}, db);
+        QVERIFY2(resumed.status == 0, qPrintable(resumed.err));
+        QVERIFY(resumed.out.contains("finished 22800 steps"));   // 400 epochs x 57 steps, counted across both parts
+        const Result show = cli({"runs", "show", runId}, db);
+        QVERIFY(show.out.contains("finished"));
+        const Result exported = cli({"runs", "export", runId, "--format", "json"}, db);
+        QVERIFY(exported.out.contains("\"resumed\""));
+    }
+
     void noStoreLeavesNoDatabase()
     {
         QTemporaryDir dir;

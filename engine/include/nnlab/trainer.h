@@ -77,6 +77,8 @@ struct TrainCallbacks {
 struct TrainOptions {
     std::string checkpointPath;        // write model + optimizer + step here; empty = no checkpoints
     int64_t checkpointEverySteps = 0;  // also every N steps; 0 = at epoch ends only
+    double checkpointMinSeconds = 30;  // skip an epoch-end checkpoint younger than this (the
+                                       // first, the last and one on cancel are always written)
     std::string resumeFrom;            // continue from this checkpoint file
     double reportInterval = 0.1;       // seconds between metric/progress callbacks
 };

@@ -151,10 +151,14 @@ TrainResult run(const ExperimentSpec& spec, const DataBundle& data, TrainControl
                            totalSteps, step, data.description});
 
     Reporter report(callbacks, options.reportInterval);
-    const auto saveCheckpoint = [&] {
-        if (options.checkpointPath.empty())
+    auto lastCheckpoint = Clock::time_point{};
+    const auto saveCheckpoint = [&](bool always) {
+        const bool due = lastCheckpoint == Clock::time_point{}
+                         || std::chrono::duration<double>(Clock::now() - lastCheckpoint).count() >= options.checkpointMinSeconds;
+        if (options.checkpointPath.empty() || !(always || due))
             return;
         detail::saveCheckpoint(options.checkpointPath, *model, *optimizer, step, layoutHash(spec));
+        lastCheckpoint = Clock::now();
         report.event("checkpoint", options.checkpointPath);
     };
     const auto started = Clock::now();
@@ -179,7 +183,7 @@ TrainResult run(const ExperimentSpec& spec, const DataBundle& data, TrainControl
             const bool wasPaused = control.isPaused();
             const auto waitStart = Clock::now();
             if (!control.checkpoint()) {
-                saveCheckpoint();
+                saveCheckpoint(true);
                 report.flush();
                 return {TrainStatus::Cancelled, "cancelled at step " + std::to_string(step), step, 0.0, throughput(), report.last()};
             }
@@ -247,7 +251,7 @@ TrainResult run(const ExperimentSpec& spec, const DataBundle& data, TrainControl
                 windowStart = Clock::now();
             }
             if (options.checkpointEverySteps > 0 && step % options.checkpointEverySteps == 0 && b + 1 < stepsPerEpoch)
-                saveCheckpoint();
+                saveCheckpoint(true);
         }
         const Evaluation v = evaluate(model, val, spec.training.evalBatchSize, classify);
         if (!val.empty()) {
@@ -256,7 +260,7 @@ TrainResult run(const ExperimentSpec& spec, const DataBundle& data, TrainControl
                 report.add("val/accuracy", step, v.accuracy);
         }
         report.event("epoch", std::to_string(epoch + 1));
-        saveCheckpoint();
+        saveCheckpoint(epoch + 1 == spec.training.epochs);
         report.progress(progress, true);
         windowStart = Clock::now();   // evaluation is not training time
     }
