@@ -205,6 +205,60 @@ private slots:
         QVERIFY(QString::fromStdString(e.message).contains("training split is empty"));
     }
 
+    void csvRegressionWithMse()
+    {
+        // y = 2 a - b + 0.5 on a real CSV file with a header; mse reports no accuracy.
+        QTemporaryDir dir;
+        QFile f(dir.filePath("reg.csv"));
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("a,b,target\n");
+        for (int i = 0; i < 600; ++i) {
+            const double a = (i % 37) / 37.0, b = (i % 23) / 23.0;
+            f.write(QString("%1,%2,%3\n").arg(a).arg(b).arg(2 * a - b + 0.5).toUtf8());
+        }
+        f.close();
+        const std::string doc = std::string("{\"name\": \"reg\", \"data\": {\"source\": \"csv\", \"path\": \"")
+                                + f.fileName().toStdString()
+                                + "\"}, \"model\": {\"input\": [2], \"layers\": [{\"type\": \"linear\", \"out_features\": 16},"
+                                  " {\"type\": \"tanh\"}, {\"type\": \"linear\", \"out_features\": 1}]},"
+                                  " \"loss\": \"mse\", \"optimizer\": {\"type\": \"adam\", \"lr\": 0.01},"
+                                  " \"training\": {\"epochs\": 40, \"batch_size\": 32}}";
+        const ParseResult parsed = parseExperiment(doc);
+        QVERIFY2(parsed.ok(), parsed.errorText().c_str());
+        const DataBundle data = loadData(parsed.spec.data, false, 0);
+        TrainControl control;
+        const TrainResult r = train(parsed.spec, data, control, {});
+        QCOMPARE(r.status, TrainStatus::Finished);
+        QVERIFY2(r.finalMetrics.at("val/loss") < 0.01, qPrintable(QString::number(r.finalMetrics.at("val/loss"))));
+        QVERIFY(!r.finalMetrics.count("val/accuracy"));
+        QVERIFY(!r.finalMetrics.count("train/accuracy"));
+    }
+
+    void cifarExampleTrainsOnCifarFormatFiles()
+    {
+        // The shipped CIFAR-10 example on a small batch file in the binary CIFAR format.
+        QTemporaryDir dir;
+        QFile f(dir.filePath("data_batch_1.bin"));
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        QByteArray record(3073, '\0');
+        for (int i = 0; i < 200; ++i) {
+            record[0] = static_cast<char>(i % 10);
+            for (int p = 1; p < 3073; ++p)
+                record[p] = static_cast<char>((i * 7 + p * (i % 10 + 1)) % 256);
+            f.write(record);
+        }
+        f.close();
+        const ParseResult r = loadExperimentFile(NNLAB_SOURCE_DIR "/resources/experiments/cifar10-cnn.json",
+                                                 {"data.path=" + dir.path().toStdString(), "training.epochs=1"});
+        QVERIFY2(r.ok(), r.errorText().c_str());
+        const DataBundle data = loadData(r.spec.data, true, r.spec.seed);
+        QCOMPARE(data.train.sampleShape, std::vector<int64_t>({3, 32, 32}));
+        TrainControl control;
+        const TrainResult result = train(r.spec, data, control, {});
+        QVERIFY2(result.status == TrainStatus::Finished, result.message.c_str());
+        QVERIFY(result.finalMetrics.count("val/accuracy"));
+    }
+
     void cudaWithoutGpuIsAClearError()
     {
         ExperimentSpec spec = spiralSpec();
