@@ -1,0 +1,5 @@
+# Model editor, network diagram, data and hyperparameter panels (ui/editor), headless.
+nnlab_add_test(test_editor_model SOURCES test_editor_model.cpp LIBS nnlab_ui_editor LABELS gui)
+nnlab_add_test(test_editor_diagram SOURCES test_editor_diagram.cpp LIBS nnlab_ui_editor LABELS gui)
+nnlab_add_test(test_editor_data SOURCES test_editor_data.cpp LIBS nnlab_ui_editor LABELS gui)
+nnlab_add_test(test_editor_hyperparameters SOURCES test_editor_hyperparameters.cpp LIBS nnlab_ui_editor LABELS gui)
