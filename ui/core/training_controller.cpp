@@ -33,6 +33,7 @@ bool TrainingController::start(const nnlab::ExperimentSpec& spec, const QString&
         emit runStarted(id, summary, steps);
     });
     connect(worker, &TrainingWorker::metrics, this, &TrainingController::metricsArrived);
+    connect(worker, &TrainingWorker::throughput, this, [this](double s) { m_lastSamplesPerSec = s; });
     connect(worker, &TrainingWorker::progress, this, &TrainingController::progressChanged);
     connect(worker, &TrainingWorker::event, this, [this](const QString& id, const QString& kind, const QString& detail) {
         emit eventOccurred(id, kind, detail);

@@ -20,6 +20,7 @@ public:
     bool isRunning() const { return m_thread != nullptr; }
     bool isPaused() const { return m_worker && m_worker->isPaused(); }
     QString currentRunId() const { return m_runId; }
+    double lastSamplesPerSec() const { return m_lastSamplesPerSec; }   // of the last finished run
 
 public slots:
     // Returns false (and does nothing) while a run is in progress.
@@ -44,4 +45,5 @@ private:
     QThread* m_thread = nullptr;
     QPointer<TrainingWorker> m_worker;
     QString m_runId;
+    double m_lastSamplesPerSec = 0.0;
 };

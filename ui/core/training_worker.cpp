@@ -41,6 +41,7 @@ void TrainingWorker::run()
         QString message = QString::fromStdString(outcome.result.message);
         if (!outcome.storeError.empty() && outcome.result.status != nnlab::TrainStatus::Failed)
             message = QStringLiteral("run store: ") + QString::fromStdString(outcome.storeError);
+        emit throughput(outcome.result.samplesPerSec);
         emit finished(runId, QString::fromLatin1(nnlab::toString(outcome.result.status)), message);
     } catch (const std::exception& e) {
         emit finished(runId, QStringLiteral("failed"), QString::fromUtf8(e.what()));

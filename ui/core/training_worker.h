@@ -36,6 +36,8 @@ signals:
     void metrics(const QString& runId, const QVector<nnlab::MetricPoint>& batch);
     void progress(const QString& runId, const nnlab::Progress& progress);
     void event(const QString& runId, const QString& kind, const QString& detail);
+    // Mean training throughput of the run's steps (TrainResult::samplesPerSec), just before finished().
+    void throughput(double samplesPerSec);
     void finished(const QString& runId, const QString& status, const QString& message);
 
 private:

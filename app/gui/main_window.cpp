@@ -1,0 +1,267 @@
+#include "main_window.h"
+
+#include "file_actions.h"
+#include "training_bar.h"
+
+#include "charts/charts_panel.h"
+#include "core/experiment_document.h"
+#include "core/training_controller.h"
+#include "editor/data_panel.h"
+#include "editor/hyperparameters_panel.h"
+#include "editor/model_editor.h"
+#include "editor/network_diagram.h"
+#include "runs/runs_panel.h"
+
+#include "nnlab/runtime.h"
+#include "nnlab/spec_json.h"
+#include "nnlab/store.h"
+
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDockWidget>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QSettings>
+#include <QStatusBar>
+#include <QTimer>
+#include <QToolBar>
+#include <QUndoStack>
+
+MainWindow::MainWindow(const QString& databasePath, QWidget* parent)
+    : QMainWindow(parent), m_document(new ExperimentDocument(this)), m_controller(new TrainingController(this))
+{
+    setObjectName("MainWindow");
+    setDockNestingEnabled(true);
+    createPanels();
+    m_files = new FileActions(m_document, this);
+    m_trainingBar = new TrainingBar(m_document, m_controller, statusBar());
+    createMenus();
+    connectTraining();
+
+    QSettings settings;
+    QString db = databasePath;
+    if (db.isEmpty())
+        db = settings.value("database").toString();
+    if (db.isEmpty())
+        db = QString::fromStdString(nnlab::defaultDatabasePath());
+    setDatabasePath(db);
+
+    connect(m_document, &ExperimentDocument::specChanged, this, &MainWindow::updateTitle);
+    connect(m_document, &ExperimentDocument::filePathChanged, this, &MainWindow::updateTitle);
+    connect(m_document, &ExperimentDocument::modifiedChanged, this, &MainWindow::updateTitle);
+    updateTitle();
+
+    resize(1400, 900);
+    restoreGeometry(settings.value("geometry").toByteArray());
+    restoreState(settings.value("windowState").toByteArray());
+    QTimer::singleShot(0, this, &MainWindow::checkRuntime);
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::createPanels()
+{
+    m_charts = new ChartsPanel(this);
+    setCentralWidget(m_charts);
+
+    auto dock = [this](const QString& title, const QString& name, QWidget* widget, Qt::DockWidgetArea area) {
+        auto* d = new QDockWidget(title, this);
+        d->setObjectName(name);
+        d->setWidget(widget);
+        addDockWidget(area, d);
+        return d;
+    };
+    m_modelEditor = new ModelEditor(m_document, this);
+    m_data = new DataPanel(m_document, this);
+    m_hyper = new HyperparametersPanel(m_document, this);
+    m_diagram = new NetworkDiagram(m_document, this);
+    m_runs = new RunsPanel(this);
+    QDockWidget* model = dock(tr("Model"), "modelDock", m_modelEditor, Qt::LeftDockWidgetArea);
+    QDockWidget* data = dock(tr("Data"), "dataDock", m_data, Qt::LeftDockWidgetArea);
+    QDockWidget* hyper = dock(tr("Hyperparameters"), "hyperDock", m_hyper, Qt::LeftDockWidgetArea);
+    tabifyDockWidget(model, data);
+    tabifyDockWidget(data, hyper);
+    model->raise();
+    QDockWidget* diagram = dock(tr("Diagram"), "diagramDock", m_diagram, Qt::RightDockWidgetArea);
+    QDockWidget* runs = dock(tr("Runs"), "runsDock", m_runs, Qt::BottomDockWidgetArea);
+    resizeDocks({model, diagram}, {480, 300}, Qt::Horizontal);
+    resizeDocks({runs}, {220}, Qt::Vertical);
+
+    connect(m_modelEditor, &ModelEditor::selectionChangedTo, m_diagram, &NetworkDiagram::setSelectedLayer);
+    connect(m_diagram, &NetworkDiagram::layerClicked, m_modelEditor, &ModelEditor::selectLayer);
+    connect(m_data, &DataPanel::trainSampleCountChanged, m_hyper, &HyperparametersPanel::setLoadedTrainSamples);
+    connect(m_runs, &RunsPanel::overlayChanged, m_charts, &ChartsPanel::setOverlaidRuns);
+    connect(m_runs, &RunsPanel::runRenamed, m_charts, &ChartsPanel::setRunName);
+    connect(m_runs, &RunsPanel::openExperimentRequested, this, &MainWindow::openStoredExperiment);
+    connect(m_runs, &RunsPanel::resumeRequested, this, &MainWindow::resumeRun);
+}
+
+void MainWindow::createMenus()
+{
+    QMenu* file = menuBar()->addMenu(tr("&File"));
+    file->addAction(m_files->newAction());
+    file->addAction(m_files->openAction());
+    file->addMenu(m_files->recentMenu());
+    file->addAction(m_files->saveAction());
+    file->addAction(m_files->saveAsAction());
+    file->addSeparator();
+    file->addAction(tr("Open run &database…"), this, &MainWindow::chooseDatabase);
+    file->addSeparator();
+    QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
+    quit->setShortcut(QKeySequence::Quit);
+
+    QMenu* edit = menuBar()->addMenu(tr("&Edit"));
+    QAction* undo = m_document->undoStack()->createUndoAction(this, tr("&Undo"));
+    undo->setShortcut(QKeySequence::Undo);
+    undo->setIcon(QIcon::fromTheme("edit-undo"));
+    QAction* redo = m_document->undoStack()->createRedoAction(this, tr("&Redo"));
+    redo->setShortcut(QKeySequence::Redo);
+    redo->setIcon(QIcon::fromTheme("edit-redo"));
+    edit->addAction(undo);
+    edit->addAction(redo);
+
+    QMenu* train = menuBar()->addMenu(tr("&Train"));
+    train->addAction(m_trainingBar->trainAction());
+    train->addAction(m_trainingBar->pauseAction());
+    train->addAction(m_trainingBar->stopAction());
+
+    QMenu* view = menuBar()->addMenu(tr("&View"));
+    for (QDockWidget* d : findChildren<QDockWidget*>())
+        view->addAction(d->toggleViewAction());
+
+    QMenu* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About nnlab"), this, [this] {
+        const nnlab::RuntimeInfo info = nnlab::probeRuntime(false);
+        QMessageBox::about(this, tr("About nnlab"),
+                           tr("<b>nnlab %1</b><br>A deep-learning experiment workbench.<br>LibTorch %2 · BLAS %3<br>Run store: %4")
+                               .arg(QString::fromStdString(info.nnlabVersion), QString::fromStdString(info.torchVersion),
+                                    QString::fromStdString(info.blasLibrary), databasePath()));
+    });
+
+    QToolBar* tools = addToolBar(tr("Main"));
+    tools->setObjectName("mainToolBar");
+    tools->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    tools->addAction(m_files->newAction());
+    tools->addAction(m_files->openAction());
+    tools->addAction(m_files->saveAction());
+    tools->addSeparator();
+    tools->addAction(undo);
+    tools->addAction(redo);
+    tools->addSeparator();
+    tools->addAction(m_trainingBar->trainAction());
+    tools->addAction(m_trainingBar->pauseAction());
+    tools->addAction(m_trainingBar->stopAction());
+}
+
+void MainWindow::connectTraining()
+{
+    connect(m_controller, &TrainingController::runStarted, this,
+            [this](const QString& runId, const QString& summary, qint64 totalSteps) {
+                const auto& spec = m_document->spec();
+                m_charts->beginLiveRun(runId, QString::fromStdString(spec.name),
+                                       totalSteps / std::max<int64_t>(spec.training.epochs, 1));
+                m_runs->refresh();
+                statusBar()->showMessage(summary, 8000);
+            });
+    connect(m_controller, &TrainingController::metricsArrived, m_charts, &ChartsPanel::appendMetrics);
+    connect(m_controller, &TrainingController::runFinished, this,
+            [this](const QString& runId, const QString& status, const QString& message) {
+                if (!runId.isEmpty())
+                    m_charts->endLiveRun(runId);
+                m_runs->refresh();
+                if (status == QLatin1String("failed"))
+                    QMessageBox::warning(this, tr("Training failed"), message);
+            });
+}
+
+QString MainWindow::databasePath() const { return m_controller->databasePath(); }
+
+void MainWindow::setDatabasePath(const QString& path)
+{
+    m_controller->setDatabasePath(path);
+    m_charts->setStorePath(path);
+    m_runs->setStorePath(path);
+    QSettings().setValue("database", path);
+}
+
+void MainWindow::chooseDatabase()
+{
+    const QString path = QFileDialog::getSaveFileName(this, tr("Open or create a run database"), databasePath(),
+                                                      tr("nnlab run databases (*.db);;All files (*)"), nullptr,
+                                                      QFileDialog::DontConfirmOverwrite);
+    if (!path.isEmpty())
+        setDatabasePath(path);
+}
+
+void MainWindow::updateTitle()
+{
+    const QString file = m_document->filePath().isEmpty() ? tr("untitled") : QFileInfo(m_document->filePath()).fileName();
+    setWindowTitle(QStringLiteral("%1 (%2)[*] — nnlab").arg(QString::fromStdString(m_document->spec().name), file));
+    setWindowModified(m_document->isModified());
+}
+
+void MainWindow::openStoredExperiment(const QString& runId, const QString& json)
+{
+    if (!m_files->maybeSave())
+        return;
+    const nnlab::ParseResult parsed = nnlab::parseExperiment(json.toStdString());
+    if (!parsed.complete) {
+        QMessageBox::warning(this, tr("Cannot open run %1").arg(runId), QString::fromStdString(parsed.errorText()));
+        return;
+    }
+    m_document->reset(parsed.spec);
+    statusBar()->showMessage(tr("Opened the experiment of run %1 (unsaved copy)").arg(runId), 5000);
+}
+
+void MainWindow::resumeRun(const QString& runId)
+{
+    nnlab::StoreOptions options;
+    options.readOnly = true;
+    auto store = nnlab::RunStore::open(databasePath().toStdString(), options);
+    if (!store.ok()) {
+        QMessageBox::warning(this, tr("Cannot resume"), QString::fromStdString(store.error.message));
+        return;
+    }
+    auto run = store.value->getRun(runId.toStdString());
+    if (!run.ok()) {
+        QMessageBox::warning(this, tr("Cannot resume"), QString::fromStdString(run.error.message));
+        return;
+    }
+    const nnlab::ParseResult parsed = nnlab::parseExperiment(run.value.experimentJson);
+    if (!parsed.ok()) {
+        QMessageBox::warning(this, tr("Cannot resume"), QString::fromStdString(parsed.errorText()));
+        return;
+    }
+    if (!m_controller->start(parsed.spec, runId))
+        QMessageBox::information(this, tr("Cannot resume"), tr("A run is already training."));
+}
+
+void MainWindow::checkRuntime()
+{
+    const nnlab::RuntimeInfo info = nnlab::probeRuntime(true);
+    if (!info.warning.empty())
+        statusBar()->showMessage(tr("Warning: %1").arg(QString::fromStdString(info.warning)));
+}
+
+void MainWindow::closeEvent(QCloseEvent* event)
+{
+    if (m_controller->isRunning()) {
+        const auto answer = QMessageBox::question(this, tr("Training in progress"),
+                                                  tr("A run is training. Stop it and quit? It is kept as cancelled "
+                                                     "and can be resumed later."));
+        if (answer != QMessageBox::Yes) {
+            event->ignore();
+            return;
+        }
+    }
+    if (!m_files->maybeSave()) {
+        event->ignore();
+        return;
+    }
+    QSettings settings;
+    settings.setValue("geometry", saveGeometry());
+    settings.setValue("windowState", saveState());
+    event->accept();
+}

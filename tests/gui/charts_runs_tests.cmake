@@ -1,0 +1,6 @@
+# Tests of the charts (ui/charts) and the runs table (ui/runs); offscreen.
+nnlab_add_test(test_charts_series SOURCES test_charts_series.cpp LIBS nnlab_ui_charts LABELS gui)
+nnlab_add_test(test_charts_panel SOURCES test_charts_panel.cpp test_runs_fixture.h
+  LIBS nnlab_ui_charts LABELS gui)
+nnlab_add_test(test_runs_panel SOURCES test_runs_panel.cpp test_runs_fixture.h LIBS nnlab_ui_runs LABELS gui)
+nnlab_add_test(test_runs_compare SOURCES test_runs_compare.cpp test_runs_fixture.h LIBS nnlab_ui_runs LABELS gui)

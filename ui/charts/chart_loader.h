@@ -1,0 +1,31 @@
+// Reads stored runs into what the charts hold (chart_run.h).
+#pragma once
+
+#include "charts/chart_run.h"
+
+#include "nnlab/store.h"
+
+#include <QStringList>
+
+#include <memory>
+
+namespace charts {
+
+// A stored series of up to this many points is loaded whole (exact smoothing, ~32 bytes a
+// point); a longer one is read as an overview of kOverviewBuckets buckets, refined on zoom.
+constexpr int64_t kFullLoadLimit = 16384;
+constexpr int kOverviewBuckets = 4096;
+
+// Loads the series `tags` of a stored run. everyPoint: load each series whole whatever its
+// length (a run about to continue live). Returns null with the store's message in *error.
+std::unique_ptr<ChartRun> loadStoredRun(const nnlab::RunStore& store, const QString& runId,
+                                        const QStringList& tags, bool everyPoint, QString* error);
+
+// The finer read a BucketSeries asked for.
+bool loadDetail(const nnlab::RunStore& store, const QString& runId, const QString& tag,
+                BucketSeries& series, const DetailRequest& request, QString* error);
+
+// "stepsPerEpoch" of a run's info JSON; 0 when absent.
+int64_t stepsPerEpochOf(const std::string& infoJson);
+
+} // namespace charts

@@ -1,0 +1,146 @@
+// Live and stored training curves: loss, accuracy and learning rate, several runs overlaid.
+//
+// Wiring (the main window): TrainingController::runStarted -> beginLiveRun, metricsArrived ->
+// appendMetrics, runFinished -> endLiveRun; RunsPanel::overlayChanged -> setOverlaidRuns.
+//
+// Redraws are coalesced like PlotJuggler's: appendMetrics only appends to memory and arms a
+// single-shot timer; when it fires (at most every 40 ms, so <= 25 redraws a second however
+// fast batches arrive) the charts regenerate what changed and replot with rpQueuedReplot.
+//
+// Which runs are shown: the overlaid ones (ticked in the runs table), every live run, and
+// the last run that was live, so a run that just finished stays up for comparison.
+//
+// Memory: a live run keeps every point in memory (about 32 bytes a point and tag, smoothing
+// included), as does a stored series of up to 16,384 points; a longer stored series holds
+// a 4,096-bucket overview plus one finer read around the view (chart_loader.h). What the
+// charts draw is decimated to about a point a pixel (metric_series.h), so redraws cost the
+// same for 1,000 points or 1,000,000.
+//
+// Smoothing applies to the training curves; validation metrics (one point an epoch, each
+// already an average over the validation set) and the learning rate are drawn as they are.
+#pragma once
+
+#include "charts/chart_run.h"
+
+#include "nnlab/trainer.h"
+
+#include <QElapsedTimer>
+#include <QHash>
+#include <QTimer>
+#include <QVector>
+#include <QWidget>
+
+#include <array>
+#include <memory>
+
+class QCheckBox;
+class QComboBox;
+class QLabel;
+class QSlider;
+class QToolButton;
+class QCPGraph;
+
+namespace nnlab {
+class RunStore;
+}
+
+namespace charts {
+class MetricChart;
+}
+
+class ChartsPanel : public QWidget {
+    Q_OBJECT
+public:
+    enum ChartIndex { LossChart = 0, AccuracyChart = 1, LearningRateChart = 2, ChartCount = 3 };
+
+    explicit ChartsPanel(QWidget* parent = nullptr);
+    ~ChartsPanel() override;
+
+    static QString chartTitle(int index);   // "Loss", "Accuracy", "Learning rate"
+
+    // The run store stored runs are read from (opened read-only, when first needed).
+    void setStorePath(const QString& dbPath);
+    QString storePath() const { return m_storePath; }
+
+    double smoothing() const { return m_smoothing; }
+    charts::XAxisMode xAxisMode() const { return m_xMode; }
+    bool logY() const { return m_logY; }
+    bool follow() const { return m_follow; }
+
+    // Writes chart `index` as PNG, SVG or PDF, by the path's suffix. False with lastError().
+    bool exportChart(int index, const QString& path);
+    QString lastError() const { return m_lastError; }
+
+    // For tests and the benchmark.
+    charts::MetricChart* chart(int index) const;
+    QStringList shownRuns() const;
+    // Points in the graph of (run, tag) on chart `index`; -1 when there is no such curve.
+    int graphPointCount(int index, const QString& runId, const QString& tag, bool smoothed = false) const;
+    QCPGraph* graph(int index, const QString& runId, const QString& tag, bool smoothed = false) const;
+    QColor runColour(const QString& runId) const;
+    const charts::ChartRun* run(const QString& runId) const;
+    int refreshCount() const { return m_refreshCount; }
+    // Applies everything pending and replots now.
+    void replotNow();
+
+public slots:
+    void setSmoothing(double weight);            // debiased EMA weight, 0 .. 0.999
+    void setXAxisMode(charts::XAxisMode mode);
+    void setLogY(bool on);
+    void setFollow(bool on);                     // keep the newest point in view
+    void beginLiveRun(const QString& runId, const QString& name, qint64 stepsPerEpoch);
+    void appendMetrics(const QString& runId, const QVector<nnlab::MetricPoint>& batch);
+    void endLiveRun(const QString& runId);
+    void setOverlaidRuns(const QStringList& runIds);
+    void setRunName(const QString& runId, const QString& name);
+    void resetView();                            // fit every chart to its data; follow on
+    void loadDetail();                           // finer store reads for zoomed views (debounced)
+
+signals:
+    void followChanged(bool on);
+    void errorOccurred(const QString& message);
+
+private:
+    void buildUi();
+    void scheduleRefresh();
+    void refresh();
+    void placeXRange(int index);
+    bool ensureStore(bool quiet = false);
+    charts::ChartRun* findRun(const QString& runId) const;
+    charts::ChartRun* addRun(std::unique_ptr<charts::ChartRun> run);
+    void removeUnwantedRuns();
+    void showError(const QString& message);
+    void exportWithDialog(int index);
+    QStringList chartTags() const;
+
+    QString m_storePath;
+    std::unique_ptr<nnlab::RunStore> m_store;
+    charts::ChartRuns m_runs;                    // in colour order
+    QHash<QString, int> m_colourIndex;           // by run id, for the panel's lifetime
+    int m_nextColour = 0;
+    QStringList m_overlaid;
+    QString m_lastLiveRun;
+
+    double m_smoothing = 0.6;
+    charts::XAxisMode m_xMode = charts::XAxisMode::Step;
+    bool m_logY = false;
+    bool m_follow = true;
+    std::array<bool, ChartCount> m_needsFit{};
+    std::array<double, ChartCount> m_followWidth{};   // 0 = show everything
+
+    std::array<charts::MetricChart*, ChartCount> m_charts{};
+    QSlider* m_smoothingSlider = nullptr;
+    QLabel* m_smoothingValue = nullptr;
+    QComboBox* m_xAxisCombo = nullptr;
+    QCheckBox* m_logYBox = nullptr;
+    QCheckBox* m_followBox = nullptr;
+    QToolButton* m_exportButton = nullptr;
+    QLabel* m_status = nullptr;
+
+    QTimer m_refreshTimer;        // single-shot: the coalesced redraw
+    QElapsedTimer m_sinceRefresh;
+    QTimer m_detailTimer;         // single-shot: store re-reads after zoom or pan settle
+    bool m_inRefresh = false;
+    int m_refreshCount = 0;
+    QString m_lastError;
+};

@@ -1,0 +1,344 @@
+#include "charts/metric_series.h"
+
+#include "charts/smoothing.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace charts {
+
+namespace {
+
+bool byStep(const SeriesPoint& a, const SeriesPoint& b) { return a.step < b.step; }
+
+// Collects points, or whole buckets, into pixel columns of equal step width and emits each
+// column's first, smallest, largest and last point in step order (M4 decimation), or with
+// `envelope` only the smallest and largest (M2).
+class M4Builder {
+public:
+    M4Builder(int64_t stepMin, int64_t stepMax, int columns, bool envelope, QVector<SeriesPoint>& out)
+        : m_origin(stepMin)
+        , m_width(std::max(1.0, static_cast<double>(stepMax - stepMin + 1) / std::max(1, columns)))
+        , m_envelope(envelope)
+        , m_out(out)
+    {
+    }
+
+    void add(const SeriesPoint& point) { add(point, point, point, point, std::isfinite(point.value)); }
+
+    // hasExtremes: min and max are real points (false when the bucket held only NaN).
+    void add(const SeriesPoint& first, const SeriesPoint& min, const SeriesPoint& max,
+             const SeriesPoint& last, bool hasExtremes)
+    {
+        // Most points fall in the open column: compare with its bounds, divide only on leaving.
+        if (!m_open || first.step < m_columnBegin || first.step >= m_columnEnd) {
+            flush();
+            const double column = std::floor(static_cast<double>(first.step - m_origin) / m_width);
+            m_columnBegin = m_origin + static_cast<int64_t>(std::ceil(column * m_width));
+            m_columnEnd = m_origin + static_cast<int64_t>(std::ceil((column + 1) * m_width));
+            if (first.step < m_columnBegin || first.step >= m_columnEnd) {
+                // Rounding at the edge of a column: a column of this one step.
+                m_columnBegin = first.step;
+                m_columnEnd = first.step + 1;
+            }
+            m_open = true;
+            m_first = first;
+            m_hasExtremes = false;
+        }
+        m_last = last;
+        if (hasExtremes) {
+            if (!m_hasExtremes || min.value < m_min.value)
+                m_min = min;
+            if (!m_hasExtremes || max.value > m_max.value)
+                m_max = max;
+            m_hasExtremes = true;
+        }
+    }
+
+    void finish() { flush(); }
+
+private:
+    void flush()
+    {
+        if (!m_open)
+            return;
+        SeriesPoint points[4] = {m_first, m_first, m_last, m_last};
+        int count = 4;
+        if (m_hasExtremes) {
+            points[1] = m_min;
+            points[2] = m_max;
+            if (m_envelope) {
+                points[0] = m_min;
+                points[1] = m_max;
+                count = 2;
+            }
+        }
+        // Insertion sort of at most four (std::sort here trips GCC 12's -Warray-bounds).
+        for (int i = 1; i < count; ++i)
+            for (int j = i; j > 0 && points[j].step < points[j - 1].step; --j)
+                std::swap(points[j], points[j - 1]);
+        for (int i = 0; i < count; ++i) {
+            if (m_out.isEmpty() || points[i].step > m_out.back().step)
+                m_out.push_back(points[i]);
+        }
+        m_open = false;
+    }
+
+    int64_t m_origin;
+    double m_width;
+    bool m_envelope;
+    QVector<SeriesPoint>& m_out;
+    bool m_open = false;
+    int64_t m_columnBegin = 0;   // steps [begin, end) of the open column
+    int64_t m_columnEnd = 0;
+    bool m_hasExtremes = false;
+    SeriesPoint m_first, m_min, m_max, m_last;
+};
+
+// The mean of a bucket's first and last values, skipping NaN; NaN when both are.
+double bucketValue(const SeriesBucket& bucket)
+{
+    const bool a = std::isfinite(bucket.first.value);
+    const bool b = std::isfinite(bucket.last.value);
+    if (a && b)
+        return 0.5 * (bucket.first.value + bucket.last.value);
+    return a ? bucket.first.value : bucket.last.value;
+}
+
+bool hasExtremes(const SeriesBucket& bucket)
+{
+    auto inside = [&](const SeriesPoint& p) {
+        return std::isfinite(p.value) && p.step >= bucket.first.step && p.step <= bucket.last.step;
+    };
+    return inside(bucket.min) && inside(bucket.max);
+}
+
+} // namespace
+
+// ---- FullSeries ----
+
+void FullSeries::append(const SeriesPoint& point)
+{
+    if (!m_points.empty() && point.step <= m_points.back().step) {
+        const auto from = std::lower_bound(m_points.begin(), m_points.end(), point, byStep);
+        m_points.erase(from, m_points.end());
+        m_smoothedWeight = -1.0;
+    }
+    m_points.push_back(point);
+    touch();
+}
+
+void FullSeries::append(const std::vector<SeriesPoint>& points)
+{
+    m_points.reserve(m_points.size() + points.size());
+    for (const SeriesPoint& p : points)
+        append(p);
+}
+
+int64_t FullSeries::stepAtWallTime(double wallTime) const
+{
+    if (m_points.empty())
+        return 0;
+    const auto it = std::lower_bound(m_points.begin(), m_points.end(), wallTime,
+                                     [](const SeriesPoint& p, double t) { return p.wallTime < t; });
+    return it == m_points.end() ? m_points.back().step : it->step;
+}
+
+void FullSeries::updateSmoothed(double weight) const
+{
+    if (weight != m_smoothedWeight || m_smoothed.size() > m_points.size()) {
+        m_smoothed.clear();
+        m_smoothedWeight = weight;
+        m_ema = DebiasedEma(weight);
+    }
+    // Only the points that arrived since the last view are added.
+    m_smoothed.reserve(m_points.size());
+    for (size_t i = m_smoothed.size(); i < m_points.size(); ++i)
+        m_smoothed.push_back(m_ema.add(m_points[i].value));
+}
+
+SeriesView FullSeries::view(const ViewRequest& request) const
+{
+    SeriesView out;
+    if (m_points.empty() || request.stepMax < request.stepMin)
+        return out;
+    SeriesPoint probe;
+    probe.step = request.stepMin;
+    size_t first = static_cast<size_t>(
+        std::lower_bound(m_points.begin(), m_points.end(), probe, byStep) - m_points.begin());
+    probe.step = request.stepMax;
+    size_t end = static_cast<size_t>(
+        std::upper_bound(m_points.begin(), m_points.end(), probe, byStep) - m_points.begin());
+    first = first > 0 ? first - 1 : 0;
+    end = std::min(m_points.size(), end + 1);
+    if (end <= first)
+        return out;
+    const size_t count = end - first;
+    // While there are no more points than decimation would give, the points themselves.
+    const size_t perColumn = request.envelope ? 2 : 4;
+    auto decimate = [&](int columns, QVector<SeriesPoint>& into, auto pointAt) {
+        if (count <= perColumn * static_cast<size_t>(std::max(1, columns))) {
+            into.reserve(static_cast<int>(count));
+            for (size_t i = first; i < end; ++i)
+                into.push_back(pointAt(i));
+            return;
+        }
+        M4Builder builder(request.stepMin, request.stepMax, columns, request.envelope, into);
+        for (size_t i = first; i < end; ++i)
+            builder.add(pointAt(i));
+        builder.finish();
+    };
+    if (request.raw)
+        decimate(request.columns, out.raw, [&](size_t i) { return m_points[i]; });
+    if (request.smoothing < 0.0)
+        return out;
+    updateSmoothed(request.smoothing);
+    decimate(request.smoothedColumns, out.smoothed, [&](size_t i) {
+        SeriesPoint p = m_points[i];
+        p.value = m_smoothed[i];
+        return p;
+    });
+    return out;
+}
+
+// ---- BucketSeries ----
+
+BucketSeries::BucketSeries(std::vector<SeriesBucket> overview, int requestedBuckets)
+    : m_overview(std::move(overview))
+{
+    for (const SeriesBucket& b : m_overview)
+        m_totalCount += b.count;
+    if (!m_overview.empty()) {
+        const double span =
+            static_cast<double>(m_overview.back().last.step - m_overview.front().first.step + 1);
+        m_overviewWidth = std::max(1.0, span / std::max(1, requestedBuckets));
+    }
+    splice();
+}
+
+std::optional<DetailRequest> BucketSeries::wantedDetail(int64_t visibleMin, int64_t visibleMax,
+                                                        int columns) const
+{
+    if (m_overview.empty() || m_totalCount <= static_cast<int64_t>(m_overview.size()))
+        return std::nullopt;   // the overview already holds every point
+    const int64_t seriesMin = m_overview.front().first.step;
+    const int64_t seriesMax = m_overview.back().last.step;
+    visibleMin = std::max(visibleMin, seriesMin);
+    visibleMax = std::min(visibleMax, seriesMax);
+    if (visibleMax < visibleMin)
+        return std::nullopt;
+    // Two buckets a pixel column, with some slack so small zooms do not re-read.
+    const double needed =
+        std::max(1.0, static_cast<double>(visibleMax - visibleMin + 1) / (2.0 * std::max(1, columns)));
+    if (m_overviewWidth <= 1.5 * needed)
+        return std::nullopt;
+    if (!m_detail.empty() && m_detailRange.stepMin <= visibleMin && m_detailRange.stepMax >= visibleMax) {
+        const double detailWidth =
+            static_cast<double>(m_detailRange.stepMax - m_detailRange.stepMin + 1) / m_detailRange.buckets;
+        if (detailWidth <= 1.5 * needed)
+            return std::nullopt;
+        int64_t detailPoints = 0;
+        for (const SeriesBucket& b : m_detail)
+            detailPoints += b.count;
+        if (detailPoints <= static_cast<int64_t>(m_detail.size()))
+            return std::nullopt;   // every point of the range is already held
+    }
+    const int64_t width = visibleMax - visibleMin + 1;
+    DetailRequest request;
+    request.stepMin = std::max(seriesMin, visibleMin - width);
+    request.stepMax = std::min(seriesMax, visibleMax + width);
+    const double buckets = std::ceil(static_cast<double>(request.stepMax - request.stepMin + 1) / needed);
+    request.buckets = static_cast<int>(std::clamp(buckets, 1.0, 50000.0));
+    return request;
+}
+
+void BucketSeries::setDetail(const DetailRequest& request, std::vector<SeriesBucket> buckets)
+{
+    m_detailRange = request;
+    m_detail = std::move(buckets);
+    splice();
+    touch();
+}
+
+void BucketSeries::splice()
+{
+    m_spliced.clear();
+    if (m_detail.empty()) {
+        m_spliced = m_overview;
+        return;
+    }
+    // Overview buckets that straddle the detail range's ends are dropped: their points are in
+    // the detail read, or lie a whole view width away from what is shown.
+    m_spliced.reserve(m_overview.size() + m_detail.size());
+    for (const SeriesBucket& b : m_overview)
+        if (b.last.step < m_detailRange.stepMin)
+            m_spliced.push_back(b);
+    for (const SeriesBucket& b : m_detail)
+        m_spliced.push_back(b);
+    for (const SeriesBucket& b : m_overview)
+        if (b.first.step > m_detailRange.stepMax)
+            m_spliced.push_back(b);
+}
+
+int64_t BucketSeries::stepAtWallTime(double wallTime) const
+{
+    if (m_spliced.empty())
+        return 0;
+    const auto it = std::lower_bound(m_spliced.begin(), m_spliced.end(), wallTime,
+                                     [](const SeriesBucket& b, double t) { return b.last.wallTime < t; });
+    if (it == m_spliced.end())
+        return m_spliced.back().last.step;
+    // Inside the bucket: interpolate between its first and last points.
+    const double t0 = it->first.wallTime;
+    const double t1 = it->last.wallTime;
+    if (wallTime <= t0 || t1 <= t0)
+        return it->first.step;
+    const double f = (wallTime - t0) / (t1 - t0);
+    return it->first.step + static_cast<int64_t>(std::llround(f * static_cast<double>(it->last.step - it->first.step)));
+}
+
+SeriesView BucketSeries::view(const ViewRequest& request) const
+{
+    const int64_t stepMin = request.stepMin;
+    const int64_t stepMax = request.stepMax;
+    SeriesView out;
+    if (m_spliced.empty() || stepMax < stepMin)
+        return out;
+    size_t first = static_cast<size_t>(
+        std::lower_bound(m_spliced.begin(), m_spliced.end(), stepMin,
+                         [](const SeriesBucket& b, int64_t s) { return b.last.step < s; })
+        - m_spliced.begin());
+    size_t end = static_cast<size_t>(
+        std::upper_bound(m_spliced.begin(), m_spliced.end(), stepMax,
+                         [](int64_t s, const SeriesBucket& b) { return s < b.first.step; })
+        - m_spliced.begin());
+    first = first > 0 ? first - 1 : 0;
+    end = std::min(m_spliced.size(), end + 1);
+
+    if (request.raw) {
+        M4Builder raw(stepMin, stepMax, request.columns, request.envelope, out.raw);
+        for (size_t i = first; i < end; ++i) {
+            const SeriesBucket& b = m_spliced[i];
+            raw.add(b.first, b.min, b.max, b.last, hasExtremes(b));
+        }
+        raw.finish();
+    }
+
+    if (request.smoothing >= 0.0) {
+        M4Builder smoothed(stepMin, stepMax, request.smoothedColumns, request.envelope, out.smoothed);
+        DebiasedEma ema(request.smoothing);
+        for (size_t i = 0; i < end; ++i) {
+            const SeriesBucket& b = m_spliced[i];
+            const double value = ema.addRepeated(bucketValue(b), std::max<int64_t>(1, b.count));
+            if (i >= first) {
+                SeriesPoint p = b.last;
+                p.value = value;
+                smoothed.add(p);
+            }
+        }
+        smoothed.finish();
+    }
+    return out;
+}
+
+} // namespace charts

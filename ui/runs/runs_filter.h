@@ -1,0 +1,23 @@
+// Sorting and filtering for the runs table. The filter text is split into words; a run is
+// shown when every word occurs in its name, tags, status, dataset or id (case-insensitive),
+// so "failed spiral" finds the failed spiral runs.
+#pragma once
+
+#include <QSortFilterProxyModel>
+#include <QStringList>
+
+class RunsFilterProxy : public QSortFilterProxyModel {
+    Q_OBJECT
+public:
+    explicit RunsFilterProxy(QObject* parent = nullptr);
+
+    void setFilterText(const QString& text);
+    QString filterText() const { return m_text; }
+
+protected:
+    bool filterAcceptsRow(int sourceRow, const QModelIndex& sourceParent) const override;
+
+private:
+    QString m_text;
+    QStringList m_words;
+};

@@ -1,0 +1,318 @@
+#include "runs/runs_panel.h"
+
+#include "runs/runs_filter.h"
+#include "runs/runs_model.h"
+
+#include <QAction>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMenu>
+#include <QTableView>
+#include <QToolBar>
+#include <QVBoxLayout>
+
+#include <algorithm>
+
+namespace {
+
+constexpr int kAutoRefreshMs = 3000;
+
+QString text(const std::string& s) { return QString::fromStdString(s); }
+
+} // namespace
+
+RunsPanel::RunsPanel(QWidget* parent)
+    : QWidget(parent)
+{
+    buildUi();
+    m_autoRefresh.setInterval(kAutoRefreshMs);
+    connect(&m_autoRefresh, &QTimer::timeout, this, [this] {
+        if (m_store)
+            refresh();
+    });
+}
+
+RunsPanel::~RunsPanel() = default;
+
+void RunsPanel::buildUi()
+{
+    m_model = new RunsTableModel(this);
+    m_proxy = new RunsFilterProxy(this);
+    m_proxy->setSourceModel(m_model);
+    connect(m_model, &RunsTableModel::tickedChanged, this, [this](const QStringList& ids) {
+        updateActions();
+        emit overlayChanged(ids);
+    });
+
+    m_view = new QTableView(this);
+    m_view->setModel(m_proxy);
+    m_view->setSortingEnabled(true);
+    m_view->sortByColumn(RunsTableModel::StartedColumn, Qt::DescendingOrder);
+    m_view->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_view->setSelectionMode(QAbstractItemView::ExtendedSelection);
+    m_view->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_view->setAlternatingRowColors(true);
+    m_view->setWordWrap(false);
+    m_view->verticalHeader()->setVisible(false);
+    m_view->verticalHeader()->setDefaultSectionSize(m_view->fontMetrics().height() + 8);
+    m_view->horizontalHeader()->setStretchLastSection(true);
+    m_view->horizontalHeader()->setHighlightSections(false);
+    m_view->setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(m_view, &QWidget::customContextMenuRequested, this, &RunsPanel::showContextMenu);
+    connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this, &RunsPanel::updateActions);
+    connect(m_view, &QAbstractItemView::doubleClicked, this, [this](const QModelIndex& index) {
+        if (index.column() == RunsTableModel::TickColumn)
+            return;
+        const QString id = index.data(RunsTableModel::RunIdRole).toString();
+        m_model->setTicked(id, !m_model->tickedRuns().contains(id));
+    });
+
+    m_filter = new QLineEdit(this);
+    m_filter->setPlaceholderText(tr("Filter by name, tag, status or dataset"));
+    m_filter->setClearButtonEnabled(true);
+    connect(m_filter, &QLineEdit::textChanged, this, [this](const QString& t) {
+        m_proxy->setFilterText(t);
+        updateActions();
+    });
+    m_count = new QLabel(this);
+
+    auto* toolbar = new QToolBar(this);
+    toolbar->setToolButtonStyle(Qt::ToolButtonTextOnly);
+    auto add = [&](const QString& name, const QString& label, const QString& tip, void (RunsPanel::*slot)()) {
+        auto* a = new QAction(label, this);
+        a->setObjectName(name);
+        a->setToolTip(tip);
+        connect(a, &QAction::triggered, this, slot);
+        toolbar->addAction(a);
+        m_actions << a;
+        return a;
+    };
+    add(QStringLiteral("rename"), tr("Rename…"), tr("Rename the selected run"), &RunsPanel::promptRename);
+    add(QStringLiteral("tags"), tr("Tags…"), tr("Edit the selected run's tags"), &RunsPanel::promptTags);
+    add(QStringLiteral("notes"), tr("Notes…"), tr("Edit the selected run's notes"), &RunsPanel::promptNotes);
+    add(QStringLiteral("delete"), tr("Delete…"), tr("Delete the selected runs and their metrics"),
+        &RunsPanel::promptDelete);
+    toolbar->addSeparator();
+    add(QStringLiteral("open"), tr("Open experiment"),
+        tr("Open the run's experiment in the editor, to change it and train again"), &RunsPanel::openSelected);
+    add(QStringLiteral("resume"), tr("Resume"), tr("Continue an interrupted, cancelled or failed run from its "
+                                                   "last checkpoint"),
+        &RunsPanel::resumeSelected);
+    add(QStringLiteral("compare"), tr("Compare"),
+        tr("Compare two runs: select two rows, or tick two runs"), &RunsPanel::compareSelected);
+    auto* refreshAction = new QAction(tr("Refresh"), this);
+    refreshAction->setObjectName(QStringLiteral("refresh"));
+    refreshAction->setToolTip(tr("List the runs again"));
+    connect(refreshAction, &QAction::triggered, this, &RunsPanel::refresh);
+    toolbar->addAction(refreshAction);
+    m_actions << refreshAction;
+
+    m_status = new QLabel(this);
+    m_status->setWordWrap(true);
+    m_status->setStyleSheet(QStringLiteral("color: #b00020;"));
+    m_status->setVisible(false);
+
+    auto* top = new QHBoxLayout;
+    top->addWidget(m_filter, 1);
+    top->addWidget(m_count);
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(4, 4, 4, 4);
+    layout->addLayout(top);
+    layout->addWidget(toolbar);
+    layout->addWidget(m_status);
+    layout->addWidget(m_view, 1);
+    updateActions();
+}
+
+void RunsPanel::fitColumns()
+{
+    m_view->resizeColumnsToContents();
+    const int nameWidth = m_view->columnWidth(RunsTableModel::NameColumn);
+    m_view->setColumnWidth(RunsTableModel::NameColumn, std::clamp(nameWidth + 16, 140, 320));
+    m_view->horizontalHeader()->setStretchLastSection(true);
+}
+
+QAction* RunsPanel::action(const QString& objectName) const
+{
+    for (QAction* a : m_actions)
+        if (a->objectName() == objectName)
+            return a;
+    return nullptr;
+}
+
+// ---- store ----
+
+void RunsPanel::setStorePath(const QString& dbPath)
+{
+    m_storePath = dbPath;
+    m_store.reset();
+    refresh();
+}
+
+bool RunsPanel::ensureStore()
+{
+    if (m_store)
+        return true;
+    if (m_storePath.isEmpty())
+        return false;
+    auto opened = nnlab::RunStore::open(m_storePath.toStdString());
+    if (!opened.ok() && opened.error.code == nnlab::StoreErrorCode::ReadOnly) {
+        // Browse what cannot be edited; edits then fail with the store's message.
+        nnlab::StoreOptions options;
+        options.readOnly = true;
+        opened = nnlab::RunStore::open(m_storePath.toStdString(), options);
+    }
+    if (!opened.ok()) {
+        showError(text(opened.error.message));
+        return false;
+    }
+    m_store = std::move(opened.value);
+    return true;
+}
+
+bool RunsPanel::refresh()
+{
+    if (!ensureStore())
+        return false;
+    auto listed = m_store->listRuns();
+    if (!listed.ok()) {
+        // The auto-refresh meets a locked store every few seconds: say it once.
+        if (text(listed.error.message) != m_lastError)
+            showError(text(listed.error.message));
+        return false;
+    }
+    const QStringList selected = selectedRuns();
+    const int before = m_model->rowCount();
+    m_model->setRuns(std::move(listed.value));
+    if (m_model->rowCount() != before || selectedRuns() != selected)
+        selectRuns(selected);
+    if (before == 0 && m_model->rowCount() > 0)
+        fitColumns();
+    m_count->setText(tr("%n run(s)", nullptr, m_model->rowCount()));
+    // The store answers again: an earlier message is history.
+    m_lastError.clear();
+    m_status->setVisible(false);
+    updateActions();
+    return true;
+}
+
+void RunsPanel::showError(const QString& message)
+{
+    m_lastError = message;
+    m_status->setText(message);
+    m_status->setVisible(!message.isEmpty());
+    if (!message.isEmpty())
+        emit errorOccurred(message);
+}
+
+void RunsPanel::reportStoreError(const nnlab::StoreError& error)
+{
+    showError(text(error.message));
+}
+
+// ---- ticks and selection ----
+
+QStringList RunsPanel::tickedRuns() const
+{
+    return m_model->tickedRuns();
+}
+
+void RunsPanel::setTickedRuns(const QStringList& runIds)
+{
+    m_model->setTickedRuns(runIds);
+}
+
+QStringList RunsPanel::selectedRuns() const
+{
+    QModelIndexList rows = m_view->selectionModel()->selectedRows();
+    std::sort(rows.begin(), rows.end(), [](const QModelIndex& a, const QModelIndex& b) { return a.row() < b.row(); });
+    QStringList ids;
+    for (const QModelIndex& index : rows)
+        ids << index.data(RunsTableModel::RunIdRole).toString();
+    return ids;
+}
+
+void RunsPanel::selectRuns(const QStringList& runIds)
+{
+    QItemSelection selection;
+    for (const QString& id : runIds) {
+        const int row = m_model->rowOf(id);
+        if (row < 0)
+            continue;
+        const QModelIndex index = m_proxy->mapFromSource(m_model->index(row, 0));
+        if (index.isValid())
+            selection.select(index, index.siblingAtColumn(RunsTableModel::ColumnCount - 1));
+    }
+    m_view->selectionModel()->select(selection, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+    if (!selection.isEmpty())
+        m_view->selectionModel()->setCurrentIndex(
+            QModelIndex(selection.first().topLeft()).siblingAtColumn(RunsTableModel::NameColumn),
+            QItemSelectionModel::NoUpdate);
+}
+
+void RunsPanel::setFilterText(const QString& text)
+{
+    m_filter->setText(text);
+}
+
+QString RunsPanel::currentRun() const
+{
+    const QStringList ids = selectedRuns();
+    return ids.isEmpty() ? QString() : ids.front();
+}
+
+QStringList RunsPanel::compareCandidates() const
+{
+    const QStringList selected = selectedRuns();
+    if (selected.size() == 2)
+        return selected;
+    const QStringList ticked = tickedRuns();
+    return ticked.size() == 2 ? ticked : QStringList();
+}
+
+bool RunsPanel::canResume(nnlab::RunStatus status)
+{
+    return status == nnlab::RunStatus::Interrupted || status == nnlab::RunStatus::Cancelled
+        || status == nnlab::RunStatus::Failed;
+}
+
+void RunsPanel::updateActions()
+{
+    const QStringList selected = selectedRuns();
+    const bool one = selected.size() == 1;
+    const nnlab::RunSummary* run = one ? m_model->runAt(m_model->rowOf(selected.front())) : nullptr;
+    action(QStringLiteral("rename"))->setEnabled(one);
+    action(QStringLiteral("tags"))->setEnabled(one);
+    action(QStringLiteral("notes"))->setEnabled(one);
+    action(QStringLiteral("delete"))->setEnabled(!selected.isEmpty());
+    action(QStringLiteral("open"))->setEnabled(one);
+    action(QStringLiteral("resume"))->setEnabled(run && canResume(run->status));
+    action(QStringLiteral("compare"))->setEnabled(compareCandidates().size() == 2);
+}
+
+void RunsPanel::showEvent(QShowEvent* event)
+{
+    QWidget::showEvent(event);
+    if (m_store)
+        refresh();
+    m_autoRefresh.start();
+}
+
+void RunsPanel::hideEvent(QHideEvent* event)
+{
+    QWidget::hideEvent(event);
+    m_autoRefresh.stop();
+}
+
+void RunsPanel::showContextMenu(const QPoint& pos)
+{
+    QMenu menu(this);
+    for (QAction* a : m_actions) {
+        if (a->objectName() == QLatin1String("open") || a->objectName() == QLatin1String("refresh"))
+            menu.addSeparator();
+        menu.addAction(a);
+    }
+    menu.exec(m_view->viewport()->mapToGlobal(pos));
+}
