@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <stdexcept>
 
 namespace nnlab::detail {
@@ -22,6 +23,27 @@ torch::Tensor ResidualImpl::forward(torch::Tensor x)
     return m_shortcut.is_empty() ? y + x : y + m_shortcut.forward(x);
 }
 
+TunedConv2dImpl::TunedConv2dImpl(const nn::Conv2dOptions& options, Shape inputShape)
+    : nn::Conv2dImpl(options), m_inputShape(std::move(inputShape))
+{
+}
+
+bool TunedConv2dImpl::nativeCapable() const
+{
+    const auto* padding = c10::get_if<torch::ExpandingArray<2>>(&options.padding());
+    return padding && options.groups() == 1 && (*options.dilation())[0] == 1 && (*options.dilation())[1] == 1
+           && c10::get_if<torch::enumtype::kZeros>(&options.padding_mode());
+}
+
+torch::Tensor TunedConv2dImpl::forward(const torch::Tensor& x)
+{
+    if (!m_native)
+        return nn::Conv2dImpl::forward(x);
+    const auto& padding = c10::get<torch::ExpandingArray<2>>(options.padding());
+    return at::thnn_conv2d(x, weight, options.kernel_size(), bias.defined() ? c10::optional<torch::Tensor>(bias) : c10::nullopt,
+                           options.stride(), padding);
+}
+
 namespace {
 
 using Builder = std::function<nn::AnyModule(const LayerSpec&, const Shape& in)>;
@@ -34,12 +56,13 @@ const std::map<std::string, Builder>& builders()
              return nn::AnyModule(nn::Linear(nn::LinearOptions(in[0], s.intOption("out_features")).bias(s.flag("bias"))));
          }},
         {"conv2d", [](const LayerSpec& s, const Shape& in) {
-             return nn::AnyModule(nn::Conv2d(nn::Conv2dOptions(in[0], s.intOption("out_channels"), s.intOption("kernel_size"))
-                                                 .stride(s.intOption("stride"))
-                                                 .padding(s.intOption("padding"))
-                                                 .dilation(s.intOption("dilation"))
-                                                 .groups(s.intOption("groups"))
-                                                 .bias(s.flag("bias"))));
+             return nn::AnyModule(TunedConv2d(nn::Conv2dOptions(in[0], s.intOption("out_channels"), s.intOption("kernel_size"))
+                                                      .stride(s.intOption("stride"))
+                                                      .padding(s.intOption("padding"))
+                                                      .dilation(s.intOption("dilation"))
+                                                      .groups(s.intOption("groups"))
+                                                      .bias(s.flag("bias")),
+                                                  in));
          }},
         {"batchnorm1d", [](const LayerSpec& s, const Shape& in) {
              return nn::AnyModule(nn::BatchNorm1d(nn::BatchNorm1dOptions(in[0]).eps(s.option("eps"))
@@ -89,21 +112,53 @@ public:
             (row.type == "shortcut" ? m_shortcuts : m_rows)[row.path] = &row;
     }
 
+    // Layers run in spec order, except that an increasing activation followed by max-pooling
+    // runs after the pooling: max(f(a), f(b)) = f(max(a, b)), so the output and the gradients
+    // are the same while the activation sees a quarter of the elements (2x2 pooling), forward
+    // and backward. Each module keeps its spec name; only the order of the two changes.
     nn::Sequential sequence(const std::vector<LayerSpec>& specs, const std::string& path)
     {
         nn::Sequential seq;
-        for (size_t i = 0; i < specs.size(); ++i) {
-            const std::string at = path + "[" + std::to_string(i) + "]";
+        const auto add = [&](size_t i, bool inplaceAllowed) {
             const std::string name = specs[i].name.empty() ? std::to_string(i) : specs[i].name;
-            seq->push_back(name, layer(specs[i], at));
+            seq->push_back(name, layer(specs[i], path + "[" + std::to_string(i) + "]", inplaceAllowed));
+        };
+        for (size_t i = 0; i < specs.size(); ++i) {
+            if (i + 1 < specs.size() && increasing(specs[i].type) && specs[i + 1].type == "maxpool2d") {
+                add(i + 1, false);
+                add(i, true);
+                ++i;
+            } else {
+                add(i, i > 0 && writesFreshOutput(specs[i - 1].type));
+            }
         }
         return seq;
     }
 
 private:
-    nn::AnyModule layer(const LayerSpec& s, const std::string& path)
+    // A ReLU may overwrite its input when that is a fresh tensor whose producer does not
+    // need its own output for the backward pass: it saves writing a new activation, which
+    // on CNNs costs as much memory traffic as the ReLU itself. Not after a view (flatten),
+    // the data (first layer) or an activation that keeps its output (tanh, sigmoid).
+    static bool writesFreshOutput(const std::string& type)
+    {
+        static const std::set<std::string> types{"linear", "conv2d", "batchnorm1d", "batchnorm2d", "layernorm",
+                                                 "maxpool2d", "avgpool2d", "adaptive_avgpool2d", "residual"};
+        return types.count(type) > 0;
+    }
+
+    static bool increasing(const std::string& type)
+    {
+        return type == "relu" || type == "leaky_relu" || type == "tanh" || type == "sigmoid";
+    }
+
+    nn::AnyModule layer(const LayerSpec& s, const std::string& path, bool inplaceAllowed)
     {
         const LayerInfo& row = *m_rows.at(path);
+        if (s.type == "relu" && inplaceAllowed)
+            return nn::AnyModule(nn::ReLU(nn::ReLUOptions(true)));
+        if (s.type == "leaky_relu" && inplaceAllowed)
+            return nn::AnyModule(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(s.option("negative_slope")).inplace(true)));
         if (s.type == "residual") {
             nn::AnyModule shortcut;
             if (auto it = m_shortcuts.find(path); it != m_shortcuts.end()) {
@@ -112,8 +167,8 @@ private:
                 if (in.size() == 1)
                     shortcut = nn::AnyModule(nn::Linear(in[0], out[0]));
                 else
-                    shortcut = nn::AnyModule(nn::Conv2d(nn::Conv2dOptions(in[0], out[0], 1)
-                                                            .stride((in[1] + out[1] - 1) / out[1])));
+                    shortcut = nn::AnyModule(TunedConv2d(nn::Conv2dOptions(in[0], out[0], 1)
+                                                             .stride((in[1] + out[1] - 1) / out[1]), in));
             }
             return nn::AnyModule(Residual(sequence(s.layers, path + ".layers"), std::move(shortcut)));
         }

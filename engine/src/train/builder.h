@@ -21,6 +21,25 @@ private:
 };
 TORCH_MODULE(Residual);
 
+// A Conv2d whose back end is picked per layer by measuring (tuning.cpp): oneDNN through
+// torch::conv2d, or LibTorch's native im2col + GEMM kernel called directly, so that the
+// choice also holds in the backward pass. On this class of CPU the two differ by several
+// times per layer shape, in both directions, so one global oneDNN switch loses either way.
+class TunedConv2dImpl : public torch::nn::Conv2dImpl {
+public:
+    TunedConv2dImpl(const torch::nn::Conv2dOptions& options, Shape inputShape);
+    torch::Tensor forward(const torch::Tensor& x);
+    bool nativeCapable() const;           // plain zero padding, no dilation or groups
+    void setNative(bool native) { m_native = native && nativeCapable(); }
+    bool native() const { return m_native; }
+    const Shape& inputShape() const { return m_inputShape; }   // per sample
+
+private:
+    bool m_native = false;
+    Shape m_inputShape;
+};
+TORCH_MODULE(TunedConv2d);
+
 // Builds the network; throws std::invalid_argument with the validation problems when the
 // spec does not validate (callers validate first, so this is a programming error guard).
 torch::nn::Sequential buildModel(const ModelSpec& spec);

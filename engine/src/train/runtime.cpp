@@ -1,10 +1,15 @@
 #include "nnlab/runtime.h"
 
+#include "tuning.h"
+
 #include <torch/torch.h>
 
 #include <chrono>
 #include <cstdlib>
+#include <dlfcn.h>
+#include <filesystem>
 #include <fstream>
+#include <malloc.h>
 #include <thread>
 
 namespace nnlab {
@@ -13,6 +18,12 @@ void prepareProcess()
 {
     // Must precede OpenMP's initialisation; an explicit user setting wins.
     setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
+    // Training frees and reallocates the same activation sizes every step. glibc's defaults
+    // hand large blocks back to the kernel (munmap, heap trim) and fault them in again,
+    // zeroed, on the next step: that was half of the default CNN's step on a 2-core machine.
+    // Keep up to 256 MiB of freed memory, and serve blocks of up to 32 MiB from the heap.
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
     static bool once = [] {
         try {
             at::set_num_interop_threads(1);
@@ -31,6 +42,19 @@ std::string torchVersion()
 }
 
 namespace {
+
+// The library whose sgemm_ LibTorch's calls resolve to (an LD_PRELOAD or the libblas.so.3
+// alternative decides), with symbolic links resolved.
+std::string blasProvider()
+{
+    Dl_info info{};
+    void* sgemm = dlsym(RTLD_DEFAULT, "sgemm_");
+    if (!sgemm || !dladdr(sgemm, &info) || !info.dli_fname)
+        return {};
+    std::error_code ec;
+    const auto real = std::filesystem::canonical(info.dli_fname, ec);
+    return ec ? std::string(info.dli_fname) : real.string();
+}
 
 std::string mappedBlas()
 {
@@ -55,7 +79,7 @@ std::string mappedBlas()
 double measureMatmulGflops()
 {
     const int previous = at::get_num_threads();
-    at::set_num_threads(1);
+    detail::applyThreads(1);
     torch::NoGradGuard noGrad;
     const int64_t n = 256;
     auto a = torch::rand({n, n});
@@ -67,7 +91,7 @@ double measureMatmulGflops()
         c = torch::mm(a, b);
         best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
-    at::set_num_threads(previous);
+    detail::applyThreads(previous);
     return 2.0 * n * n * n / best / 1e9;
 }
 
@@ -80,7 +104,9 @@ RuntimeInfo probeRuntime(bool measure)
     info.torchVersion = torchVersion();
     info.cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     info.cudaAvailable = torch::cuda::is_available();
-    info.blasLibrary = mappedBlas();
+    info.blasLibrary = blasProvider();
+    if (info.blasLibrary.empty())
+        info.blasLibrary = mappedBlas();
     if (measure) {
         info.matmulGflops = measureMatmulGflops();
         // OpenBLAS does 30-100 GFLOP/s a core on AVX2 machines; the reference BLAS about 2.

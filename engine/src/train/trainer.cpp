@@ -3,6 +3,7 @@
 #include "builder.h"
 #include "checkpoint.h"
 #include "device.h"
+#include "flat_optim.h"
 #include "optim.h"
 #include "session.h"
 #include "tuning.h"
@@ -65,10 +66,10 @@ uint64_t layoutHash(const ExperimentSpec& spec)
     return h & 0x7fffffffffffffffull;
 }
 
-bool hasConvolution(const std::vector<LayerSpec>& layers)
+bool hasLayer(const std::vector<LayerSpec>& layers, const std::string& type)
 {
     for (const auto& l : layers)
-        if (l.type == "conv2d" || hasConvolution(l.layers))
+        if (l.type == type || hasLayer(l.layers, type))
             return true;
     return false;
 }
@@ -90,34 +91,6 @@ void checkDataFits(const ExperimentSpec& spec, const DataBundle& data, const Sha
     if (!spec.isClassification() && output != Shape{data.train.targetDim})
         throw std::runtime_error("model.layers: the model outputs " + shapeText(output) + " but the data has "
                                  + std::to_string(data.train.targetDim) + " regression target(s)");
-}
-
-// Chooses threads/oneDNN by timing steps on a copy of the start state, then restores it.
-Execution tuneExecution(const ExperimentSpec& spec, torch::nn::Sequential& model, const TensorSet& train,
-                        const torch::Device& device)
-{
-    if (!device.is_cpu())
-        return {1, true, "device " + device.str()};
-    std::vector<torch::Tensor> saved;
-    for (const auto& t : model->parameters())
-        saved.push_back(t.detach().clone());
-    for (const auto& t : model->buffers())
-        saved.push_back(t.detach().clone());
-    auto trial = makeOptimizer(spec.optimizer, model->parameters());
-    const int64_t n = std::min(spec.training.batchSize, train.count);
-    const torch::Tensor x = train.x.slice(0, 0, n).contiguous(), y = train.y.slice(0, 0, n);
-    Execution e = chooseExecution([&] {
-        trial->zero_grad();
-        lossFunction(model->forward(x), y, spec.isClassification()).backward();
-        trial->step();
-    }, static_cast<int>(spec.training.threads), hasConvolution(spec.model.layers));
-    torch::NoGradGuard noGrad;
-    size_t i = 0;
-    for (auto& t : model->parameters())
-        t.copy_(saved[i++]);
-    for (auto& t : model->buffers())
-        t.copy_(saved[i++]);
-    return e;
 }
 
 TrainResult run(const ExperimentSpec& spec, const DataBundle& data, TrainControl& control,
@@ -142,10 +115,16 @@ TrainResult run(const ExperimentSpec& spec, const DataBundle& data, TrainControl
     const int64_t totalSteps = stepsPerEpoch * spec.training.epochs;
 
     const Execution execution = tuneExecution(spec, model, train, device);
-    auto optimizer = makeOptimizer(spec.optimizer, model->parameters());
+    auto optimizer = makeOptimizer(spec.optimizer, model->parameters());   // the checkpoint format
     int64_t step = 0;
-    if (!options.resumeFrom.empty())
+    if (!options.resumeFrom.empty()) {
         step = loadCheckpoint(options.resumeFrom, *model, *optimizer, layoutHash(spec));
+        applyExecution(execution, model);   // the weights came back in the layout they were saved in
+    }
+    FlatOptimizer flat(spec.optimizer, model->parameters());
+    flat.importState(*optimizer);
+    ThreadGuard threadGuard(execution, spec.training.threads <= 0);
+    const bool randomLayers = hasLayer(spec.model.layers, "dropout");
     if (callbacks.started)
         callbacks.started({device.str(), execution.threads, execution.description, info.parameters, stepsPerEpoch,
                            totalSteps, step, data.description});
@@ -157,6 +136,7 @@ TrainResult run(const ExperimentSpec& spec, const DataBundle& data, TrainControl
                          || std::chrono::duration<double>(Clock::now() - lastCheckpoint).count() >= options.checkpointMinSeconds;
         if (options.checkpointPath.empty() || !(always || due))
             return;
+        flat.exportState(*optimizer);
         detail::saveCheckpoint(options.checkpointPath, *model, *optimizer, step, layoutHash(spec));
         lastCheckpoint = Clock::now();
         report.event("checkpoint", options.checkpointPath);
@@ -193,24 +173,24 @@ TrainResult run(const ExperimentSpec& spec, const DataBundle& data, TrainControl
             }
 
             const torch::Tensor idx = order.slice(0, b * batch, std::min((b + 1) * batch, train.count));
-            const torch::Tensor x = train.x.index_select(0, idx), y = train.y.index_select(0, idx);
+            const torch::Tensor x = toExecutionFormat(train.x.index_select(0, idx), execution), y = train.y.index_select(0, idx);
             const double lr = learningRateAt(spec.schedule, spec.optimizer.lr, step, totalSteps, stepsPerEpoch);
-            setLearningRate(*optimizer, lr);
-            torch::manual_seed(mix(spec.seed ^ 0x5EEDull, static_cast<uint64_t>(step)));
-            optimizer->zero_grad();
+            if (randomLayers)   // dropout masks depend only on (seed, step), so a resumed run replays them
+                torch::manual_seed(mix(spec.seed ^ 0x5EEDull, static_cast<uint64_t>(step)));
+            flat.zeroGrad();
             const torch::Tensor out = model->forward(x);
             const torch::Tensor loss = lossFunction(out, y, classify);
             loss.backward();
-            double gradNorm = -1.0;
+            torch::Tensor gradNorm;
             if (spec.training.gradClipValue > 0)
-                torch::nn::utils::clip_grad_value_(model->parameters(), spec.training.gradClipValue);
+                flat.clipGradValue(spec.training.gradClipValue);
             if (spec.training.gradClipNorm > 0)
-                gradNorm = torch::nn::utils::clip_grad_norm_(model->parameters(), spec.training.gradClipNorm);
-            optimizer->step();
+                gradNorm = flat.clipGradNorm(spec.training.gradClipNorm);
+            flat.step(lr);
             ++step;
-            lossSum += loss.detach() * x.size(0);
+            lossSum.add_(loss.detach(), x.size(0));
             if (classify)
-                correct += out.argmax(1).eq(y).sum();
+                correct.add_(out.argmax(1).eq(y).sum());
             windowSamples += x.size(0);
             ++windowSteps;
 
@@ -221,15 +201,9 @@ TrainResult run(const ExperimentSpec& spec, const DataBundle& data, TrainControl
                     throw std::runtime_error("the training loss became " + std::string(std::isnan(meanLoss) ? "NaN" : "infinite")
                                              + " at step " + std::to_string(step) + " (epoch " + std::to_string(epoch + 1)
                                              + "); lower optimizer.lr or set training.grad_clip_norm");
-                if (gradNorm < 0) {
-                    torch::NoGradGuard noGrad;
-                    torch::Tensor sq = torch::zeros({}, device);
-                    for (const auto& p : model->parameters())
-                        if (p.grad().defined())
-                            sq += p.grad().pow(2).sum();
-                    gradNorm = std::sqrt(sq.item<double>());
-                }
                 const double seconds = std::chrono::duration<double>(Clock::now() - windowStart).count();
+                if (const std::string slow = threadGuard.check(windowSteps, seconds); !slow.empty())
+                    report.event("threads", slow);
                 trainSeconds += seconds;
                 trainedSamples += windowSamples;
                 progress.samplesPerSec = static_cast<double>(windowSamples) / std::max(seconds, 1e-9);
@@ -240,7 +214,7 @@ TrainResult run(const ExperimentSpec& spec, const DataBundle& data, TrainControl
                     report.add("train/accuracy", step, progress.accuracy);
                 }
                 report.add("lr", step, lr);
-                report.add("grad_norm", step, gradNorm);
+                report.add("grad_norm", step, (gradNorm.defined() ? gradNorm : flat.gradNorm()).item<double>());
                 report.add("samples_per_sec", step, progress.samplesPerSec);
                 progress.step = step;
                 progress.etaSeconds = static_cast<double>(totalSteps - step) * seconds / static_cast<double>(windowSteps);

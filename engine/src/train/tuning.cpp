@@ -1,80 +1,286 @@
 #include "tuning.h"
 
-#include <torch/torch.h>
+#include "optim.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <dlfcn.h>
+#include <functional>
+#include <limits>
 #include <thread>
-#include <vector>
+#include <time.h>
 
 namespace nnlab::detail {
 
-void applyExecution(const Execution& e)
-{
-    at::set_num_threads(e.threads);
-    at::globalContext().setUserEnabledMkldnn(e.mkldnn);
-}
-
 namespace {
 
-// Seconds per step: warm-up first (the first calls of a shape allocate and pick kernels),
-// then the best of a few short timed bursts, to ride out noise from other processes.
-double timeSteps(const std::function<void()>& step)
+using Clock = std::chrono::steady_clock;
+
+double processCpuSeconds()
 {
-    using Clock = std::chrono::steady_clock;
+    timespec t{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
+// Per call: wall time (what the user waits) and the process's CPU time. On a machine that
+// other processes keep busy the wall time of a short burst is mostly their noise, while
+// the CPU time still tells which kernels do less work; so kernels and layouts are compared
+// by CPU time at a given thread count, and thread counts by wall time.
+struct Timing {
+    double wall = std::numeric_limits<double>::max();
+    double cpu = std::numeric_limits<double>::max();
+};
+
+// Warm-up first (the first calls of a shape allocate and pick kernels), then the best of
+// three short bursts. A candidate whose warm call already takes `giveUpAbove` seconds is
+// not timed further.
+Timing timeSteps(const std::function<void()>& step, double burstSeconds,
+                 double giveUpAbove = std::numeric_limits<double>::max())
+{
+    step();   // the slow first call of each shape
     const auto warmStart = Clock::now();
-    for (int i = 0; i < 3; ++i)
-        step();
-    const double warm = std::chrono::duration<double>(Clock::now() - warmStart).count() / 3.0;
-    const int perBurst = std::clamp(static_cast<int>(0.03 / std::max(warm, 1e-6)), 1, 20);
-    double best = 1e9;
+    const double warmCpu = processCpuSeconds();
+    step();
+    const double warm = std::chrono::duration<double>(Clock::now() - warmStart).count();
+    if (warm > giveUpAbove)
+        return {warm, processCpuSeconds() - warmCpu};
+    const int perBurst = std::clamp(static_cast<int>(burstSeconds / std::max(warm, 1e-6)), 1, 20);
+    Timing best;
     for (int burst = 0; burst < 3; ++burst) {
         const auto start = Clock::now();
+        const double cpu = processCpuSeconds();
         for (int i = 0; i < perBurst; ++i)
             step();
-        best = std::min(best, std::chrono::duration<double>(Clock::now() - start).count() / perBurst);
+        best.wall = std::min(best.wall, std::chrono::duration<double>(Clock::now() - start).count() / perBurst);
+        best.cpu = std::min(best.cpu, (processCpuSeconds() - cpu) / perBurst);
     }
     return best;
+}
+
+struct Conv {
+    TunedConv2d conv;
+    bool inputNeedsGrad = true;   // false when no parameter comes before it: no input gradient
+};
+
+std::vector<Conv> convolutions(torch::nn::Sequential& model)
+{
+    std::vector<Conv> convs;
+    bool parametersBefore = false;
+    for (const auto& module : model->modules(/*include_self=*/false)) {
+        if (auto conv = std::dynamic_pointer_cast<TunedConv2dImpl>(module))
+            convs.push_back({TunedConv2d(conv), parametersBefore});
+        if (!module->parameters(/*recurse=*/false).empty())
+            parametersBefore = true;
+    }
+    return convs;
+}
+
+// Re-lays out every 4-D parameter (conv weights). empty_like + copy_ rather than
+// contiguous(): a weight with one input channel counts as contiguous in both formats, yet
+// oneDNN picks its output format from the weight's strides.
+void setMemoryFormat(torch::nn::Sequential& model, bool channelsLast)
+{
+    torch::NoGradGuard noGrad;
+    const auto format = channelsLast ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
+    for (auto& p : model->parameters())
+        if (p.dim() == 4) {
+            p.set_data(torch::empty_like(p, format).copy_(p));
+            p.mutable_grad().reset();   // a gradient in the old layout would be kept, and slow
+        }
+}
+
+// Per layer, the back end that runs its forward + backward faster on its own, at the
+// training batch size and in the given memory format.
+std::vector<bool> chooseBackends(std::vector<Conv>& convs, int64_t batch, bool channelsLast)
+{
+    std::vector<bool> native;
+    for (auto& c : convs) {
+        double best = std::numeric_limits<double>::max();
+        bool pick = false;
+        if (c.conv->nativeCapable()) {
+            std::vector<int64_t> shape{batch};
+            shape.insert(shape.end(), c.conv->inputShape().begin(), c.conv->inputShape().end());
+            Execution format;
+            format.channelsLast = channelsLast;
+            const torch::Tensor x = toExecutionFormat(torch::randn(shape), format).requires_grad_(c.inputNeedsGrad);
+            torch::Tensor gradOut;
+            {
+                torch::NoGradGuard noGrad;
+                gradOut = torch::randn_like(c.conv->forward(x));
+            }
+            for (bool candidate : {false, true}) {
+                c.conv->setNative(candidate);
+                const double t = timeSteps([&] {
+                    c.conv->forward(x).backward(gradOut);
+                    c.conv->zero_grad(/*set_to_none=*/true);
+                    if (c.inputNeedsGrad)
+                        x.mutable_grad().reset();
+                }, 0.015, 3 * best).cpu;
+                if (t < best) {
+                    best = t;
+                    pick = candidate;
+                }
+            }
+        }
+        c.conv->setNative(pick);
+        native.push_back(pick);
+    }
+    return native;
+}
+
+std::string describe(const Execution& e, bool convolutional)
+{
+    char text[96];
+    std::snprintf(text, sizeof text, "%d thread%s%s %.2f ms/step", e.threads, e.threads == 1 ? "" : "s",
+                  convolutional ? (e.channelsLast ? " channels-last" : " nchw") : "", e.stepSeconds * 1e3);
+    return text;
 }
 
 } // namespace
 
-Execution chooseExecution(const std::function<void()>& step, int requestedThreads, bool hasConvolution)
+// OpenBLAS keeps its own pool of pthreads (one per core) beside OpenMP's, and its idle
+// threads spin on sched_yield: at one OpenMP thread a GEMM could still take both cores.
+// at::set_num_threads does not reach it, so it is set here, found at run time because which
+// BLAS libblas.so.3 points to is the system's choice.
+void applyThreads(int threads)
 {
+    at::set_num_threads(threads);
+    using SetThreads = void (*)(int);
+    static const auto setBlasThreads = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+    if (setBlasThreads)
+        setBlasThreads(threads);
+}
+
+void applyExecution(const Execution& e, torch::nn::Sequential& model)
+{
+    applyThreads(e.threads);
+    at::globalContext().setUserEnabledMkldnn(true);
+    std::vector<Conv> convs = convolutions(model);
+    if (!convs.empty())
+        setMemoryFormat(model, e.channelsLast);
+    for (size_t i = 0; i < convs.size() && i < e.nativeConvs.size(); ++i)
+        convs[i].conv->setNative(e.nativeConvs[i]);
+}
+
+torch::Tensor toExecutionFormat(const torch::Tensor& x, const Execution& e)
+{
+    return e.channelsLast && x.dim() == 4 ? x.contiguous(torch::MemoryFormat::ChannelsLast) : x;
+}
+
+Execution tuneExecution(const ExperimentSpec& spec, torch::nn::Sequential& model, const TensorSet& train,
+                        const torch::Device& device)
+{
+    if (!device.is_cpu()) {
+        Execution e;
+        e.description = "device " + device.str();
+        return e;
+    }
+    std::vector<torch::Tensor> saved;
+    for (const auto& t : model->parameters())
+        saved.push_back(t.detach().clone());
+    for (const auto& t : model->buffers())
+        saved.push_back(t.detach().clone());
+
     const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     std::vector<int> threadChoices;
-    if (requestedThreads > 0)
-        threadChoices = {requestedThreads};
+    if (spec.training.threads > 0)
+        threadChoices = {static_cast<int>(spec.training.threads)};
     else
         for (int t = 1; t <= cores; t *= 2)
             threadChoices.push_back(t);
-    if (requestedThreads <= 0 && threadChoices.back() != cores)
+    if (spec.training.threads <= 0 && threadChoices.back() != cores)
         threadChoices.push_back(cores);
-    std::vector<bool> mkldnnChoices = hasConvolution ? std::vector<bool>{true, false} : std::vector<bool>{true};
+    std::vector<Conv> convs = convolutions(model);
+    const std::vector<bool> formats = convs.empty() ? std::vector<bool>{false} : std::vector<bool>{false, true};
+    const bool measure = threadChoices.size() > 1 || !convs.empty();
 
+    const int64_t n = std::min(spec.training.batchSize, train.count);
+    const torch::Tensor x0 = train.x.slice(0, 0, n).contiguous(), y = train.y.slice(0, 0, n);
     Execution best;
-    double bestTime = 1e18;
+    best.stepSeconds = std::numeric_limits<double>::max();
+    double oneThread = 0.0;
     std::string log;
-    const bool onlyOne = threadChoices.size() == 1 && mkldnnChoices.size() == 1;
     for (int threads : threadChoices) {
-        for (bool mkldnn : mkldnnChoices) {
-            Execution candidate{threads, mkldnn, {}};
-            applyExecution(candidate);
-            const double t = onlyOne ? 0.0 : timeSteps(step);
-            char line[96];
-            std::snprintf(line, sizeof line, "%s%d thread%s%s %.2f ms/step", log.empty() ? "" : ", ", threads,
-                          threads == 1 ? "" : "s", hasConvolution ? (mkldnn ? " onednn" : " native") : "", t * 1e3);
-            log += line;
-            if (t < bestTime) {
-                bestTime = t;
-                best = candidate;
+        Execution bestHere;   // the fastest at this thread count, by CPU time
+        bestHere.stepSeconds = std::numeric_limits<double>::max();
+        double bestCpu = std::numeric_limits<double>::max();
+        for (bool channelsLast : formats) {
+            Execution candidate;
+            candidate.threads = threads;
+            candidate.channelsLast = channelsLast;
+            applyThreads(threads);
+            if (!convs.empty())
+                setMemoryFormat(model, channelsLast);
+            candidate.nativeConvs = chooseBackends(convs, n, channelsLast);
+            Timing t{0.0, 0.0};
+            if (measure) {
+                auto trial = makeOptimizer(spec.optimizer, model->parameters());
+                const torch::Tensor x = toExecutionFormat(x0, candidate);
+                t = timeSteps([&] {
+                    trial->zero_grad();
+                    lossFunction(model->forward(x), y, spec.isClassification()).backward();
+                    trial->step();
+                }, 0.03, 3 * std::min(best.stepSeconds, bestHere.stepSeconds));
+            }
+            candidate.stepSeconds = t.wall;
+            log += (log.empty() ? "" : ", ") + describe(candidate, !convs.empty());
+            if (t.cpu < bestCpu) {
+                bestCpu = t.cpu;
+                bestHere = candidate;
             }
         }
+        // More threads only for a clear gain: they cost the other core (a GUI's) and collapse
+        // when another process takes it.
+        if (threads == 1) {
+            best = bestHere;
+            oneThread = bestHere.stepSeconds;
+        } else if (bestHere.stepSeconds < 0.8 * best.stepSeconds) {
+            best = bestHere;
+        }
     }
-    best.description = onlyOne ? "fixed: " + std::to_string(best.threads) + " thread(s)" : "measured: " + log;
-    applyExecution(best);
+    if (!convs.empty()) {
+        log += "; convolutions:";
+        for (bool native : best.nativeConvs)
+            log += native ? " native" : " onednn";
+    }
+    best.description = measure ? "measured: " + log : "fixed: " + std::to_string(best.threads) + " thread(s)";
+    if (!measure)
+        best.stepSeconds = 0.0;
+    else if (threadChoices.front() == 1)
+        best.oneThreadSeconds = oneThread;
+
+    torch::NoGradGuard noGrad;
+    size_t i = 0;
+    for (auto& t : model->parameters())
+        t.copy_(saved[i++]);
+    for (auto& t : model->buffers())
+        t.copy_(saved[i++]);
+    applyExecution(best, model);
     return best;
+}
+
+std::string ThreadGuard::check(int64_t steps, double seconds)
+{
+    if (m_threads <= 1 || m_stepSeconds <= 0.0)
+        return {};
+    m_steps += steps;
+    m_seconds += seconds;
+    if (m_seconds < 0.5)
+        return {};
+    const double slowdown = m_seconds / static_cast<double>(m_steps) / m_stepSeconds;
+    m_slowSpans = slowdown > 1.0 ? m_slowSpans + 1 : 0;
+    m_steps = 0;
+    m_seconds = 0.0;
+    if (m_slowSpans < 2)
+        return {};
+    char text[160];
+    std::snprintf(text, sizeof text, "steps on %d threads ran %.1fx as long as measured on 1 thread (other processes "
+                  "hold the cores); continuing on 1 thread", m_threads, slowdown);
+    m_threads = 1;
+    applyThreads(1);
+    return text;
 }
 
 } // namespace nnlab::detail

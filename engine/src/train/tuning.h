@@ -1,23 +1,58 @@
-// Chooses the execution set-up (intra-op threads, oneDNN on or off for convolutions) by
-// timing a few real training steps of the job, the way cudnn.benchmark picks kernels.
+// Chooses the execution set-up of a run by timing a few real training steps of the job, the
+// way cudnn.benchmark picks kernels: intra-op threads, and for convolutional networks the
+// memory format (NCHW or channels-last) and each convolution's back end (oneDNN or native).
 #pragma once
 
-#include <functional>
+#include "builder.h"
+#include "session.h"
+
 #include <string>
+#include <vector>
 
 namespace nnlab::detail {
 
 struct Execution {
     int threads = 1;
-    bool mkldnn = true;
-    std::string description;   // what was measured, for the run's record
+    bool channelsLast = false;      // conv weights and image batches in NHWC
+    std::vector<bool> nativeConvs;  // per TunedConv2d, in module order
+    double stepSeconds = 0.0;       // measured time of a full-batch step; 0 when not measured
+    double oneThreadSeconds = 0.0;  // the same on one thread, when that was measured
+    std::string description;        // what was measured, for the run's record
 };
 
-// `step` runs one training step on a fixed batch. `requestedThreads` > 0 fixes the thread
-// count (only oneDNN is measured then, and only when `hasConvolution`).
-Execution chooseExecution(const std::function<void()>& step, int requestedThreads, bool hasConvolution);
+// Times candidate set-ups on a copy of the start state (parameters and buffers are restored
+// afterwards) and applies the fastest. training.threads > 0 fixes the thread count; a
+// network without convolutions at a fixed count is not timed at all.
+Execution tuneExecution(const ExperimentSpec& spec, torch::nn::Sequential& model, const TensorSet& train,
+                        const torch::Device& device);
 
-// Applies an execution set-up to this process.
-void applyExecution(const Execution& execution);
+// Intra-op threads for LibTorch's OpenMP pool and for OpenBLAS's own pool.
+void applyThreads(int threads);
+
+// Applies an execution set-up to this process and the model.
+void applyExecution(const Execution& execution, torch::nn::Sequential& model);
+
+// Puts an image batch in the memory format the execution uses.
+torch::Tensor toExecutionFormat(const torch::Tensor& x, const Execution& execution);
+
+// Falls back to one thread when other processes take the cores: with OpenMP threads that
+// sleep between parallel regions (see prepareProcess) every region then waits for the
+// scheduler, and two threads on two busy cores can run ten times slower than one. The sign:
+// steps slower than one thread was measured to take, over two half-second spans in a row.
+class ThreadGuard {
+public:
+    // Only for thread counts the tuner picked (training.threads = 0): a fixed count is kept.
+    ThreadGuard(const Execution& execution, bool picked)
+        : m_threads(picked ? execution.threads : 1), m_stepSeconds(execution.oneThreadSeconds) {}
+    // Called with each logging window; returns a message once it has dropped to one thread.
+    std::string check(int64_t steps, double seconds);
+
+private:
+    int m_threads;
+    double m_stepSeconds;
+    int64_t m_steps = 0;
+    double m_seconds = 0.0;
+    int m_slowSpans = 0;
+};
 
 } // namespace nnlab::detail

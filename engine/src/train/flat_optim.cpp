@@ -1,0 +1,181 @@
+#include "flat_optim.h"
+
+#include <cmath>
+
+namespace nnlab::detail {
+
+namespace optim = torch::optim;
+
+namespace {
+
+std::string stateKey(const torch::Tensor& p)
+{
+    return c10::guts::to_string(p.unsafeGetTensorImpl());   // torch::optim's key (1.13)
+}
+
+} // namespace
+
+FlatOptimizer::FlatOptimizer(const OptimizerSpec& spec, std::vector<torch::Tensor> parameters)
+    : m_spec(spec), m_params(std::move(parameters))
+{
+    repack();
+    const auto zeros = [&] { return torch::zeros_like(m_values); };
+    if (m_spec.type == "adam" || m_spec.type == "adamw") {
+        m_first = zeros();
+        m_second = zeros();
+    } else if (m_spec.type == "sgd") {
+        if (m_spec.momentum != 0)
+            m_first = zeros();
+    } else if (m_spec.type == "rmsprop") {
+        m_first = zeros();
+        if (m_spec.momentum > 0)
+            m_second = zeros();
+    } else {
+        throw std::invalid_argument("optimizer.type: unknown optimizer \"" + m_spec.type + "\"");
+    }
+}
+
+torch::Tensor FlatOptimizer::view(const torch::Tensor& flat, size_t i) const
+{
+    const torch::Tensor& p = m_params[i];
+    return flat.as_strided(p.sizes(), p.strides(), m_offsets[i]);
+}
+
+void FlatOptimizer::repack()
+{
+    torch::NoGradGuard noGrad;
+    m_offsets.clear();
+    int64_t total = 0;
+    for (const auto& p : m_params) {
+        m_offsets.push_back(total);
+        total += p.numel();
+    }
+    const auto options = m_params.empty() ? torch::TensorOptions(torch::kFloat32)
+                                          : torch::TensorOptions(m_params[0].dtype()).device(m_params[0].device());
+    m_values = torch::empty({total}, options);
+    m_grads = torch::zeros({total}, options);
+    for (size_t i = 0; i < m_params.size(); ++i) {
+        torch::Tensor slice = view(m_values, i);
+        slice.copy_(m_params[i].detach());
+        m_params[i].set_data(slice);
+        m_params[i].mutable_grad() = view(m_grads, i);
+    }
+}
+
+torch::Tensor FlatOptimizer::clipGradNorm(double maxNorm)
+{
+    torch::NoGradGuard noGrad;
+    torch::Tensor norm = m_grads.norm();
+    m_grads.mul_((maxNorm / (norm + 1e-6)).clamp_max_(1.0));
+    return norm;
+}
+
+void FlatOptimizer::step(double lr)
+{
+    torch::NoGradGuard noGrad;
+    const OptimizerSpec& s = m_spec;
+    torch::Tensor& p = m_values;
+    if (s.type == "sgd") {
+        torch::Tensor d = s.weightDecay != 0 ? m_grads.add(p, s.weightDecay) : m_grads;
+        if (s.momentum != 0) {
+            if (m_momentumStarted)
+                m_first.mul_(s.momentum).add_(d);
+            else
+                m_first.copy_(d);
+            m_momentumStarted = true;
+            d = s.nesterov ? d.add(m_first, s.momentum) : m_first;
+        }
+        p.add_(d, -lr);
+        return;
+    }
+    ++m_steps;
+    if (s.type == "rmsprop") {
+        const torch::Tensor grad = s.weightDecay != 0 ? m_grads.add(p, s.weightDecay) : m_grads;
+        m_first.mul_(s.alpha).addcmul_(grad, grad, 1 - s.alpha);
+        const torch::Tensor avg = m_first.sqrt().add_(s.eps);
+        if (s.momentum > 0) {
+            m_second.mul_(s.momentum).addcdiv_(grad, avg);
+            p.add_(m_second, -lr);
+        } else {
+            p.addcdiv_(grad, avg, -lr);
+        }
+        return;
+    }
+    // adam, adamw
+    if (s.type == "adamw" && s.weightDecay != 0)
+        p.mul_(1 - lr * s.weightDecay);
+    const torch::Tensor grad = s.type == "adam" && s.weightDecay != 0 ? m_grads.add(p, s.weightDecay) : m_grads;
+    const double biasCorrection1 = 1 - std::pow(s.beta1, static_cast<double>(m_steps));
+    const double biasCorrection2 = 1 - std::pow(s.beta2, static_cast<double>(m_steps));
+    m_first.mul_(s.beta1).add_(grad, 1 - s.beta1);
+    m_second.mul_(s.beta2).addcmul_(grad, grad, 1 - s.beta2);
+    const torch::Tensor denom = (m_second.sqrt() / std::sqrt(biasCorrection2)).add_(s.eps);
+    p.addcdiv_(m_first, denom, -lr / biasCorrection1);
+}
+
+void FlatOptimizer::exportState(optim::Optimizer& optimizer) const
+{
+    auto& state = optimizer.state();
+    for (size_t i = 0; i < m_params.size(); ++i) {
+        const std::string key = stateKey(m_params[i]);
+        const auto slice = [&](const torch::Tensor& flat) { return view(flat, i).clone(); };
+        if (m_spec.type == "adam" && m_steps > 0) {
+            auto s = std::make_unique<optim::AdamParamState>();
+            s->step(m_steps).exp_avg(slice(m_first)).exp_avg_sq(slice(m_second));
+            state[key] = std::move(s);
+        } else if (m_spec.type == "adamw" && m_steps > 0) {
+            auto s = std::make_unique<optim::AdamWParamState>();
+            s->step(m_steps).exp_avg(slice(m_first)).exp_avg_sq(slice(m_second));
+            state[key] = std::move(s);
+        } else if (m_spec.type == "sgd" && m_momentumStarted) {
+            auto s = std::make_unique<optim::SGDParamState>();
+            s->momentum_buffer(slice(m_first));
+            state[key] = std::move(s);
+        } else if (m_spec.type == "rmsprop" && m_steps > 0) {
+            auto s = std::make_unique<optim::RMSpropParamState>();
+            s->step(m_steps).square_avg(slice(m_first));
+            if (m_second.defined())
+                s->momentum_buffer(slice(m_second));
+            state[key] = std::move(s);
+        }
+    }
+}
+
+void FlatOptimizer::importState(const optim::Optimizer& optimizer)
+{
+    torch::NoGradGuard noGrad;
+    const auto& state = optimizer.state();
+    for (size_t i = 0; i < m_params.size(); ++i) {
+        const auto it = state.find(stateKey(m_params[i]));
+        if (it == state.end())
+            continue;
+        if (m_spec.type == "adam" || m_spec.type == "adamw") {
+            // AdamWParamState has the same fields; both are read through their own type.
+            if (m_spec.type == "adam") {
+                const auto& s = static_cast<const optim::AdamParamState&>(*it->second);
+                m_steps = s.step();
+                view(m_first, i).copy_(s.exp_avg());
+                view(m_second, i).copy_(s.exp_avg_sq());
+            } else {
+                const auto& s = static_cast<const optim::AdamWParamState&>(*it->second);
+                m_steps = s.step();
+                view(m_first, i).copy_(s.exp_avg());
+                view(m_second, i).copy_(s.exp_avg_sq());
+            }
+        } else if (m_spec.type == "sgd") {
+            const auto& s = static_cast<const optim::SGDParamState&>(*it->second);
+            if (s.momentum_buffer().defined() && m_first.defined()) {
+                view(m_first, i).copy_(s.momentum_buffer());
+                m_momentumStarted = true;
+            }
+        } else if (m_spec.type == "rmsprop") {
+            const auto& s = static_cast<const optim::RMSpropParamState&>(*it->second);
+            m_steps = s.step();
+            view(m_first, i).copy_(s.square_avg());
+            if (m_second.defined() && s.momentum_buffer().defined())
+                view(m_second, i).copy_(s.momentum_buffer());
+        }
+    }
+}
+
+} // namespace nnlab::detail

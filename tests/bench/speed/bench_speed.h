@@ -1,0 +1,68 @@
+// bench_speed: nnlab's training throughput side by side with PyTorch's Python front end.
+// The parent process prepares each job's data, then runs nnlab and the Python peer as child
+// processes, alternating, and prints one table; see tests/bench/README.md.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace bench {
+
+using Json = nlohmann::json;
+
+// A child's result: the last line of its output that starts with this tag, parsed as JSON.
+// The same contract holds for the companion programs (bench_gui, bench_charts, bench_store).
+inline constexpr const char* kJsonTag = "BENCH_JSON ";
+
+struct ProcessResult {
+    int exitCode = -1;
+    std::string output;   // stdout; stderr goes to ours
+    Json json;            // the BENCH_JSON line, or null
+};
+// Runs argv[0] with its arguments (no shell), capturing stdout. `extraEnv` "K=V" strings
+// are set in the child only.
+ProcessResult runProcess(const std::vector<std::string>& argv, const std::vector<std::string>& extraEnv = {});
+
+// One benchmark job: an experiment of resources/experiments with the benchmark's overrides.
+struct Job {
+    std::string key;          // "spiral", "cnn", "resnet"
+    std::string file;         // resources/experiments/<file>
+    std::string label;        // for the table
+    std::vector<std::string> overrides;   // --set style, applied on top of the file
+};
+std::vector<Job> allJobs(bool quick);
+
+// Writes everything the peer needs into `folder` (data arrays, layer tree, lr per step,
+// the experiment); returns facts about the job for the report.
+struct PreparedJob {
+    Job job;
+    std::string folder;
+    std::string specFile;         // the experiment with overrides, as nnlab reads it
+    int64_t trainSamples = 0;
+    int64_t epochs = 0;
+    int64_t macsPerSample = 0;    // forward multiply-accumulates (inspectModel)
+    int64_t parameters = 0;
+    std::string description;      // the data's one-line description
+    Json convShapes;              // distinct conv2d shapes, for the peak micro-benchmark
+};
+PreparedJob prepareJob(const Job& job, const std::string& workDir);
+
+// Child mode: trains the experiment file with training.threads = `threads` (0: nnlab's tuner
+// picks) through runTrainingSession, what `nnlab-cli train --no-store` does, and prints
+// BENCH_JSON. Returns the exit code.
+int runNnlabChild(const std::string& specFile, int threads);
+
+// Matrix-product and convolution micro-benchmarks (forward + backward for the jobs' conv
+// shapes), GFLOP/s at each thread count; the machine's peak is the best of them.
+Json measurePeak(const std::vector<int>& threadCounts, const Json& convShapes, double secondsPerCase);
+
+// Runs bench_gui, bench_charts and bench_store when they are in `folder`; their figures by name.
+Json runCompanions(const std::string& folder);
+
+// The table on stdout.
+void printTable(const Json& report);
+
+} // namespace bench

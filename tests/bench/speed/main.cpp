@@ -1,0 +1,368 @@
+// bench_speed: see bench_speed.h and tests/bench/README.md.
+//
+// Companion programs. bench_speed runs bench_gui, bench_charts and bench_store when they sit
+// next to it (build/tests/bench/) and merges their figures into its table and JSON. The
+// contract, for whoever writes them:
+//   - bench_speed runs the program without arguments, with QT_QPA_PLATFORM=offscreen when no
+//     display is set, and waits for it to exit;
+//   - anything may go to stdout and stderr, but stdout should hold one line
+//       BENCH_JSON {"name": "bench_gui", "figures": [
+//         {"key": "gui_cli_ratio", "label": "GUI/CLI throughput, default experiment",
+//          "value": 0.97, "unit": "x", "target": ">= 0.95", "pass": true}, ...]}
+//     (one line of JSON; "unit", "target" and "pass" may be left out; other keys are kept as
+//     they are in speed.json under "companions");
+//   - without that line, what the programs print today is read: space-aligned tables after a
+//     header line that names a "target" column (label, value with an optional unit, target
+//     such as ">= 0.95" or "< 16"; pass is worked out from the target), markdown tables
+//     (label from the first two cells, value from "cpu med" or the first number, pass from a
+//     "<N" column of yes/no), and a "JSON: {...}" line, kept under "data";
+//   - a non-zero exit status is reported as a failed companion.
+#include "bench_speed.h"
+
+#include "nnlab/runtime.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+using bench::Json;
+
+namespace {
+
+const char* kHelp = R"(Usage: bench_speed [options]
+
+Trains the spiral MLP, the default Fashion-MNIST CNN and the residual CNN with nnlab and with
+an equivalent PyTorch Python script (tests/bench/speed/peer.py, Debian's python3-torch) on the
+same data, alternating, and prints samples/s, their ratio, final accuracies and GFLOP/s against
+this machine's measured peak. tests/bench/speed/run.sh builds, installs python3-torch when
+missing, and runs this.
+
+Options:
+  --jobs LIST        spiral,cnn,resnet (default all)
+  --threads LIST     thread settings, each 'auto' (nnlab's tuner picks; the peer uses the
+                     count it picked) or a number for both (default auto,1; add 2 for the
+                     two-thread rows); the targets are checked on each row
+  --reps N           repetitions of each measurement, medians reported (default 3)
+  --quick            smaller jobs, 1 repetition, auto only: a smoke run of a minute or two
+  --json PATH        where the figures go (default <build>/bench/speed.json)
+  --python PATH      interpreter with torch (default /usr/bin/python3)
+  --no-peer          nnlab only
+  --no-dataloader    skip the extra DataLoader-style peer run
+  --no-companions    do not run bench_gui, bench_charts, bench_store
+  --peak-seconds S   time per micro-benchmark case (default 0.6)
+  --keep DIR         write the job data to DIR and keep it (default: a temporary folder)
+  -h, --help
+)";
+
+struct Settings {
+    std::vector<std::string> jobs{"spiral", "cnn", "resnet"};
+    std::vector<std::string> threads{"auto", "1"};
+    int reps = 3;
+    bool quick = false;
+    std::string json = std::string(NNLAB_BINARY_DIR) + "/bench/speed.json";
+    std::string python = fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+    bool peer = true;
+    bool dataloader = true;
+    bool companions = true;
+    double peakSeconds = 0.6;
+    std::string keep;
+};
+
+std::vector<std::string> split(const std::string& text)
+{
+    std::vector<std::string> out;
+    std::stringstream in(text);
+    std::string item;
+    while (std::getline(in, item, ','))
+        if (!item.empty())
+            out.push_back(item);
+    return out;
+}
+
+double median(std::vector<double> v)
+{
+    if (v.empty())
+        return std::nan("");
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+Json medianOf(const Json& runs, const char* key)
+{
+    std::vector<double> v;
+    for (const auto& r : runs)
+        if (r.contains(key) && r[key].is_number())
+            v.push_back(r[key].get<double>());
+    return v.empty() ? Json(nullptr) : Json(median(v));
+}
+
+std::string selfPath()
+{
+    std::error_code ec;
+    const fs::path p = fs::read_symlink("/proc/self/exe", ec);
+    return ec ? std::string("bench_speed") : p.string();
+}
+
+// One measurement in a child process; adds samples_per_sec. Null when it failed.
+Json measure(const std::vector<std::string>& argv, int64_t samples)
+{
+    bench::ProcessResult r = bench::runProcess(argv);
+    if (r.exitCode != 0 || r.json.is_null() || !r.json.contains("seconds")) {
+        std::fprintf(stderr, "bench_speed: %s failed (exit %d)\n%s", argv[0].c_str(), r.exitCode, r.output.c_str());
+        return nullptr;
+    }
+    r.json["samples_per_sec"] = static_cast<double>(samples) / std::max(r.json["seconds"].get<double>(), 1e-9);
+    return r.json;
+}
+
+Json runConfig(const Settings& s, const bench::PreparedJob& job, const std::string& threads, const Json& peaks)
+{
+    const int64_t samples = job.trainSamples * job.epochs;
+    const std::string peerScript = std::string(NNLAB_SOURCE_DIR) + "/tests/bench/speed/peer.py";
+    Json nnlabRuns = Json::array(), pythonRuns = Json::array(), ratios = Json::array();
+    for (int rep = 0; rep < s.reps; ++rep) {
+        // Alternate which side goes first, so slow drift in the machine's load hits both.
+        Json n, p;
+        const auto runNnlab = [&] {
+            n = measure({selfPath(), "--child-nnlab", job.specFile, threads == "auto" ? "0" : threads}, samples);
+        };
+        const auto runPython = [&](const std::string& t) {
+            if (s.peer)
+                p = measure({s.python, peerScript, "--dir", job.folder, "--threads", t}, samples);
+        };
+        if (rep % 2 == 0 || threads == "auto") {
+            runNnlab();   // 'auto' must go first: the peer uses the thread count nnlab picked
+            runPython(threads != "auto" ? threads : n.is_null() ? "1" : std::to_string(n["threads"].get<int>()));
+        } else {
+            runPython(threads);
+            runNnlab();
+        }
+        std::fprintf(stderr, "  %-7s threads %-4s rep %d: nnlab %8.0f/s  python %8.0f/s\n", job.job.key.c_str(),
+                     threads.c_str(), rep + 1, n.is_null() ? 0.0 : n["samples_per_sec"].get<double>(),
+                     p.is_null() ? 0.0 : p["samples_per_sec"].get<double>());
+        if (!n.is_null())
+            nnlabRuns.push_back(n);
+        if (!p.is_null())
+            pythonRuns.push_back(p);
+        if (!n.is_null() && !p.is_null())
+            ratios.push_back(n["samples_per_sec"].get<double>() / p["samples_per_sec"].get<double>());
+    }
+    Json c;
+    c["threads"] = threads;
+    c["nnlab"] = {{"samples_per_sec", medianOf(nnlabRuns, "samples_per_sec")}, {"runs", nnlabRuns}};
+    c["python"] = {{"samples_per_sec", medianOf(pythonRuns, "samples_per_sec")}, {"runs", pythonRuns}};
+    std::vector<double> r = ratios.get<std::vector<double>>();
+    c["ratio"] = r.empty() ? Json(nullptr) : Json(median(r));
+    c["ratios"] = ratios;
+    for (const char* key : {"val_accuracy", "test_accuracy", "val_loss"})
+        c[key] = {{"nnlab", medianOf(nnlabRuns, key)}, {"python", medianOf(pythonRuns, key)}};
+    if (!nnlabRuns.empty()) {
+        std::vector<std::string> picked;
+        for (const auto& run : nnlabRuns)
+            picked.push_back(std::to_string(run["threads"].get<int>()));
+        c["nnlab_threads"] = picked;
+        const double gflops = c["nnlab"]["samples_per_sec"].get<double>() * 6.0 * static_cast<double>(job.macsPerSample) / 1e9;
+        c["nnlab_gflops"] = gflops;
+        const double peak = peaks["gflops"];
+        c["peak_fraction"] = peak > 0 ? Json(gflops / peak) : Json(nullptr);
+        // Against the best micro-benchmark at the same thread count, for a fixed row.
+        if (peaks["by_threads"].contains(threads))
+            c["peak_fraction_same_threads"] = gflops / peaks["by_threads"][threads].get<double>();
+    }
+    if (!pythonRuns.empty())
+        c["python_gflops"] = c["python"]["samples_per_sec"].get<double>() * 6.0 * static_cast<double>(job.macsPerSample) / 1e9;
+    return c;
+}
+
+Json target(const std::string& what, const Json& value, double threshold, bool atLeast, const std::string& unit)
+{
+    char text[32];
+    std::snprintf(text, sizeof text, "%s %g%s", atLeast ? ">=" : "<", threshold, unit.c_str());
+    Json t{{"what", what}, {"value", value}, {"unit", unit}, {"target", text}};
+    t["pass"] = value.is_number() ? Json(atLeast ? value.get<double>() >= threshold : value.get<double>() < threshold)
+                                  : Json(nullptr);
+    return t;
+}
+
+int parseArgs(int argc, char** argv, Settings& s)
+{
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        const auto next = [&]() -> std::string {
+            if (i + 1 >= argc)
+                throw std::invalid_argument(a + " needs a value");
+            return argv[++i];
+        };
+        if (a == "-h" || a == "--help") {
+            std::fputs(kHelp, stdout);
+            return 0;
+        }
+        if (a == "--jobs")
+            s.jobs = split(next());
+        else if (a == "--threads")
+            s.threads = split(next());
+        else if (a == "--reps")
+            s.reps = std::max(1, std::stoi(next()));
+        else if (a == "--quick")
+            s.quick = true;
+        else if (a == "--json")
+            s.json = next();
+        else if (a == "--python")
+            s.python = next();
+        else if (a == "--no-peer")
+            s.peer = false;
+        else if (a == "--no-dataloader")
+            s.dataloader = false;
+        else if (a == "--no-companions")
+            s.companions = false;
+        else if (a == "--peak-seconds")
+            s.peakSeconds = std::stod(next());
+        else if (a == "--keep")
+            s.keep = next();
+        else
+            throw std::invalid_argument("unknown option " + a);
+    }
+    return -1;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    if (argc == 4 && std::string(argv[1]) == "--child-nnlab")
+        return bench::runNnlabChild(argv[2], std::atoi(argv[3]));
+
+    Settings s;
+    try {
+        if (const int code = parseArgs(argc, argv, s); code >= 0)
+            return code;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "bench_speed: %s\n%s", e.what(), kHelp);
+        return 2;
+    }
+    if (s.quick) {
+        s.reps = 1;
+        s.threads = {"auto"};
+    }
+    if (s.peer && bench::runProcess({s.python, "-c", "import torch, numpy"}).exitCode != 0) {
+        std::fprintf(stderr, "bench_speed: %s cannot import torch and numpy; install python3-torch "
+                             "(tests/bench/speed/run.sh does), or pass --no-peer\n", s.python.c_str());
+        return 2;
+    }
+
+    Json report;
+    report["schema"] = "nnlab.bench.speed/1";
+    const std::time_t now = std::time(nullptr);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+    report["created"] = stamp;
+    report["settings"] = {{"jobs", s.jobs}, {"threads", s.threads}, {"reps", s.reps}, {"quick", s.quick},
+                          {"python", s.peer ? s.python : ""}};
+    const nnlab::RuntimeInfo rt = nnlab::probeRuntime(true);
+    report["machine"] = {{"cores", rt.cores}, {"torch", rt.torchVersion}, {"blas", rt.blasLibrary},
+                         {"blas_gflops_1_thread_256", rt.matmulGflops}, {"blas_warning", rt.warning}};
+    if (s.peer) {
+        const auto v = bench::runProcess({s.python, "-c", "import torch,sys;print('BENCH_JSON {\"torch\":\"%s\",\"python\":\"%s\"}'%(torch.__version__,sys.version.split()[0]))"});
+        report["machine"]["python_torch"] = v.json;
+    }
+
+    std::string work = s.keep;
+    char tmpl[] = "/tmp/nnlab-bench-speed-XXXXXX";
+    if (work.empty()) {
+        if (!mkdtemp(tmpl)) {
+            std::perror("mkdtemp");
+            return 1;
+        }
+        work = tmpl;
+    }
+    std::vector<bench::PreparedJob> jobs;
+    Json convShapes = Json::array();
+    try {
+        for (const auto& job : bench::allJobs(s.quick))
+            if (std::find(s.jobs.begin(), s.jobs.end(), job.key) != s.jobs.end()) {
+                std::fprintf(stderr, "preparing %s\n", job.key.c_str());
+                jobs.push_back(bench::prepareJob(job, work));
+                if (job.key == "cnn")   // the default experiment's layers stand for the conv peak
+                    convShapes = jobs.back().convShapes;
+            }
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "bench_speed: %s\n", e.what());
+        return 1;
+    }
+
+    std::fprintf(stderr, "measuring the peak\n");
+    std::vector<int> peakThreads;
+    for (int t = 1; t <= rt.cores; t *= 2)
+        peakThreads.push_back(t);
+    if (peakThreads.back() != rt.cores)
+        peakThreads.push_back(rt.cores);
+    report["peak"] = bench::measurePeak(peakThreads, convShapes, s.peakSeconds);
+
+    report["jobs"] = Json::array();
+    for (const auto& job : jobs) {
+        Json j{{"key", job.job.key}, {"label", job.job.label}, {"data", job.description},
+               {"overrides", job.job.overrides}, {"train_samples", job.trainSamples}, {"epochs", job.epochs},
+               {"macs_per_sample", job.macsPerSample}, {"parameters", job.parameters}};
+        j["configs"] = Json::array();
+        for (const auto& threads : s.threads)
+            j["configs"].push_back(runConfig(s, job, threads, report["peak"]));
+        if (s.peer && s.dataloader) {
+            const Json& head = j["configs"][0];
+            // At the thread count nnlab picked most often.
+            std::map<std::string, int> picks{{"1", 0}};
+            for (const auto& pick : head.value("nnlab_threads", Json::array()))
+                ++picks[pick.get<std::string>()];
+            const std::string t = std::max_element(picks.begin(), picks.end(), [](const auto& a, const auto& b) {
+                                      return a.second < b.second;
+                                  })->first;
+            Json d = measure({s.python, std::string(NNLAB_SOURCE_DIR) + "/tests/bench/speed/peer.py", "--dir", job.folder,
+                              "--threads", t, "--loader", "dataloader"}, job.trainSamples * job.epochs);
+            if (!d.is_null() && head["nnlab"]["samples_per_sec"].is_number())
+                d["nnlab_ratio"] = head["nnlab"]["samples_per_sec"].get<double>() / d["samples_per_sec"].get<double>();
+            j["dataloader"] = d;
+        }
+        report["jobs"].push_back(j);
+    }
+    report["companions"] = s.companions ? bench::runCompanions(fs::path(selfPath()).parent_path().string()) : Json::object();
+
+    Json targets = Json::array();
+    // The issue's targets, on every thread row: 'auto' is what users get, a fixed count the
+    // comparison that other processes' load disturbs least.
+    for (const auto& j : report["jobs"])
+        for (const auto& c : j["configs"]) {
+            const std::string threads = " (threads " + c["threads"].get<std::string>() + ")";
+            if (j["key"] == "spiral")
+                targets.push_back(target("spiral MLP: nnlab / python samples/s" + threads, c["ratio"], 2.5, true, "x"));
+            if (j["key"] == "cnn") {
+                targets.push_back(target("Fashion-MNIST CNN: nnlab / python samples/s" + threads, c["ratio"], 4.0, true, "x"));
+                const Json share = c.value("peak_fraction", Json());
+                targets.push_back(target("Fashion-MNIST CNN: share of peak FLOP/s" + threads,
+                                         share.is_number() ? Json(100 * share.get<double>()) : share, 35, true, "%"));
+            }
+        }
+    for (const auto& [name, comp] : report["companions"].items())
+        if (comp.contains("figures"))
+            for (const auto& f : comp["figures"])
+                if (f.contains("target"))
+                    targets.push_back({{"what", f.value("label", f.value("key", name))}, {"value", f.value("value", Json())},
+                                       {"unit", f.value("unit", "")}, {"target", f["target"]}, {"pass", f.value("pass", Json())}});
+    report["targets"] = targets;
+
+    bench::printTable(report);
+    std::error_code ec;
+    fs::create_directories(fs::path(s.json).parent_path(), ec);
+    std::ofstream(s.json) << report.dump(2) << "\n";
+    std::printf("\nfigures written to %s\n", s.json.c_str());
+    if (s.keep.empty())
+        fs::remove_all(work, ec);
+    return 0;
+}

@@ -1,0 +1,113 @@
+// The table bench_speed prints: the same figures as speed.json, aligned.
+#include "bench_speed.h"
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+namespace bench {
+
+namespace {
+
+std::string num(const Json& v, const char* format)
+{
+    if (!v.is_number())
+        return "-";
+    char text[64];
+    std::snprintf(text, sizeof text, format, v.get<double>());
+    return text;
+}
+
+std::string pair(const Json& v, const char* format)
+{
+    return num(v.value("nnlab", Json()), format) + " / " + num(v.value("python", Json()), format);
+}
+
+// A figure's value with its unit: "2.65x", "10.7 ms", "4.21e+06".
+std::string valueText(const Json& value, const std::string& unit)
+{
+    if (!value.is_number())
+        return value.is_string() ? value.get<std::string>() : "-";
+    const double v = value.get<double>();
+    std::string text = num(value, v != 0 && (std::abs(v) >= 1e5 || std::abs(v) < 1e-2) ? "%.3g" : "%.4g");
+    if (unit == "x" || unit == "%")
+        return text + unit;
+    return unit.empty() ? text : text + " " + unit;
+}
+
+std::string passText(const Json& pass)
+{
+    return pass.is_boolean() ? (pass.get<bool>() ? "pass" : "MISS") : "-";
+}
+
+} // namespace
+
+void printTable(const Json& r)
+{
+    const Json& m = r["machine"];
+    std::printf("\nnnlab speed benchmark: %d repetition(s), medians; nnlab vs PyTorch %s (Python %s), LibTorch %s\n",
+                r["settings"]["reps"].get<int>(),
+                m.contains("python_torch") && m["python_torch"].is_object() ? m["python_torch"]["torch"].get<std::string>().c_str() : "-",
+                m.contains("python_torch") && m["python_torch"].is_object() ? m["python_torch"]["python"].get<std::string>().c_str() : "-",
+                m["torch"].get<std::string>().c_str());
+    std::printf("machine: %d cores, BLAS %s (%.0f GFLOP/s, 1 thread, 256^3)\n", m["cores"].get<int>(),
+                m["blas"].get<std::string>().c_str(), m["blas_gflops_1_thread_256"].get<double>());
+    if (!m["blas_warning"].get<std::string>().empty())
+        std::printf("WARNING: %s\n", m["blas_warning"].get<std::string>().c_str());
+    std::printf("peak: %.1f GFLOP/s (best micro-benchmark;", r["peak"]["gflops"].get<double>());
+    for (const auto& [threads, g] : r["peak"]["by_threads"].items())
+        std::printf(" %s thread(s) %.1f", threads.c_str(), g.get<double>());
+    std::printf(")\n\n");
+
+    std::printf("%-22s %-8s %10s %10s %7s  %-15s %-15s %8s %6s\n", "job", "threads", "nnlab/s", "python/s", "ratio",
+                "val acc nn/py", "test acc nn/py", "GFLOP/s", "%peak");
+    for (const auto& j : r["jobs"]) {
+        for (const auto& c : j["configs"]) {
+            std::string threads = c["threads"].get<std::string>();
+            if (threads == "auto" && c.contains("nnlab_threads")) {
+                threads += "(";
+                for (const auto& t : c["nnlab_threads"])
+                    threads += t.get<std::string>();
+                threads += ")";
+            }
+            std::printf("%-22s %-8s %10s %10s %7s  %-15s %-15s %8s %6s\n", j["label"].get<std::string>().c_str(),
+                        threads.c_str(), num(c["nnlab"]["samples_per_sec"], "%.0f").c_str(),
+                        num(c["python"]["samples_per_sec"], "%.0f").c_str(), num(c["ratio"], "%.2fx").c_str(),
+                        pair(c["val_accuracy"], "%.3f").c_str(), pair(c["test_accuracy"], "%.3f").c_str(),
+                        num(c.value("nnlab_gflops", Json()), "%.1f").c_str(),
+                        num(c.value("peak_fraction", Json()).is_number() ? Json(c["peak_fraction"].get<double>() * 100) : Json(),
+                            "%.0f%%").c_str());
+        }
+    }
+    bool anyLoader = false;
+    for (const auto& j : r["jobs"])
+        if (j.contains("dataloader") && j["dataloader"].is_object()) {
+            if (!anyLoader)
+                std::printf("\npeer written with torch.utils.data.DataLoader (threads as nnlab picked most often, 1 run):\n");
+            anyLoader = true;
+            const Json& d = j["dataloader"];
+            std::printf("  %-22s %10s samples/s; nnlab is %s as fast\n", j["label"].get<std::string>().c_str(),
+                        num(d["samples_per_sec"], "%.0f").c_str(), num(d.value("nnlab_ratio", Json()), "%.2fx").c_str());
+        }
+
+    for (const auto& [name, comp] : r["companions"].items()) {
+        std::printf("\n%-58s %12s %10s\n", (name + " figures").c_str(), "value", "target");
+        if (comp.value("status", "") != "ok") {
+            std::printf("  %s%s\n", comp.value("status", "?").c_str(),
+                        comp.contains("exit") ? (" (exit status " + std::to_string(comp["exit"].get<int>()) + ")").c_str() : "");
+            continue;
+        }
+        for (const auto& f : comp.value("figures", Json::array()))
+            std::printf("  %-56s %12s %10s %4s\n", f.value("label", f.value("key", std::string("?"))).substr(0, 56).c_str(),
+                        valueText(f.value("value", Json()), f.value("unit", std::string())).c_str(),
+                        f.value("target", std::string("")).c_str(), passText(f.value("pass", Json())).c_str());
+    }
+
+    std::printf("\n%-58s %12s %10s\n", "targets", "value", "target");
+    for (const auto& t : r["targets"])
+        std::printf("  %-56s %12s %10s %4s\n", t["what"].get<std::string>().substr(0, 56).c_str(),
+                    valueText(t["value"], t.value("unit", std::string())).c_str(), t["target"].get<std::string>().c_str(),
+                    passText(t["pass"]).c_str());
+}
+
+} // namespace bench
