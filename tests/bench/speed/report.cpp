@@ -91,21 +91,21 @@ void printTable(const Json& r)
         }
 
     for (const auto& [name, comp] : r["companions"].items()) {
-        std::printf("\n%-58s %12s %10s\n", (name + " figures").c_str(), "value", "target");
+        std::printf("\n%-64s %12s %10s\n", (name + " figures").c_str(), "value", "target");
         if (comp.value("status", "") != "ok") {
             std::printf("  %s%s\n", comp.value("status", "?").c_str(),
                         comp.contains("exit") ? (" (exit status " + std::to_string(comp["exit"].get<int>()) + ")").c_str() : "");
             continue;
         }
         for (const auto& f : comp.value("figures", Json::array()))
-            std::printf("  %-56s %12s %10s %4s\n", f.value("label", f.value("key", std::string("?"))).substr(0, 56).c_str(),
+            std::printf("  %-62s %12s %10s %4s\n", f.value("label", f.value("key", std::string("?"))).substr(0, 62).c_str(),
                         valueText(f.value("value", Json()), f.value("unit", std::string())).c_str(),
                         f.value("target", std::string("")).c_str(), passText(f.value("pass", Json())).c_str());
     }
 
-    std::printf("\n%-58s %12s %10s\n", "targets", "value", "target");
+    std::printf("\n%-64s %12s %10s\n", "targets", "value", "target");
     for (const auto& t : r["targets"])
-        std::printf("  %-56s %12s %10s %4s\n", t["what"].get<std::string>().substr(0, 56).c_str(),
+        std::printf("  %-62s %12s %10s %4s\n", t["what"].get<std::string>().substr(0, 62).c_str(),
                     valueText(t["value"], t.value("unit", std::string())).c_str(), t["target"].get<std::string>().c_str(),
                     passText(t["pass"]).c_str());
 }
