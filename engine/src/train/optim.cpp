@@ -23,10 +23,4 @@ std::unique_ptr<optim::Optimizer> makeOptimizer(const OptimizerSpec& s, std::vec
     throw std::invalid_argument("optimizer.type: unknown optimizer \"" + s.type + "\"");
 }
 
-void setLearningRate(optim::Optimizer& optimizer, double lr)
-{
-    for (auto& group : optimizer.param_groups())
-        group.options().set_lr(lr);
-}
-
 } // namespace nnlab::detail

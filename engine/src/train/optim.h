@@ -1,4 +1,5 @@
-// Optimizers from OptimizerSpec, and the learning rate set each step from the schedule.
+// Optimizers from OptimizerSpec: torch::optim objects, kept as the checkpoint format (the
+// step itself runs in flat_optim).
 #pragma once
 
 #include "nnlab/spec.h"
@@ -11,6 +12,5 @@ namespace nnlab::detail {
 
 std::unique_ptr<torch::optim::Optimizer> makeOptimizer(const OptimizerSpec& spec,
                                                        std::vector<torch::Tensor> parameters);
-void setLearningRate(torch::optim::Optimizer& optimizer, double lr);
 
 } // namespace nnlab::detail
