@@ -1,5 +1,8 @@
 #include "builder.h"
+#include "fused_ops.h"
 #include "nnlab/trainer.h"
+
+#include <cstdlib>
 
 #include <functional>
 #include <map>
@@ -46,6 +49,11 @@ torch::Tensor TunedConv2dImpl::forward(const torch::Tensor& x)
 
 namespace {
 
+nn::BatchNorm2dOptions batchNorm2dOptions(const LayerSpec& s, const Shape& in)
+{
+    return nn::BatchNorm2dOptions(in[0]).eps(s.option("eps")).momentum(s.option("momentum")).affine(s.flag("affine"));
+}
+
 using Builder = std::function<nn::AnyModule(const LayerSpec&, const Shape& in)>;
 
 // The builder table: one entry per layer type of layer_types.cpp.
@@ -69,8 +77,7 @@ const std::map<std::string, Builder>& builders()
                                                       .momentum(s.option("momentum")).affine(s.flag("affine"))));
          }},
         {"batchnorm2d", [](const LayerSpec& s, const Shape& in) {
-             return nn::AnyModule(nn::BatchNorm2d(nn::BatchNorm2dOptions(in[0]).eps(s.option("eps"))
-                                                      .momentum(s.option("momentum")).affine(s.flag("affine"))));
+             return nn::AnyModule(nn::BatchNorm2d(batchNorm2dOptions(s, in)));
          }},
         {"layernorm", [](const LayerSpec& s, const Shape& in) {
              return nn::AnyModule(nn::LayerNorm(nn::LayerNormOptions(in).eps(s.option("eps"))
@@ -106,25 +113,38 @@ const std::map<std::string, Builder>& builders()
 
 class Assembler {
 public:
-    explicit Assembler(const ModelInfo& info)
+    Assembler(const ModelInfo& info, bool fuse) : m_fuse(fuse)
     {
         for (const auto& row : info.layers)
             (row.type == "shortcut" ? m_shortcuts : m_rows)[row.path] = &row;
     }
 
-    // Layers run in spec order, except that an increasing activation followed by max-pooling
-    // runs after the pooling: max(f(a), f(b)) = f(max(a, b)), so the output and the gradients
-    // are the same while the activation sees a quarter of the elements (2x2 pooling), forward
-    // and backward. Each module keeps its spec name; only the order of the two changes.
+    // Layers run in spec order, with two kinds of rewrite that leave outputs and gradients
+    // unchanged and every parameter and buffer under its spec name:
+    // - fusion (fused_ops.h): 2x2 max-pooling next to a ReLU (either order: max(relu(a), ...)
+    //   = relu(max(a, ...))) becomes one MaxPool2x2, under the pooling layer's name; a
+    //   BatchNorm2d followed by a ReLU becomes one BatchNormRelu, under the norm's name;
+    // - otherwise an increasing activation followed by max-pooling runs after the pooling,
+    //   so it sees a quarter of the elements (2x2 pooling), forward and backward.
     nn::Sequential sequence(const std::vector<LayerSpec>& specs, const std::string& path)
     {
         nn::Sequential seq;
+        const auto name = [&](size_t i) { return specs[i].name.empty() ? std::to_string(i) : specs[i].name; };
         const auto add = [&](size_t i, bool inplaceAllowed) {
-            const std::string name = specs[i].name.empty() ? std::to_string(i) : specs[i].name;
-            seq->push_back(name, layer(specs[i], path + "[" + std::to_string(i) + "]", inplaceAllowed));
+            seq->push_back(name(i), layer(specs[i], path + "[" + std::to_string(i) + "]", inplaceAllowed));
         };
         for (size_t i = 0; i < specs.size(); ++i) {
-            if (i + 1 < specs.size() && increasing(specs[i].type) && specs[i + 1].type == "maxpool2d") {
+            const bool pair = i + 1 < specs.size();
+            if (m_fuse && pair && specs[i].type == "relu" && pool2x2(specs[i + 1])) {
+                seq->push_back(name(i + 1), MaxPool2x2(true));
+                ++i;
+            } else if (m_fuse && pair && pool2x2(specs[i]) && specs[i + 1].type == "relu") {
+                seq->push_back(name(i), MaxPool2x2(true));
+                ++i;
+            } else if (m_fuse && pair && specs[i].type == "batchnorm2d" && specs[i + 1].type == "relu") {
+                seq->push_back(name(i), BatchNormRelu(batchNorm2dOptions(specs[i], m_rows.at(path + "[" + std::to_string(i) + "]")->inputShape)));
+                ++i;
+            } else if (pair && increasing(specs[i].type) && specs[i + 1].type == "maxpool2d") {
                 add(i + 1, false);
                 add(i, true);
                 ++i;
@@ -152,9 +172,17 @@ private:
         return type == "relu" || type == "leaky_relu" || type == "tanh" || type == "sigmoid";
     }
 
+    bool pool2x2(const LayerSpec& s) const
+    {
+        return s.type == "maxpool2d" && s.intOption("kernel_size") == 2
+               && (s.intOption("stride") == 0 || s.intOption("stride") == 2) && s.intOption("padding") == 0;
+    }
+
     nn::AnyModule layer(const LayerSpec& s, const std::string& path, bool inplaceAllowed)
     {
         const LayerInfo& row = *m_rows.at(path);
+        if (m_fuse && pool2x2(s))
+            return nn::AnyModule(MaxPool2x2(false));
         if (s.type == "relu" && inplaceAllowed)
             return nn::AnyModule(nn::ReLU(nn::ReLUOptions(true)));
         if (s.type == "leaky_relu" && inplaceAllowed)
@@ -175,19 +203,26 @@ private:
         return builders().at(s.type)(s, row.inputShape);
     }
 
+    bool m_fuse;
     std::map<std::string, const LayerInfo*> m_rows;
     std::map<std::string, const LayerInfo*> m_shortcuts;
 };
 
 } // namespace
 
-nn::Sequential buildModel(const ModelSpec& spec)
+bool fusionEnabled()
+{
+    const char* env = std::getenv("NNLAB_FUSED_OPS");
+    return !(env && std::string(env) == "0");
+}
+
+nn::Sequential buildModel(const ModelSpec& spec, bool fuse)
 {
     Problems problems;
     const ModelInfo info = inspectModel(spec, problems);
     if (!problems.empty())
         throw std::invalid_argument("model does not validate: " + problems.front().text());
-    Assembler assembler(info);
+    Assembler assembler(info, fuse);
     return assembler.sequence(spec.layers, "model.layers");
 }
 

@@ -40,8 +40,13 @@ private:
 };
 TORCH_MODULE(TunedConv2d);
 
+// Whether buildModel fuses by default: yes, unless NNLAB_FUSED_OPS=0 is set (for measuring
+// the fused kernels against LibTorch's: tests/bench/README.md).
+bool fusionEnabled();
+
 // Builds the network; throws std::invalid_argument with the validation problems when the
 // spec does not validate (callers validate first, so this is a programming error guard).
-torch::nn::Sequential buildModel(const ModelSpec& spec);
+// `fuse` substitutes the fused kernels of fused_ops.h where the layer sequence allows.
+torch::nn::Sequential buildModel(const ModelSpec& spec, bool fuse = fusionEnabled());
 
 } // namespace nnlab::detail

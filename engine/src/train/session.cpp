@@ -1,5 +1,7 @@
 #include "session.h"
 
+#include <ATen/record_function.h>
+
 namespace nnlab::detail {
 
 TensorSet toTensors(const Dataset& data, bool classification, const torch::Device& device)
@@ -34,6 +36,7 @@ Evaluation evaluate(torch::nn::Sequential& model, const TensorSet& set, int64_t 
     Evaluation result;
     if (set.empty())
         return result;
+    RECORD_FUNCTION("nnlab::evaluate", std::vector<c10::IValue>());   // a span in NNLAB_PROFILE traces
     torch::NoGradGuard noGrad;
     model->eval();
     torch::Tensor lossSum = torch::zeros({}, torch::kFloat64);

@@ -8,7 +8,11 @@
 #include "session.h"
 #include "tuning.h"
 
+#include <torch/csrc/autograd/profiler_legacy.h>
+
 #include <cmath>
+#include <cstdlib>
+#include <memory>
 #include <stdexcept>
 
 namespace nnlab {
@@ -149,6 +153,11 @@ TrainResult run(const ExperimentSpec& spec, const DataBundle& data, TrainControl
     const auto throughput = [&] { return trainSeconds > 0 ? static_cast<double>(trainedSamples) / trainSeconds : 0.0; };
     Progress progress{0, spec.training.epochs, step, totalSteps, 0.0, 0.0, 0.0, classify ? 0.0 : -1.0};
     model->train();
+    // NNLAB_PROFILE=FILE writes a Chrome trace of every operator of the training loop (a
+    // developer aid for the speed work: tests/bench/README.md).
+    std::unique_ptr<torch::autograd::profiler::RecordProfile> profile;
+    if (const char* path = std::getenv("NNLAB_PROFILE"); path && *path)
+        profile = std::make_unique<torch::autograd::profiler::RecordProfile>(std::string(path));
 
     for (int64_t epoch = step / stepsPerEpoch; epoch < spec.training.epochs; ++epoch) {
         torch::manual_seed(mix(spec.seed, static_cast<uint64_t>(epoch)));

@@ -1,0 +1,439 @@
+#include "fused_ops.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+namespace nnlab::detail {
+
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// The kernels are plain loops over raw pointers that GCC vectorizes; NNLAB_KERNEL builds each
+// one for AVX-512, AVX2 and baseline x86-64 and picks the best at load time (no FMA, so every
+// version rounds alike).
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+#define NNLAB_KERNEL __attribute__((target_clones("avx512f", "avx2", "default"))) __attribute__((noinline))
+#else
+#define NNLAB_KERNEL
+#endif
+
+// ---------------------------------------------------------------------------------------
+// Max pooling 2x2, stride 2 (+ ReLU)
+//
+// Only the input is kept for the backward pass: the window maximum is recomputed there and
+// the gradient goes to the first element equal to it, which is the element max_pool2d
+// picks (the first maximum in scan order). A NaN maximum routes its gradient to the window's
+// last element rather than to its last NaN; the loss is NaN by then and the trainer stops.
+
+// The maximum of one window as max_pool2d takes it: a later element wins when greater or NaN.
+// Bitwise operators, not short-circuit ones, keep the loops branch-free so they vectorize.
+__attribute__((always_inline)) inline float windowMax(float va, float vb, float vc, float vd)
+{
+    float m = va;
+    m = ((vb > m) | (vb != vb)) ? vb : m;
+    m = ((vc > m) | (vc != vc)) ? vc : m;
+    m = ((vd > m) | (vd != vd)) ? vd : m;
+    return m;
+}
+
+// count windows: element i of a window at a[i*S], b[i*S], c[i*S], d[i*S]
+template <int S, bool Relu>
+__attribute__((always_inline)) inline void poolWindows(const float* __restrict a, const float* __restrict b, const float* __restrict c,
+                        const float* __restrict d, float* __restrict out, int64_t count)
+{
+    for (int64_t i = 0; i < count; ++i) {
+        const float m = windowMax(a[i * S], b[i * S], c[i * S], d[i * S]);
+        out[i] = Relu ? (m < 0.0f ? 0.0f : m) : m;   // relu keeps NaN
+    }
+}
+
+template <int S, bool Relu>
+__attribute__((always_inline)) inline void poolWindowsBackward(const float* __restrict a, const float* __restrict b, const float* __restrict c,
+                                const float* __restrict d, const float* __restrict g, float* __restrict ga,
+                                float* __restrict gb, float* __restrict gc, float* __restrict gd, int64_t count)
+{
+    for (int64_t i = 0; i < count; ++i) {
+        const float va = a[i * S], vb = b[i * S], vc = c[i * S], vd = d[i * S];
+        const float m = windowMax(va, vb, vc, vd);
+        float rest = Relu ? (m > 0.0f ? g[i] : 0.0f) : g[i];   // what the first element equal to m takes
+        ga[i * S] = va == m ? rest : 0.0f;
+        rest = va == m ? 0.0f : rest;
+        gb[i * S] = vb == m ? rest : 0.0f;
+        rest = vb == m ? 0.0f : rest;
+        gc[i * S] = vc == m ? rest : 0.0f;
+        gd[i * S] = vc == m ? 0.0f : rest;
+    }
+}
+
+struct PoolGeometry {
+    int64_t n, c, h, w;
+    bool nhwc;
+    int64_t oh() const { return h / 2; }
+    int64_t ow() const { return w / 2; }
+    int64_t rows() const { return nhwc ? n * oh() : n * c * oh(); }   // output rows the kernels split among threads
+};
+
+// Output rows [begin, end): in NHWC a row is (n, oh) and holds OW windows of C channels; in
+// NCHW a row is (n, c, oh) and holds OW windows along w.
+template <bool Relu>
+__attribute__((always_inline)) inline void poolForwardRowsT(const PoolGeometry& g, const float* x, float* y, int64_t begin, int64_t end)
+{
+    const int64_t OH = g.oh(), OW = g.ow(), W = g.w, C = g.c;
+    for (int64_t r = begin; r < end; ++r) {
+        if (g.nhwc) {
+            const float* row0 = x + ((r / OH) * g.h + 2 * (r % OH)) * W * C;
+            const float* row1 = row0 + W * C;
+            for (int64_t ow = 0; ow < OW; ++ow)
+                poolWindows<1, Relu>(row0 + 2 * ow * C, row0 + (2 * ow + 1) * C, row1 + 2 * ow * C,
+                                     row1 + (2 * ow + 1) * C, y + (r * OW + ow) * C, C);
+        } else {
+            const float* row0 = x + ((r / OH) * g.h + 2 * (r % OH)) * W;
+            const float* row1 = row0 + W;
+            poolWindows<2, Relu>(row0, row0 + 1, row1, row1 + 1, y + r * OW, OW);
+        }
+    }
+}
+
+NNLAB_KERNEL void poolForwardRows(const PoolGeometry& g, const float* x, float* y, bool relu, int64_t begin, int64_t end)
+{
+    if (relu)
+        poolForwardRowsT<true>(g, x, y, begin, end);
+    else
+        poolForwardRowsT<false>(g, x, y, begin, end);
+}
+
+template <bool Relu>
+__attribute__((always_inline)) inline void poolBackwardRowsT(const PoolGeometry& g, const float* x, const float* gy, float* gx, int64_t begin, int64_t end)
+{
+    const int64_t OH = g.oh(), OW = g.ow(), H = g.h, W = g.w, C = g.c;
+    for (int64_t r = begin; r < end; ++r) {
+        if (g.nhwc) {
+            const int64_t offset = ((r / OH) * H + 2 * (r % OH)) * W * C;
+            const float *row0 = x + offset, *row1 = row0 + W * C;
+            float *grow0 = gx + offset, *grow1 = grow0 + W * C;
+            for (int64_t ow = 0; ow < OW; ++ow) {
+                const int64_t i0 = 2 * ow * C, i1 = (2 * ow + 1) * C;
+                poolWindowsBackward<1, Relu>(row0 + i0, row0 + i1, row1 + i0, row1 + i1, gy + (r * OW + ow) * C,
+                                             grow0 + i0, grow0 + i1, grow1 + i0, grow1 + i1, C);
+            }
+            if (W % 2) {   // the last column is in no window
+                std::memset(grow0 + (W - 1) * C, 0, sizeof(float) * C);
+                std::memset(grow1 + (W - 1) * C, 0, sizeof(float) * C);
+            }
+        } else {
+            const int64_t offset = ((r / OH) * H + 2 * (r % OH)) * W;
+            const float *row0 = x + offset, *row1 = row0 + W;
+            float *grow0 = gx + offset, *grow1 = grow0 + W;
+            poolWindowsBackward<2, Relu>(row0, row0 + 1, row1, row1 + 1, gy + r * OW, grow0, grow0 + 1, grow1, grow1 + 1, OW);
+            if (W % 2)
+                grow0[W - 1] = grow1[W - 1] = 0.0f;
+        }
+    }
+}
+
+NNLAB_KERNEL void poolBackwardRows(const PoolGeometry& g, const float* x, const float* gy, float* gx, bool relu,
+                                   int64_t begin, int64_t end)
+{
+    if (relu)
+        poolBackwardRowsT<true>(g, x, gy, gx, begin, end);
+    else
+        poolBackwardRowsT<false>(g, x, gy, gx, begin, end);
+}
+
+struct MaxPool2x2Fn : public torch::autograd::Function<MaxPool2x2Fn> {
+    static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& input, bool relu)
+    {
+        const bool nhwc = input.suggest_memory_format() == at::MemoryFormat::ChannelsLast
+                          && input.is_contiguous(at::MemoryFormat::ChannelsLast);
+        const auto format = nhwc ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+        const torch::Tensor x = input.contiguous(format);
+        const PoolGeometry g{x.size(0), x.size(1), x.size(2), x.size(3), nhwc};
+        torch::Tensor y = at::empty({g.n, g.c, g.oh(), g.ow()}, x.options().memory_format(format));
+        const float* xp = x.data_ptr<float>();
+        float* yp = y.data_ptr<float>();
+        at::parallel_for(0, g.rows(), 8, [&](int64_t begin, int64_t end) { poolForwardRows(g, xp, yp, relu, begin, end); });
+        ctx->save_for_backward({x});
+        ctx->saved_data["nhwc"] = nhwc;
+        ctx->saved_data["relu"] = relu;
+        return y;
+    }
+
+    static variable_list backward(AutogradContext* ctx, variable_list grads)
+    {
+        const torch::Tensor x = ctx->get_saved_variables()[0];
+        const bool nhwc = ctx->saved_data["nhwc"].toBool(), relu = ctx->saved_data["relu"].toBool();
+        const auto format = nhwc ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+        const torch::Tensor gy = grads[0].contiguous(format);
+        torch::Tensor gx = at::empty_like(x, format);
+        const PoolGeometry g{x.size(0), x.size(1), x.size(2), x.size(3), nhwc};
+        const float *xp = x.data_ptr<float>(), *gyp = gy.data_ptr<float>();
+        float* gxp = gx.data_ptr<float>();
+        at::parallel_for(0, g.rows(), 8, [&](int64_t begin, int64_t end) { poolBackwardRows(g, xp, gyp, gxp, relu, begin, end); });
+        if (g.h % 2) {   // the last row is in no window
+            const int64_t planes = nhwc ? g.n : g.n * g.c, plane = g.h * g.w * (nhwc ? g.c : 1), row = g.w * (nhwc ? g.c : 1);
+            for (int64_t p = 0; p < planes; ++p)
+                std::memset(gxp + p * plane + (g.h - 1) * row, 0, sizeof(float) * row);
+        }
+        return {gx, torch::Tensor()};
+    }
+};
+
+// ---------------------------------------------------------------------------------------
+// BatchNorm2d (training) + ReLU on channels-last tensors: rows of C channels
+//
+// Only the input is kept for the backward pass, with the per-channel scale and shift: the
+// ReLU mask is recomputed with the same float operations as the forward pass.
+
+constexpr int64_t kChunkRows = 64;   // rows summed in float before adding to the double totals
+
+// Over rows [begin, end): s[c] += sum of x, q[c] += sum of x*x.
+NNLAB_KERNEL void statsRows(const float* x, int64_t C, int64_t begin, int64_t end, double* s, double* q)
+{
+    std::vector<float> buffer(2 * C);
+    float* __restrict fs = buffer.data();
+    float* __restrict fq = fs + C;
+    for (int64_t r0 = begin; r0 < end; r0 += kChunkRows) {
+        std::fill(buffer.begin(), buffer.end(), 0.0f);
+        for (int64_t r = r0; r < std::min(end, r0 + kChunkRows); ++r) {
+            const float* __restrict row = x + r * C;
+            for (int64_t c = 0; c < C; ++c) {
+                fs[c] += row[c];
+                fq[c] += row[c] * row[c];
+            }
+        }
+        for (int64_t c = 0; c < C; ++c) {
+            s[c] += fs[c];
+            q[c] += fq[c];
+        }
+    }
+}
+
+NNLAB_KERNEL void affineReluRows(const float* x, const float* scale, const float* shift, float* y, int64_t C,
+                                 int64_t begin, int64_t end)
+{
+    for (int64_t r = begin; r < end; ++r) {
+        const float* __restrict in = x + r * C;
+        float* __restrict out = y + r * C;
+        for (int64_t c = 0; c < C; ++c) {
+            const float v = in[c] * scale[c] + shift[c];
+            out[c] = v < 0.0f ? 0.0f : v;   // NaN stays NaN, as relu keeps it
+        }
+    }
+}
+
+// Over rows [begin, end), with gm = g where the forward output was > 0 and 0 elsewhere:
+// s[c] += sum of gm, q[c] += sum of gm*x.
+NNLAB_KERNEL void gradSumsRows(const float* x, const float* g, const float* scale, const float* shift, int64_t C,
+                               int64_t begin, int64_t end, double* s, double* q)
+{
+    std::vector<float> buffer(2 * C);
+    float* __restrict fs = buffer.data();
+    float* __restrict fq = fs + C;
+    for (int64_t r0 = begin; r0 < end; r0 += kChunkRows) {
+        std::fill(buffer.begin(), buffer.end(), 0.0f);
+        for (int64_t r = r0; r < std::min(end, r0 + kChunkRows); ++r) {
+            const float* __restrict in = x + r * C;
+            const float* __restrict gr = g + r * C;
+            for (int64_t c = 0; c < C; ++c) {
+                const float gm = in[c] * scale[c] + shift[c] > 0.0f ? gr[c] : 0.0f;
+                fs[c] += gm;
+                fq[c] += gm * in[c];
+            }
+        }
+        for (int64_t c = 0; c < C; ++c) {
+            s[c] += fs[c];
+            q[c] += fq[c];
+        }
+    }
+}
+
+// gx = A gm + B x + D over rows [begin, end)
+NNLAB_KERNEL void gradInputRows(const float* x, const float* g, const float* scale, const float* shift, const float* A,
+                                const float* B, const float* D, float* gx, int64_t C, int64_t begin, int64_t end)
+{
+    for (int64_t r = begin; r < end; ++r) {
+        const float* __restrict in = x + r * C;
+        const float* __restrict gr = g + r * C;
+        float* __restrict out = gx + r * C;
+        for (int64_t c = 0; c < C; ++c) {
+            const float gm = in[c] * scale[c] + shift[c] > 0.0f ? gr[c] : 0.0f;
+            out[c] = A[c] * gm + B[c] * in[c] + D[c];
+        }
+    }
+}
+
+// Per-channel sums over `rows` rows by rowsFn(begin, end, s, q), split among threads and
+// combined in double: the first C values are s, the next C are q.
+template <typename RowsFn>
+std::vector<double> channelSums(int64_t rows, int64_t C, RowsFn rowsFn)
+{
+    const int threads = at::get_num_threads();
+    std::vector<double> partial(static_cast<size_t>(threads) * 2 * C, 0.0);
+    at::parallel_for(0, rows, 256, [&](int64_t begin, int64_t end) {
+        double* s = partial.data() + static_cast<size_t>(at::get_thread_num()) * 2 * C;
+        rowsFn(begin, end, s, s + C);
+    });
+    std::vector<double> total(2 * C, 0.0);
+    for (int t = 0; t < threads; ++t)
+        for (int64_t i = 0; i < 2 * C; ++i)
+            total[i] += partial[static_cast<size_t>(t) * 2 * C + i];
+    return total;
+}
+
+torch::Tensor channelTensor(const std::vector<double>& values, torch::ScalarType type)
+{
+    return torch::tensor(values, torch::kFloat64).to(type);
+}
+
+struct BatchNormReluFn : public torch::autograd::Function<BatchNormReluFn> {
+    static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& input, const torch::Tensor& weight,
+                                 const torch::Tensor& bias, torch::Tensor runningMean, torch::Tensor runningVar,
+                                 double momentum, double eps)
+    {
+        const torch::Tensor x = input.contiguous(at::MemoryFormat::ChannelsLast);
+        const int64_t C = x.size(1), rows = x.numel() / C;
+        const float* xp = x.data_ptr<float>();
+        const std::vector<double> sums = channelSums(rows, C, [&](int64_t begin, int64_t end, double* s, double* q) {
+            statsRows(xp, C, begin, end, s, q);
+        });
+        std::vector<double> mean(C), invstd(C), var(C);
+        torch::Tensor scale = torch::empty({C}), shift = torch::empty({C});
+        float *sc = scale.data_ptr<float>(), *sh = shift.data_ptr<float>();
+        const float* gamma = weight.defined() ? weight.data_ptr<float>() : nullptr;
+        const float* beta = bias.defined() ? bias.data_ptr<float>() : nullptr;
+        for (int64_t c = 0; c < C; ++c) {
+            mean[c] = sums[c] / static_cast<double>(rows);
+            var[c] = std::max(0.0, sums[C + c] / static_cast<double>(rows) - mean[c] * mean[c]);
+            invstd[c] = 1.0 / std::sqrt(var[c] + eps);
+            const double k = (gamma ? gamma[c] : 1.0) * invstd[c];
+            sc[c] = static_cast<float>(k);
+            sh[c] = static_cast<float>((beta ? beta[c] : 0.0) - mean[c] * k);
+        }
+        torch::Tensor y = at::empty_like(x, at::MemoryFormat::ChannelsLast);
+        float* yp = y.data_ptr<float>();
+        at::parallel_for(0, rows, 256, [&](int64_t begin, int64_t end) { affineReluRows(xp, sc, sh, yp, C, begin, end); });
+        if (runningMean.defined()) {   // as batch_norm does: the variance it tracks is unbiased
+            const double unbias = rows > 1 ? static_cast<double>(rows) / static_cast<double>(rows - 1) : 1.0;
+            std::vector<double> varUnbiased(var);
+            for (double& v : varUnbiased)
+                v *= unbias;
+            runningMean.mul_(1.0 - momentum).add_(channelTensor(mean, runningMean.scalar_type()), momentum);
+            runningVar.mul_(1.0 - momentum).add_(channelTensor(varUnbiased, runningVar.scalar_type()), momentum);
+        }
+        ctx->save_for_backward({x, weight});
+        ctx->saved_data["scale"] = scale;
+        ctx->saved_data["shift"] = shift;
+        ctx->saved_data["mean"] = channelTensor(mean, torch::kFloat64);
+        ctx->saved_data["invstd"] = channelTensor(invstd, torch::kFloat64);
+        return y;
+    }
+
+    static variable_list backward(AutogradContext* ctx, variable_list grads)
+    {
+        const auto saved = ctx->get_saved_variables();
+        const torch::Tensor& x = saved[0];
+        const torch::Tensor& weight = saved[1];
+        const torch::Tensor gy = grads[0].contiguous(at::MemoryFormat::ChannelsLast);
+        const torch::Tensor scaleT = ctx->saved_data["scale"].toTensor(), shiftT = ctx->saved_data["shift"].toTensor();
+        const torch::Tensor meanT = ctx->saved_data["mean"].toTensor(), invstdT = ctx->saved_data["invstd"].toTensor();
+        const float *sc = scaleT.data_ptr<float>(), *sh = shiftT.data_ptr<float>();
+        const double *mean = meanT.data_ptr<double>(), *invstd = invstdT.data_ptr<double>();
+        const int64_t C = x.size(1), rows = x.numel() / C;
+        const float *xp = x.data_ptr<float>(), *gp = gy.data_ptr<float>();
+        const std::vector<double> sums = channelSums(rows, C, [&](int64_t begin, int64_t end, double* s, double* q) {
+            gradSumsRows(xp, gp, sc, sh, C, begin, end, s, q);
+        });
+        // sumG = sum of gm, sumGXhat = sum of gm * xhat, xhat = (x - mean) invstd
+        std::vector<double> sumG(C), sumGXhat(C);
+        for (int64_t c = 0; c < C; ++c) {
+            sumG[c] = sums[c];
+            sumGXhat[c] = invstd[c] * (sums[C + c] - mean[c] * sums[c]);
+        }
+        torch::Tensor gx;
+        if (ctx->needs_input_grad(0)) {
+            // gx = k (gm - sumG/M - xhat sumGXhat/M), k = gamma invstd, as gx = A gm + B x + D
+            const float* gamma = weight.defined() ? weight.data_ptr<float>() : nullptr;
+            std::vector<float> A(C), B(C), D(C);
+            const double m = static_cast<double>(rows);
+            for (int64_t c = 0; c < C; ++c) {
+                const double k = (gamma ? gamma[c] : 1.0) * invstd[c];
+                A[c] = static_cast<float>(k);
+                B[c] = static_cast<float>(-k * invstd[c] * sumGXhat[c] / m);
+                D[c] = static_cast<float>(-k * sumG[c] / m + k * invstd[c] * sumGXhat[c] * mean[c] / m);
+            }
+            gx = at::empty_like(x, at::MemoryFormat::ChannelsLast);
+            float* gxp = gx.data_ptr<float>();
+            at::parallel_for(0, rows, 256, [&](int64_t begin, int64_t end) {
+                gradInputRows(xp, gp, sc, sh, A.data(), B.data(), D.data(), gxp, C, begin, end);
+            });
+        }
+        torch::Tensor gWeight, gBias;
+        if (weight.defined()) {
+            gWeight = channelTensor(sumGXhat, weight.scalar_type());
+            gBias = channelTensor(sumG, weight.scalar_type());
+        }
+        return {gx, gWeight, gBias, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    }
+};
+
+bool cpuFloat4d(const torch::Tensor& x)
+{
+    return x.device().is_cpu() && x.scalar_type() == torch::kFloat && x.dim() == 4 && x.numel() > 0;
+}
+
+} // namespace
+
+torch::Tensor MaxPool2x2Impl::forward(const torch::Tensor& x)
+{
+    if (cpuFloat4d(x) && x.size(2) >= 2 && x.size(3) >= 2)
+        return MaxPool2x2Fn::apply(x, m_relu);
+    torch::Tensor y = torch::max_pool2d(x, 2, 2);
+    return m_relu ? torch::relu_(y) : y;
+}
+
+BatchNormReluImpl::BatchNormReluImpl(const torch::nn::BatchNorm2dOptions& options_) : options(options_)
+{
+    // BatchNorm2d's names, shapes and initial values
+    if (options.affine()) {
+        weight = register_parameter("weight", torch::ones({options.num_features()}));
+        bias = register_parameter("bias", torch::zeros({options.num_features()}));
+    }
+    if (options.track_running_stats()) {
+        running_mean = register_buffer("running_mean", torch::zeros({options.num_features()}));
+        running_var = register_buffer("running_var", torch::ones({options.num_features()}));
+        num_batches_tracked = register_buffer("num_batches_tracked", torch::tensor(0, torch::kLong));
+    }
+}
+
+torch::Tensor BatchNormReluImpl::forward(const torch::Tensor& x)
+{
+    const bool kernel = is_training() && cpuFloat4d(x) && x.size(1) > 0
+                        && x.suggest_memory_format() == at::MemoryFormat::ChannelsLast
+                        && (!options.affine() || (weight.scalar_type() == torch::kFloat && bias.scalar_type() == torch::kFloat));
+    // The running statistics as BatchNormImplBase::forward keeps them.
+    double momentum = options.momentum().value_or(0.0);
+    if (is_training() && options.track_running_stats() && num_batches_tracked.defined()) {
+        num_batches_tracked += 1;
+        if (!options.momentum())
+            momentum = 1.0 / num_batches_tracked.item<double>();
+    }
+    if (!kernel) {
+        torch::Tensor y = torch::batch_norm(x, weight, bias, running_mean, running_var,
+                                            is_training() || !options.track_running_stats(), momentum, options.eps(),
+                                            at::globalContext().userEnabledCuDNN());
+        return torch::relu_(y);
+    }
+    const bool track = options.track_running_stats() && running_mean.defined();
+    return BatchNormReluFn::apply(x, options.affine() ? weight : torch::Tensor(), options.affine() ? bias : torch::Tensor(),
+                                  track ? running_mean : torch::Tensor(), track ? running_var : torch::Tensor(),
+                                  momentum, options.eps());
+}
+
+} // namespace nnlab::detail

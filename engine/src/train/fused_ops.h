@@ -1,0 +1,48 @@
+// Fused CPU kernels for the patterns that dominate small CNNs once the convolutions are fast.
+//
+// The builder (builder.cpp) substitutes these modules where a spec's layer sequence matches;
+// parameter and buffer names do not change, so checkpoints and stored runs are unaffected.
+// Every module falls back to LibTorch's own operators for inputs the kernels do not cover
+// (other devices, dtypes or ranks), so a CUDA build behaves exactly as before.
+#pragma once
+
+#include <torch/torch.h>
+
+namespace nnlab::detail {
+
+// Max pooling over 2x2 windows with stride 2 (no padding, floor mode), optionally followed by
+// ReLU, as one operator. LibTorch's max_pool2d keeps an int64 index per output, zero-fills
+// the whole input gradient and then scatters into it, and on channels-last tensors copies
+// the incoming gradient first; a ReLU adds a pass forward and a threshold pass backward.
+// Here the forward pass writes the output and a one-byte code per output (which of the four
+// inputs won, or "clipped by the ReLU"), and the backward pass writes every input gradient
+// once. Results are identical to max_pool2d (+ relu): the same element wins ties (the first
+// in scan order; NaN wins), and the gradient is routed, not computed.
+class MaxPool2x2Impl : public torch::nn::Module {
+public:
+    explicit MaxPool2x2Impl(bool relu) : m_relu(relu) {}
+    torch::Tensor forward(const torch::Tensor& x);
+    bool relu() const { return m_relu; }
+
+private:
+    bool m_relu;
+};
+TORCH_MODULE(MaxPool2x2);
+
+// Training-mode BatchNorm2d followed by ReLU, as one operator (in evaluation mode, or for
+// inputs the kernel does not cover, it runs LibTorch's batch_norm and relu). Forward makes
+// one pass for the batch statistics and one for the output; backward one pass for the two
+// per-channel sums and one for the input gradient, with the ReLU mask read from the saved
+// output. Running statistics and the affine parameters keep BatchNorm2d's names
+// ("weight", "bias", "running_mean", "running_var", "num_batches_tracked").
+class BatchNormReluImpl : public torch::nn::Module {
+public:
+    explicit BatchNormReluImpl(const torch::nn::BatchNorm2dOptions& options);
+    torch::Tensor forward(const torch::Tensor& x);
+
+    torch::nn::BatchNorm2dOptions options;
+    torch::Tensor weight, bias, running_mean, running_var, num_batches_tracked;
+};
+TORCH_MODULE(BatchNormRelu);
+
+} // namespace nnlab::detail
