@@ -54,6 +54,16 @@ nn::BatchNorm2dOptions batchNorm2dOptions(const LayerSpec& s, const Shape& in)
     return nn::BatchNorm2dOptions(in[0]).eps(s.option("eps")).momentum(s.option("momentum")).affine(s.flag("affine"));
 }
 
+nn::Conv2dOptions conv2dOptions(const LayerSpec& s, const Shape& in)
+{
+    return nn::Conv2dOptions(in[0], s.intOption("out_channels"), s.intOption("kernel_size"))
+        .stride(s.intOption("stride"))
+        .padding(s.intOption("padding"))
+        .dilation(s.intOption("dilation"))
+        .groups(s.intOption("groups"))
+        .bias(s.flag("bias"));
+}
+
 using Builder = std::function<nn::AnyModule(const LayerSpec&, const Shape& in)>;
 
 // The builder table: one entry per layer type of layer_types.cpp.
@@ -63,15 +73,7 @@ const std::map<std::string, Builder>& builders()
         {"linear", [](const LayerSpec& s, const Shape& in) {
              return nn::AnyModule(nn::Linear(nn::LinearOptions(in[0], s.intOption("out_features")).bias(s.flag("bias"))));
          }},
-        {"conv2d", [](const LayerSpec& s, const Shape& in) {
-             return nn::AnyModule(TunedConv2d(nn::Conv2dOptions(in[0], s.intOption("out_channels"), s.intOption("kernel_size"))
-                                                      .stride(s.intOption("stride"))
-                                                      .padding(s.intOption("padding"))
-                                                      .dilation(s.intOption("dilation"))
-                                                      .groups(s.intOption("groups"))
-                                                      .bias(s.flag("bias")),
-                                                  in));
-         }},
+        {"conv2d", [](const LayerSpec& s, const Shape& in) { return nn::AnyModule(TunedConv2d(conv2dOptions(s, in), in)); }},
         {"batchnorm1d", [](const LayerSpec& s, const Shape& in) {
              return nn::AnyModule(nn::BatchNorm1d(nn::BatchNorm1dOptions(in[0]).eps(s.option("eps"))
                                                       .momentum(s.option("momentum")).affine(s.flag("affine"))));
@@ -135,7 +137,11 @@ public:
         };
         for (size_t i = 0; i < specs.size(); ++i) {
             const bool pair = i + 1 < specs.size();
-            if (m_fuse && pair && specs[i].type == "relu" && pool2x2(specs[i + 1])) {
+            if (size_t used = firstConvPool(specs, path, i); used > 0) {
+                seq->push_back(name(i), ConvPool2x2(conv2dOptions(specs[i], m_rows.at(path + "[0]")->inputShape),
+                                                    used == 3));
+                i += used - 1;
+            } else if (m_fuse && pair && specs[i].type == "relu" && pool2x2(specs[i + 1])) {
                 seq->push_back(name(i + 1), MaxPool2x2(true));
                 ++i;
             } else if (m_fuse && pair && pool2x2(specs[i]) && specs[i + 1].type == "relu") {
@@ -170,6 +176,21 @@ private:
     static bool increasing(const std::string& type)
     {
         return type == "relu" || type == "leaky_relu" || type == "tanh" || type == "sigmoid";
+    }
+
+    // The first layer of the model (its input is the data, which needs no gradient): a
+    // stride-1 convolution followed by 2x2 pooling, or by ReLU and pooling in either order.
+    // Returns how many layers ConvPool2x2 replaces (0: none).
+    size_t firstConvPool(const std::vector<LayerSpec>& specs, const std::string& path, size_t i) const
+    {
+        if (!m_fuse || path != "model.layers" || i != 0 || specs.size() < 2 || specs[0].type != "conv2d")
+            return 0;
+        const LayerSpec& conv = specs[0];
+        if (conv.intOption("stride") != 1 || conv.intOption("dilation") != 1 || conv.intOption("groups") != 1)
+            return 0;
+        if (pool2x2(specs[1]))
+            return specs.size() > 2 && specs[2].type == "relu" ? 3 : 2;
+        return specs.size() > 2 && specs[1].type == "relu" && pool2x2(specs[2]) ? 3 : 0;
     }
 
     bool pool2x2(const LayerSpec& s) const

@@ -29,6 +29,30 @@ private:
 };
 TORCH_MODULE(MaxPool2x2);
 
+// The first layer of many image models, Conv2d -> [ReLU ->] 2x2 max-pooling (either order of
+// ReLU and pooling), as one operator for inputs that need no gradient (the data). LibTorch
+// writes the full-resolution convolution output, pools it, and in the backward pass
+// scatters the pooled gradient back to full resolution for the weight gradient, in which
+// three of every four terms are zero. Here each pooled output computes its four convolution
+// outputs in registers, keeps the maximum and a code for the winner, and the weight
+// gradient is summed over the winners only. Supports stride 1, no dilation, one group and
+// zero padding (the builder checks); other inputs, devices and dtypes, and inputs that need
+// a gradient, run conv2d, relu and max_pool2d instead. Parameters keep Conv2d's names
+// ("weight", "bias") and initial values.
+class ConvPool2x2Impl : public torch::nn::Module {
+public:
+    ConvPool2x2Impl(const torch::nn::Conv2dOptions& options, bool relu);
+    torch::Tensor forward(const torch::Tensor& x);
+
+    torch::nn::Conv2dOptions options;
+    torch::Tensor weight, bias;
+
+private:
+    int64_t padding() const;
+    bool m_relu;
+};
+TORCH_MODULE(ConvPool2x2);
+
 // Training-mode BatchNorm2d followed by ReLU, as one operator (in evaluation mode, or for
 // inputs the kernel does not cover, it runs LibTorch's batch_norm and relu). Forward makes
 // one pass for the batch statistics and one for the output; backward one pass for the two
