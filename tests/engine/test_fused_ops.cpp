@@ -1,12 +1,16 @@
 // The fused CPU kernels of engine/src/train/fused_ops.h against LibTorch's own operators:
 // - MaxPool2x2 (+ ReLU) against max_pool2d (+ relu, either order): outputs and input
-//   gradients bit-identical, ties included, for both memory formats and odd sizes;
+//   gradients bit-identical, ties included, for both memory formats, odd sizes and views;
 // - BatchNormRelu against BatchNorm2d + relu: outputs, gradients and running statistics
-//   within float tolerance, in training and evaluation mode;
-// - whole networks built with and without fusion (buildModel's `fuse`): the same parameter
-//   and buffer names and shapes, and the same outputs, gradients and SGD trajectories, in
-//   channels-last (as the trainer runs them) and NCHW;
+//   within float tolerance, in training and evaluation mode, with and without affine
+//   parameters and running statistics, and (against a double-precision reference) about as
+//   accurate as LibTorch for inputs whose mean is large against their spread;
+// - whole networks built with and without fusion (buildModel's `fuse`, which covers every
+//   fused module, ConvPool2x2 included): the same parameter and buffer names and shapes, and
+//   the same outputs, gradients and SGD trajectories, in channels-last (as the trainer runs
+//   them) and NCHW, with oneDNN and native convolutions; buildAndProbe on each;
 // - the fallbacks (other dtypes and ranks) behave as LibTorch does.
+// Most cases run on one intra-op thread; multiThreaded() runs the kernels' work splitting.
 //
 // Qt's `slots` keyword breaks ATen's headers: keywords off (also set by CMake), LibTorch and
 // engine headers first, Qt last.
@@ -25,6 +29,7 @@
 
 #include <QtTest>
 
+#include <atomic>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -857,10 +862,17 @@ private Q_SLOTS:
         }
     }
 
-    // The kernels' work split among threads (per-thread partial sums, row ranges).
+    // The kernels' work split among threads (per-thread partial sums, row ranges). Note:
+    // at::parallel_for is a header template that only runs in parallel where the including
+    // code is compiled with OpenMP (-fopenmp defines INTRA_OP_PARALLEL); the log line says
+    // whether this file's own parallel_for splits, as a hint for the engine's.
     void multiThreaded()
     {
         ThreadScope threads(2);
+        std::atomic<int> chunks{0};
+        at::parallel_for(0, 1 << 16, 256, [&](int64_t, int64_t) { ++chunks; });
+        qInfo("%d threads; parallel_for split the work in %d; %s", at::get_num_threads(), chunks.load(),
+              at::get_parallel_info().c_str());
         Failures f;
         for (const auto format : {kChannelsLast, kContiguous})
             for (const bool relu : {false, true}) {

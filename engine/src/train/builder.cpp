@@ -132,30 +132,40 @@ public:
     {
         nn::Sequential seq;
         const auto name = [&](size_t i) { return specs[i].name.empty() ? std::to_string(i) : specs[i].name; };
-        const auto add = [&](size_t i, bool inplaceAllowed) {
-            seq->push_back(name(i), layer(specs[i], path + "[" + std::to_string(i) + "]", inplaceAllowed));
+        // Whether a ReLU may work in place depends on what runs just before it: the type of
+        // the last module added (after a reordering, the activation), or "fused" for the
+        // fused modules, whose backward passes keep their inputs, not their outputs.
+        std::string last;
+        const auto add = [&](size_t i) {
+            seq->push_back(name(i), layer(specs[i], path + "[" + std::to_string(i) + "]", writesFreshOutput(last)));
+            last = specs[i].type;
+        };
+        const auto addFused = [&](size_t i, nn::AnyModule module) {
+            seq->push_back(name(i), std::move(module));
+            last = "fused";
         };
         for (size_t i = 0; i < specs.size(); ++i) {
             const bool pair = i + 1 < specs.size();
             if (size_t used = firstConvPool(specs, path, i); used > 0) {
-                seq->push_back(name(i), ConvPool2x2(conv2dOptions(specs[i], m_rows.at(path + "[0]")->inputShape),
-                                                    used == 3));
+                addFused(i, nn::AnyModule(ConvPool2x2(conv2dOptions(specs[i], m_rows.at(path + "[0]")->inputShape), used == 3)));
                 i += used - 1;
             } else if (m_fuse && pair && specs[i].type == "relu" && pool2x2(specs[i + 1])) {
-                seq->push_back(name(i + 1), MaxPool2x2(true));
+                addFused(i + 1, nn::AnyModule(MaxPool2x2(true)));
                 ++i;
             } else if (m_fuse && pair && pool2x2(specs[i]) && specs[i + 1].type == "relu") {
-                seq->push_back(name(i), MaxPool2x2(true));
+                addFused(i, nn::AnyModule(MaxPool2x2(true)));
                 ++i;
             } else if (m_fuse && pair && specs[i].type == "batchnorm2d" && specs[i + 1].type == "relu") {
-                seq->push_back(name(i), BatchNormRelu(batchNorm2dOptions(specs[i], m_rows.at(path + "[" + std::to_string(i) + "]")->inputShape)));
+                const Shape& in = m_rows.at(path + "[" + std::to_string(i) + "]")->inputShape;
+                addFused(i, nn::AnyModule(BatchNormRelu(batchNorm2dOptions(specs[i], in))));
                 ++i;
             } else if (pair && increasing(specs[i].type) && specs[i + 1].type == "maxpool2d") {
-                add(i + 1, false);
-                add(i, true);
+                add(i + 1);
+                last = "maxpool2d";   // the activation may then overwrite the pooled output
+                add(i);
                 ++i;
             } else {
-                add(i, i > 0 && writesFreshOutput(specs[i - 1].type));
+                add(i);
             }
         }
         return seq;
@@ -169,7 +179,7 @@ private:
     static bool writesFreshOutput(const std::string& type)
     {
         static const std::set<std::string> types{"linear", "conv2d", "batchnorm1d", "batchnorm2d", "layernorm",
-                                                 "maxpool2d", "avgpool2d", "adaptive_avgpool2d", "residual"};
+                                                 "maxpool2d", "avgpool2d", "adaptive_avgpool2d", "residual", "fused"};
         return types.count(type) > 0;
     }
 

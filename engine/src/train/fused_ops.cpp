@@ -352,7 +352,7 @@ NNLAB_KERNEL void convPoolBackwardRows(const ConvGeometry& g, const float* xp, c
 
 struct ConvPoolFn : public torch::autograd::Function<ConvPoolFn> {
     static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& weight,
-                                 const torch::Tensor& bias, int64_t padding, bool relu)
+                                 const torch::Tensor& bias, int64_t padding, bool relu, bool channelsLast)
     {
         // [N, H + 2p, W + 2p, Ci] and [K, K, Ci, Co]
         const torch::Tensor xp = torch::constant_pad_nd(x, {padding, padding, padding, padding}).permute({0, 2, 3, 1}).contiguous();
@@ -362,8 +362,8 @@ struct ConvPoolFn : public torch::autograd::Function<ConvPoolFn> {
         // [K, K, Ci, coPad] and [coPad], zero beyond Co
         const int64_t extra = g.coPad() - g.co;
         const torch::Tensor wt = torch::constant_pad_nd(weight.permute({2, 3, 1, 0}), {0, extra}).contiguous();
-        const torch::Tensor b = bias.defined() ? torch::constant_pad_nd(bias, {0, extra}).contiguous()
-                                               : torch::zeros({g.coPad()}, weight.options());
+        const torch::Tensor b = bias.numel() ? torch::constant_pad_nd(bias, {0, extra}).contiguous()
+                                             : torch::zeros({g.coPad()}, weight.options().requires_grad(false));
         torch::Tensor y = at::empty({g.n, g.co, g.oh, g.ow}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
         // the codes as floats (0-3, kConvClipped): one type in the loops lets them vectorize
         torch::Tensor code = at::empty({g.n, g.oh, g.ow, g.co}, x.options());
@@ -376,8 +376,8 @@ struct ConvPoolFn : public torch::autograd::Function<ConvPoolFn> {
         ctx->saved_data["xp"] = xp;
         ctx->saved_data["code"] = code;
         ctx->saved_data["k"] = K;
-        ctx->saved_data["bias"] = bias.defined();
-        return y;
+        ctx->saved_data["bias"] = bias.numel() > 0;
+        return channelsLast ? y : y.contiguous();
     }
 
     static variable_list backward(AutogradContext* ctx, variable_list grads)
@@ -404,20 +404,23 @@ struct ConvPoolFn : public torch::autograd::Function<ConvPoolFn> {
             sums.slice(0, 0, taps * coPad).view({K, K, g.ci, coPad}).slice(3, 0, g.co).permute({3, 2, 0, 1}).contiguous();
         torch::Tensor gBias = ctx->saved_data["bias"].toBool() ? sums.slice(0, taps * coPad, taps * coPad + g.co).clone()
                                                                 : torch::Tensor();
-        return {torch::Tensor(), gWeight, gBias, torch::Tensor(), torch::Tensor()};
+        return {torch::Tensor(), gWeight, gBias, torch::Tensor(), torch::Tensor(), torch::Tensor()};
     }
 };
 
 // ---------------------------------------------------------------------------------------
 // BatchNorm2d (training) + ReLU on channels-last tensors: rows of C channels
 //
-// Only the input is kept for the backward pass, with the per-channel scale and shift: the
-// ReLU mask is recomputed with the same float operations as the forward pass.
+// Only the input is kept for the backward pass, with the per-channel mean (as a float) and
+// scale: the output is (x - mean) * scale + beta, and the backward pass recomputes the ReLU
+// mask with the same float operations. Sums run over x - pivot (forward, the pivot being the
+// first row) and over x - mean (backward), so that a large mean next to a small spread does
+// not cancel away the variance or the gradient, as E[x^2] - E[x]^2 would.
 
 constexpr int64_t kChunkRows = 64;   // rows summed in float before adding to the double totals
 
-// Over rows [begin, end): s[c] += sum of x, q[c] += sum of x*x.
-NNLAB_KERNEL void statsRows(const float* x, int64_t C, int64_t begin, int64_t end, double* s, double* q)
+// Over rows [begin, end): s[c] += sum of (x - pivot), q[c] += sum of (x - pivot)^2.
+NNLAB_KERNEL void statsRows(const float* x, const float* pivot, int64_t C, int64_t begin, int64_t end, double* s, double* q)
 {
     std::vector<float> buffer(2 * C);
     float* __restrict fs = buffer.data();
@@ -427,8 +430,9 @@ NNLAB_KERNEL void statsRows(const float* x, int64_t C, int64_t begin, int64_t en
         for (int64_t r = r0; r < std::min(end, r0 + kChunkRows); ++r) {
             const float* __restrict row = x + r * C;
             for (int64_t c = 0; c < C; ++c) {
-                fs[c] += row[c];
-                fq[c] += row[c] * row[c];
+                const float d = row[c] - pivot[c];
+                fs[c] += d;
+                fq[c] += d * d;
             }
         }
         for (int64_t c = 0; c < C; ++c) {
@@ -438,23 +442,23 @@ NNLAB_KERNEL void statsRows(const float* x, int64_t C, int64_t begin, int64_t en
     }
 }
 
-NNLAB_KERNEL void affineReluRows(const float* x, const float* scale, const float* shift, float* y, int64_t C,
-                                 int64_t begin, int64_t end)
+NNLAB_KERNEL void normalizeReluRows(const float* x, const float* mean, const float* scale, const float* beta, float* y,
+                                    int64_t C, int64_t begin, int64_t end)
 {
     for (int64_t r = begin; r < end; ++r) {
         const float* __restrict in = x + r * C;
         float* __restrict out = y + r * C;
         for (int64_t c = 0; c < C; ++c) {
-            const float v = in[c] * scale[c] + shift[c];
+            const float v = (in[c] - mean[c]) * scale[c] + beta[c];
             out[c] = v < 0.0f ? 0.0f : v;   // NaN stays NaN, as relu keeps it
         }
     }
 }
 
 // Over rows [begin, end), with gm = g where the forward output was > 0 and 0 elsewhere:
-// s[c] += sum of gm, q[c] += sum of gm*x.
-NNLAB_KERNEL void gradSumsRows(const float* x, const float* g, const float* scale, const float* shift, int64_t C,
-                               int64_t begin, int64_t end, double* s, double* q)
+// s[c] += sum of gm, q[c] += sum of gm * (x - mean).
+NNLAB_KERNEL void gradSumsRows(const float* x, const float* g, const float* mean, const float* scale, const float* beta,
+                               int64_t C, int64_t begin, int64_t end, double* s, double* q)
 {
     std::vector<float> buffer(2 * C);
     float* __restrict fs = buffer.data();
@@ -465,9 +469,10 @@ NNLAB_KERNEL void gradSumsRows(const float* x, const float* g, const float* scal
             const float* __restrict in = x + r * C;
             const float* __restrict gr = g + r * C;
             for (int64_t c = 0; c < C; ++c) {
-                const float gm = in[c] * scale[c] + shift[c] > 0.0f ? gr[c] : 0.0f;
+                const float d = in[c] - mean[c];
+                const float gm = d * scale[c] + beta[c] > 0.0f ? gr[c] : 0.0f;
                 fs[c] += gm;
-                fq[c] += gm * in[c];
+                fq[c] += gm * d;
             }
         }
         for (int64_t c = 0; c < C; ++c) {
@@ -477,17 +482,19 @@ NNLAB_KERNEL void gradSumsRows(const float* x, const float* g, const float* scal
     }
 }
 
-// gx = A gm + B x + D over rows [begin, end)
-NNLAB_KERNEL void gradInputRows(const float* x, const float* g, const float* scale, const float* shift, const float* A,
-                                const float* B, const float* D, float* gx, int64_t C, int64_t begin, int64_t end)
+// gx = A gm + B (x - mean) + D over rows [begin, end)
+NNLAB_KERNEL void gradInputRows(const float* x, const float* g, const float* mean, const float* scale, const float* beta,
+                                const float* A, const float* B, const float* D, float* gx, int64_t C, int64_t begin,
+                                int64_t end)
 {
     for (int64_t r = begin; r < end; ++r) {
         const float* __restrict in = x + r * C;
         const float* __restrict gr = g + r * C;
         float* __restrict out = gx + r * C;
         for (int64_t c = 0; c < C; ++c) {
-            const float gm = in[c] * scale[c] + shift[c] > 0.0f ? gr[c] : 0.0f;
-            out[c] = A[c] * gm + B[c] * in[c] + D[c];
+            const float d = in[c] - mean[c];
+            const float gm = d * scale[c] + beta[c] > 0.0f ? gr[c] : 0.0f;
+            out[c] = A[c] * gm + B[c] * d + D[c];
         }
     }
 }
@@ -515,7 +522,15 @@ torch::Tensor channelTensor(const std::vector<double>& values, torch::ScalarType
     return torch::tensor(values, torch::kFloat64).to(type);
 }
 
+// LibTorch 1.13's custom functions cannot take undefined tensors: absent optional inputs
+// (bias, affine parameters, running statistics) travel as empty tensors.
+torch::Tensor orEmpty(const torch::Tensor& t, const torch::Tensor& like)
+{
+    return t.defined() ? t : torch::empty({0}, like.options().requires_grad(false));
+}
+
 struct BatchNormReluFn : public torch::autograd::Function<BatchNormReluFn> {
+    // weight, bias, runningMean, runningVar: empty when absent
     static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& input, const torch::Tensor& weight,
                                  const torch::Tensor& bias, torch::Tensor runningMean, torch::Tensor runningVar,
                                  double momentum, double eps)
@@ -523,27 +538,30 @@ struct BatchNormReluFn : public torch::autograd::Function<BatchNormReluFn> {
         const torch::Tensor x = input.contiguous(at::MemoryFormat::ChannelsLast);
         const int64_t C = x.size(1), rows = x.numel() / C;
         const float* xp = x.data_ptr<float>();
+        const std::vector<float> pivot(xp, xp + C);
         const std::vector<double> sums = channelSums(rows, C, [&](int64_t begin, int64_t end, double* s, double* q) {
-            statsRows(xp, C, begin, end, s, q);
+            statsRows(xp, pivot.data(), C, begin, end, s, q);
         });
         std::vector<double> mean(C), invstd(C), var(C);
-        torch::Tensor scale = torch::empty({C}), shift = torch::empty({C});
-        float *sc = scale.data_ptr<float>(), *sh = shift.data_ptr<float>();
-        const float* gamma = weight.defined() ? weight.data_ptr<float>() : nullptr;
-        const float* beta = bias.defined() ? bias.data_ptr<float>() : nullptr;
+        torch::Tensor meanF = torch::empty({C}), scale = torch::empty({C}), shift = torch::empty({C});
+        float *mf = meanF.data_ptr<float>(), *sc = scale.data_ptr<float>(), *sh = shift.data_ptr<float>();
+        const float* gamma = weight.numel() ? weight.data_ptr<float>() : nullptr;
+        const float* beta = bias.numel() ? bias.data_ptr<float>() : nullptr;
+        const double m = static_cast<double>(rows);
         for (int64_t c = 0; c < C; ++c) {
-            mean[c] = sums[c] / static_cast<double>(rows);
-            var[c] = std::max(0.0, sums[C + c] / static_cast<double>(rows) - mean[c] * mean[c]);
+            const double shifted = sums[c] / m;
+            mean[c] = pivot[c] + shifted;
+            var[c] = std::max(0.0, sums[C + c] / m - shifted * shifted);
             invstd[c] = 1.0 / std::sqrt(var[c] + eps);
-            const double k = (gamma ? gamma[c] : 1.0) * invstd[c];
-            sc[c] = static_cast<float>(k);
-            sh[c] = static_cast<float>((beta ? beta[c] : 0.0) - mean[c] * k);
+            mf[c] = static_cast<float>(mean[c]);
+            sc[c] = static_cast<float>((gamma ? gamma[c] : 1.0) * invstd[c]);
+            sh[c] = beta ? beta[c] : 0.0f;
         }
         torch::Tensor y = at::empty_like(x, at::MemoryFormat::ChannelsLast);
         float* yp = y.data_ptr<float>();
-        at::parallel_for(0, rows, 256, [&](int64_t begin, int64_t end) { affineReluRows(xp, sc, sh, yp, C, begin, end); });
-        if (runningMean.defined()) {   // as batch_norm does: the variance it tracks is unbiased
-            const double unbias = rows > 1 ? static_cast<double>(rows) / static_cast<double>(rows - 1) : 1.0;
+        at::parallel_for(0, rows, 256, [&](int64_t begin, int64_t end) { normalizeReluRows(xp, mf, sc, sh, yp, C, begin, end); });
+        if (runningMean.numel()) {   // as batch_norm does: the variance it tracks is unbiased
+            const double unbias = rows > 1 ? m / (m - 1.0) : 1.0;
             std::vector<double> varUnbiased(var);
             for (double& v : varUnbiased)
                 v *= unbias;
@@ -551,9 +569,9 @@ struct BatchNormReluFn : public torch::autograd::Function<BatchNormReluFn> {
             runningVar.mul_(1.0 - momentum).add_(channelTensor(varUnbiased, runningVar.scalar_type()), momentum);
         }
         ctx->save_for_backward({x, weight});
+        ctx->saved_data["mean"] = meanF;
         ctx->saved_data["scale"] = scale;
         ctx->saved_data["shift"] = shift;
-        ctx->saved_data["mean"] = channelTensor(mean, torch::kFloat64);
         ctx->saved_data["invstd"] = channelTensor(invstd, torch::kFloat64);
         return y;
     }
@@ -564,41 +582,41 @@ struct BatchNormReluFn : public torch::autograd::Function<BatchNormReluFn> {
         const torch::Tensor& x = saved[0];
         const torch::Tensor& weight = saved[1];
         const torch::Tensor gy = grads[0].contiguous(at::MemoryFormat::ChannelsLast);
-        const torch::Tensor scaleT = ctx->saved_data["scale"].toTensor(), shiftT = ctx->saved_data["shift"].toTensor();
-        const torch::Tensor meanT = ctx->saved_data["mean"].toTensor(), invstdT = ctx->saved_data["invstd"].toTensor();
-        const float *sc = scaleT.data_ptr<float>(), *sh = shiftT.data_ptr<float>();
-        const double *mean = meanT.data_ptr<double>(), *invstd = invstdT.data_ptr<double>();
+        const torch::Tensor meanT = ctx->saved_data["mean"].toTensor(), scaleT = ctx->saved_data["scale"].toTensor();
+        const torch::Tensor shiftT = ctx->saved_data["shift"].toTensor(), invstdT = ctx->saved_data["invstd"].toTensor();
+        const float *mf = meanT.data_ptr<float>(), *sc = scaleT.data_ptr<float>(), *sh = shiftT.data_ptr<float>();
+        const double* invstd = invstdT.data_ptr<double>();
         const int64_t C = x.size(1), rows = x.numel() / C;
         const float *xp = x.data_ptr<float>(), *gp = gy.data_ptr<float>();
         const std::vector<double> sums = channelSums(rows, C, [&](int64_t begin, int64_t end, double* s, double* q) {
-            gradSumsRows(xp, gp, sc, sh, C, begin, end, s, q);
+            gradSumsRows(xp, gp, mf, sc, sh, C, begin, end, s, q);
         });
         // sumG = sum of gm, sumGXhat = sum of gm * xhat, xhat = (x - mean) invstd
         std::vector<double> sumG(C), sumGXhat(C);
         for (int64_t c = 0; c < C; ++c) {
             sumG[c] = sums[c];
-            sumGXhat[c] = invstd[c] * (sums[C + c] - mean[c] * sums[c]);
+            sumGXhat[c] = invstd[c] * sums[C + c];
         }
         torch::Tensor gx;
         if (ctx->needs_input_grad(0)) {
-            // gx = k (gm - sumG/M - xhat sumGXhat/M), k = gamma invstd, as gx = A gm + B x + D
-            const float* gamma = weight.defined() ? weight.data_ptr<float>() : nullptr;
+            // gx = k (gm - sumG/M - xhat sumGXhat/M), k = gamma invstd: A gm + B (x - mean) + D
+            const float* gamma = weight.numel() ? weight.data_ptr<float>() : nullptr;
             std::vector<float> A(C), B(C), D(C);
             const double m = static_cast<double>(rows);
             for (int64_t c = 0; c < C; ++c) {
                 const double k = (gamma ? gamma[c] : 1.0) * invstd[c];
                 A[c] = static_cast<float>(k);
                 B[c] = static_cast<float>(-k * invstd[c] * sumGXhat[c] / m);
-                D[c] = static_cast<float>(-k * sumG[c] / m + k * invstd[c] * sumGXhat[c] * mean[c] / m);
+                D[c] = static_cast<float>(-k * sumG[c] / m);
             }
             gx = at::empty_like(x, at::MemoryFormat::ChannelsLast);
             float* gxp = gx.data_ptr<float>();
             at::parallel_for(0, rows, 256, [&](int64_t begin, int64_t end) {
-                gradInputRows(xp, gp, sc, sh, A.data(), B.data(), D.data(), gxp, C, begin, end);
+                gradInputRows(xp, gp, mf, sc, sh, A.data(), B.data(), D.data(), gxp, C, begin, end);
             });
         }
         torch::Tensor gWeight, gBias;
-        if (weight.defined()) {
+        if (weight.numel()) {
             gWeight = channelTensor(sumGXhat, weight.scalar_type());
             gBias = channelTensor(sumG, weight.scalar_type());
         }
@@ -655,7 +673,7 @@ torch::Tensor ConvPool2x2Impl::forward(const torch::Tensor& x)
                         && weight.scalar_type() == torch::kFloat && x.size(1) == weight.size(1)
                         && x.size(2) + 2 * p - K + 1 >= 2 && x.size(3) + 2 * p - K + 1 >= 2;
     if (kernel)
-        return ConvPoolFn::apply(x, weight, bias, p, m_relu);
+        return ConvPoolFn::apply(x, weight, orEmpty(bias, weight), p, m_relu, m_channelsLast);
     torch::Tensor y = torch::conv2d(x, weight, bias, 1, p);
     if (m_relu)
         y = torch::relu_(y);
@@ -681,8 +699,9 @@ torch::Tensor BatchNormReluImpl::forward(const torch::Tensor& x)
         return torch::relu_(y);
     }
     const bool track = options.track_running_stats() && running_mean.defined();
-    return BatchNormReluFn::apply(x, options.affine() ? weight : torch::Tensor(), options.affine() ? bias : torch::Tensor(),
-                                  track ? running_mean : torch::Tensor(), track ? running_var : torch::Tensor(),
+    const torch::Tensor none;
+    return BatchNormReluFn::apply(x, orEmpty(options.affine() ? weight : none, x), orEmpty(options.affine() ? bias : none, x),
+                                  orEmpty(track ? running_mean : none, x), orEmpty(track ? running_var : none, x),
                                   momentum, options.eps());
 }
 

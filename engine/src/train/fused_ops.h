@@ -43,6 +43,9 @@ class ConvPool2x2Impl : public torch::nn::Module {
 public:
     ConvPool2x2Impl(const torch::nn::Conv2dOptions& options, bool relu);
     torch::Tensor forward(const torch::Tensor& x);
+    // The output's memory format (the kernel computes NHWC; NCHW costs a copy), set with the
+    // execution's (tuning.cpp): the input cannot tell, having one channel as a rule.
+    void setChannelsLast(bool channelsLast) { m_channelsLast = channelsLast; }
 
     torch::nn::Conv2dOptions options;
     torch::Tensor weight, bias;
@@ -50,6 +53,7 @@ public:
 private:
     int64_t padding() const;
     bool m_relu;
+    bool m_channelsLast = false;
 };
 TORCH_MODULE(ConvPool2x2);
 

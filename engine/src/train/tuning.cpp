@@ -77,6 +77,17 @@ std::vector<Conv> convolutions(torch::nn::Sequential& model)
     return convs;
 }
 
+// Whether the model has convolutions at all, plain or fused (so memory format matters).
+bool hasImageLayers(torch::nn::Sequential& model, const std::vector<Conv>& convs)
+{
+    if (!convs.empty())
+        return true;
+    for (const auto& module : model->modules(/*include_self=*/false))
+        if (std::dynamic_pointer_cast<ConvPool2x2Impl>(module))
+            return true;
+    return false;
+}
+
 // Re-lays out every 4-D parameter (conv weights). empty_like + copy_ rather than
 // contiguous(): a weight with one input channel counts as contiguous in both formats, yet
 // oneDNN picks its output format from the weight's strides.
@@ -89,6 +100,9 @@ void setMemoryFormat(torch::nn::Sequential& model, bool channelsLast)
             p.set_data(torch::empty_like(p, format).copy_(p));
             p.mutable_grad().reset();   // a gradient in the old layout would be kept, and slow
         }
+    for (const auto& module : model->modules(/*include_self=*/false))
+        if (auto fused = std::dynamic_pointer_cast<ConvPool2x2Impl>(module))
+            fused->setChannelsLast(channelsLast);
 }
 
 // Per layer, the back end that runs its forward + backward faster on its own, at the
@@ -158,7 +172,7 @@ void applyExecution(const Execution& e, torch::nn::Sequential& model)
     applyThreads(e.threads);
     at::globalContext().setUserEnabledMkldnn(true);
     std::vector<Conv> convs = convolutions(model);
-    if (!convs.empty())
+    if (hasImageLayers(model, convs))
         setMemoryFormat(model, e.channelsLast);
     for (size_t i = 0; i < convs.size() && i < e.nativeConvs.size(); ++i)
         convs[i].conv->setNative(e.nativeConvs[i]);
@@ -193,8 +207,9 @@ Execution tuneExecution(const ExperimentSpec& spec, torch::nn::Sequential& model
     if (spec.training.threads <= 0 && threadChoices.back() != cores)
         threadChoices.push_back(cores);
     std::vector<Conv> convs = convolutions(model);
-    const std::vector<bool> formats = convs.empty() ? std::vector<bool>{false} : std::vector<bool>{false, true};
-    const bool measure = threadChoices.size() > 1 || !convs.empty();
+    const bool images = hasImageLayers(model, convs);
+    const std::vector<bool> formats = images ? std::vector<bool>{false, true} : std::vector<bool>{false};
+    const bool measure = threadChoices.size() > 1 || images;
 
     const int64_t n = std::min(spec.training.batchSize, train.count);
     const torch::Tensor x0 = train.x.slice(0, 0, n).contiguous(), y = train.y.slice(0, 0, n);
@@ -211,7 +226,7 @@ Execution tuneExecution(const ExperimentSpec& spec, torch::nn::Sequential& model
             candidate.threads = threads;
             candidate.channelsLast = channelsLast;
             applyThreads(threads);
-            if (!convs.empty())
+            if (images)
                 setMemoryFormat(model, channelsLast);
             candidate.nativeConvs = chooseBackends(convs, n, channelsLast);
             Timing t{0.0, 0.0};
@@ -225,7 +240,7 @@ Execution tuneExecution(const ExperimentSpec& spec, torch::nn::Sequential& model
                 }, 0.03, 3 * std::min(best.stepSeconds, bestHere.stepSeconds));
             }
             candidate.stepSeconds = t.wall;
-            log += (log.empty() ? "" : ", ") + describe(candidate, !convs.empty());
+            log += (log.empty() ? "" : ", ") + describe(candidate, images);
             if (t.cpu < bestCpu) {
                 bestCpu = t.cpu;
                 bestHere = candidate;

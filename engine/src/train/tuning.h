@@ -4,6 +4,7 @@
 #pragma once
 
 #include "builder.h"
+#include "fused_ops.h"
 #include "session.h"
 
 #include <string>
