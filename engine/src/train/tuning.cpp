@@ -1,5 +1,6 @@
 #include "tuning.h"
 
+#include "flat_optim.h"
 #include "optim.h"
 
 #include <algorithm>
@@ -231,12 +232,16 @@ Execution tuneExecution(const ExperimentSpec& spec, torch::nn::Sequential& model
             candidate.nativeConvs = chooseBackends(convs, n, channelsLast);
             Timing t{0.0, 0.0};
             if (measure) {
-                auto trial = makeOptimizer(spec.optimizer, model->parameters());
+                // The step the trainer runs, with its optimizer: torch::optim's per-tensor loop
+                // is serial work that would hide what a second thread gains.
+                FlatOptimizer trial(spec.optimizer, model->parameters());
                 const torch::Tensor x = toExecutionFormat(x0, candidate);
                 t = timeSteps([&] {
-                    trial->zero_grad();
+                    trial.zeroGrad();
                     lossFunction(model->forward(x), y, spec.isClassification()).backward();
-                    trial->step();
+                    if (spec.training.gradClipNorm > 0)
+                        trial.clipGradNorm(spec.training.gradClipNorm);
+                    trial.step(spec.optimizer.lr);
                 }, 0.03, 3 * std::min(best.stepSeconds, bestHere.stepSeconds));
             }
             candidate.stepSeconds = t.wall;
