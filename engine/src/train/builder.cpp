@@ -18,12 +18,19 @@ ResidualImpl::ResidualImpl(nn::Sequential body, nn::AnyModule shortcut)
 {
     if (!m_shortcut.is_empty())
         register_module("shortcut", m_shortcut.ptr());
+    if (!m_body->is_empty())
+        m_fusedTail = std::dynamic_pointer_cast<BatchNormReluImpl>(m_body->ptr(m_body->size() - 1));
 }
 
 torch::Tensor ResidualImpl::forward(torch::Tensor x)
 {
-    torch::Tensor y = m_body->forward(x);
-    return m_shortcut.is_empty() ? y + x : y + m_shortcut.forward(x);
+    const torch::Tensor skip = m_shortcut.is_empty() ? x : m_shortcut.forward<torch::Tensor>(x);
+    if (!m_fusedTail)
+        return m_body->forward(x) + skip;
+    torch::Tensor h = x;
+    for (auto it = m_body->begin(); it + 1 != m_body->end(); ++it)
+        h = it->forward<torch::Tensor>(h);
+    return m_fusedTail->forwardAdd(h, skip);
 }
 
 TunedConv2dImpl::TunedConv2dImpl(const nn::Conv2dOptions& options, Shape inputShape)

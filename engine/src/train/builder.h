@@ -9,7 +9,10 @@
 
 namespace nnlab::detail {
 
-// A residual block: body(x) + x, or body(x) + shortcut(x) with a learned projection.
+class BatchNormReluImpl;
+
+// A residual block: body(x) + x, or body(x) + shortcut(x) with a learned projection. When
+// the body ends in a fused BatchNormRelu, the addition runs inside it (forwardAdd).
 class ResidualImpl : public torch::nn::Module {
 public:
     ResidualImpl(torch::nn::Sequential body, torch::nn::AnyModule shortcut);
@@ -17,7 +20,8 @@ public:
 
 private:
     torch::nn::Sequential m_body;
-    torch::nn::AnyModule m_shortcut;   // empty when the shapes already match
+    torch::nn::AnyModule m_shortcut;                // empty when the shapes already match
+    std::shared_ptr<BatchNormReluImpl> m_fusedTail;  // the body's last module, when it adds
 };
 TORCH_MODULE(Residual);
 

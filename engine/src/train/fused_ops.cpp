@@ -442,15 +442,24 @@ NNLAB_KERNEL void statsRows(const float* x, const float* pivot, int64_t C, int64
     }
 }
 
-NNLAB_KERNEL void normalizeReluRows(const float* x, const float* mean, const float* scale, const float* beta, float* y,
-                                    int64_t C, int64_t begin, int64_t end)
+// y = relu((x - mean) * scale + beta) [+ skip]
+NNLAB_KERNEL void normalizeReluRows(const float* x, const float* mean, const float* scale, const float* beta,
+                                    const float* skip, float* y, int64_t C, int64_t begin, int64_t end)
 {
     for (int64_t r = begin; r < end; ++r) {
         const float* __restrict in = x + r * C;
         float* __restrict out = y + r * C;
-        for (int64_t c = 0; c < C; ++c) {
-            const float v = (in[c] - mean[c]) * scale[c] + beta[c];
-            out[c] = v < 0.0f ? 0.0f : v;   // NaN stays NaN, as relu keeps it
+        if (skip) {
+            const float* __restrict add = skip + r * C;
+            for (int64_t c = 0; c < C; ++c) {
+                const float v = (in[c] - mean[c]) * scale[c] + beta[c];
+                out[c] = (v < 0.0f ? 0.0f : v) + add[c];
+            }
+        } else {
+            for (int64_t c = 0; c < C; ++c) {
+                const float v = (in[c] - mean[c]) * scale[c] + beta[c];
+                out[c] = v < 0.0f ? 0.0f : v;   // NaN stays NaN, as relu keeps it
+            }
         }
     }
 }
@@ -530,12 +539,13 @@ torch::Tensor orEmpty(const torch::Tensor& t, const torch::Tensor& like)
 }
 
 struct BatchNormReluFn : public torch::autograd::Function<BatchNormReluFn> {
-    // weight, bias, runningMean, runningVar: empty when absent
+    // weight, bias, runningMean, runningVar, skip (added to the output): empty when absent
     static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& input, const torch::Tensor& weight,
                                  const torch::Tensor& bias, torch::Tensor runningMean, torch::Tensor runningVar,
-                                 double momentum, double eps)
+                                 double momentum, double eps, const torch::Tensor& skipInput)
     {
         const torch::Tensor x = input.contiguous(at::MemoryFormat::ChannelsLast);
+        const torch::Tensor skip = skipInput.numel() ? skipInput.contiguous(at::MemoryFormat::ChannelsLast) : skipInput;
         const int64_t C = x.size(1), rows = x.numel() / C;
         const float* xp = x.data_ptr<float>();
         const std::vector<float> pivot(xp, xp + C);
@@ -559,7 +569,8 @@ struct BatchNormReluFn : public torch::autograd::Function<BatchNormReluFn> {
         }
         torch::Tensor y = at::empty_like(x, at::MemoryFormat::ChannelsLast);
         float* yp = y.data_ptr<float>();
-        at::parallel_for(0, rows, 256, [&](int64_t begin, int64_t end) { normalizeReluRows(xp, mf, sc, sh, yp, C, begin, end); });
+        const float* sk = skip.numel() ? skip.data_ptr<float>() : nullptr;
+        at::parallel_for(0, rows, 256, [&](int64_t begin, int64_t end) { normalizeReluRows(xp, mf, sc, sh, sk, yp, C, begin, end); });
         if (runningMean.numel()) {   // as batch_norm does: the variance it tracks is unbiased
             const double unbias = rows > 1 ? m / (m - 1.0) : 1.0;
             std::vector<double> varUnbiased(var);
@@ -573,6 +584,7 @@ struct BatchNormReluFn : public torch::autograd::Function<BatchNormReluFn> {
         ctx->saved_data["scale"] = scale;
         ctx->saved_data["shift"] = shift;
         ctx->saved_data["invstd"] = channelTensor(invstd, torch::kFloat64);
+        ctx->saved_data["skip"] = skip.numel() > 0;
         return y;
     }
 
@@ -620,7 +632,9 @@ struct BatchNormReluFn : public torch::autograd::Function<BatchNormReluFn> {
             gWeight = channelTensor(sumGXhat, weight.scalar_type());
             gBias = channelTensor(sumG, weight.scalar_type());
         }
-        return {gx, gWeight, gBias, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+        // the skip input's gradient is the output's
+        const torch::Tensor gSkip = ctx->saved_data["skip"].toBool() ? grads[0] : torch::Tensor();
+        return {gx, gWeight, gBias, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), gSkip};
     }
 };
 
@@ -682,9 +696,16 @@ torch::Tensor ConvPool2x2Impl::forward(const torch::Tensor& x)
 
 torch::Tensor BatchNormReluImpl::forward(const torch::Tensor& x)
 {
+    return forwardAdd(x, torch::Tensor());
+}
+
+torch::Tensor BatchNormReluImpl::forwardAdd(const torch::Tensor& x, const torch::Tensor& skip)
+{
     const bool kernel = is_training() && cpuFloat4d(x) && x.size(1) > 0
                         && x.suggest_memory_format() == at::MemoryFormat::ChannelsLast
-                        && (!options.affine() || (weight.scalar_type() == torch::kFloat && bias.scalar_type() == torch::kFloat));
+                        && (!options.affine() || (weight.scalar_type() == torch::kFloat && bias.scalar_type() == torch::kFloat))
+                        && (!skip.defined() || (skip.sizes() == x.sizes() && skip.scalar_type() == torch::kFloat
+                                                && skip.device() == x.device()));
     // The running statistics as BatchNormImplBase::forward keeps them.
     double momentum = options.momentum().value_or(0.0);
     if (is_training() && options.track_running_stats() && num_batches_tracked.defined()) {
@@ -696,13 +717,14 @@ torch::Tensor BatchNormReluImpl::forward(const torch::Tensor& x)
         torch::Tensor y = torch::batch_norm(x, weight, bias, running_mean, running_var,
                                             is_training() || !options.track_running_stats(), momentum, options.eps(),
                                             at::globalContext().userEnabledCuDNN());
-        return torch::relu_(y);
+        torch::relu_(y);
+        return skip.defined() ? y + skip : y;
     }
     const bool track = options.track_running_stats() && running_mean.defined();
     const torch::Tensor none;
     return BatchNormReluFn::apply(x, orEmpty(options.affine() ? weight : none, x), orEmpty(options.affine() ? bias : none, x),
                                   orEmpty(track ? running_mean : none, x), orEmpty(track ? running_var : none, x),
-                                  momentum, options.eps());
+                                  momentum, options.eps(), orEmpty(skip, x));
 }
 
 } // namespace nnlab::detail

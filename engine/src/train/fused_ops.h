@@ -67,6 +67,8 @@ class BatchNormReluImpl : public torch::nn::Module {
 public:
     explicit BatchNormReluImpl(const torch::nn::BatchNorm2dOptions& options);
     torch::Tensor forward(const torch::Tensor& x);
+    // relu(batch_norm(x)) + skip in the same pass: the end of a residual block (builder.h).
+    torch::Tensor forwardAdd(const torch::Tensor& x, const torch::Tensor& skip);
 
     torch::nn::BatchNorm2dOptions options;
     torch::Tensor weight, bias, running_mean, running_var, num_batches_tracked;
