@@ -1,5 +1,7 @@
 #include "flat_optim.h"
 
+#include <ATen/Parallel.h>
+
 #include <cmath>
 
 namespace nnlab::detail {
@@ -102,11 +104,38 @@ void FlatOptimizer::step(double lr)
         return;
     }
     // adam, adamw
+    const double biasCorrection1 = 1 - std::pow(s.beta1, static_cast<double>(m_steps));
+    const double biasCorrection2 = 1 - std::pow(s.beta2, static_cast<double>(m_steps));
+    if (p.is_cpu() && p.scalar_type() == torch::kFloat) {
+        // One pass over the four buffers instead of about ten tensor operations, each a pass
+        // and a dispatch: the same terms in the same order.
+        const bool adamw = s.type == "adamw";
+        const float keep = static_cast<float>(adamw ? 1 - lr * s.weightDecay : 1.0);
+        const float l2 = static_cast<float>(adamw ? 0.0 : s.weightDecay);
+        const float b1 = static_cast<float>(s.beta1), b2 = static_cast<float>(s.beta2);
+        const float a1 = static_cast<float>(1 - s.beta1), a2 = static_cast<float>(1 - s.beta2);
+        const float rootBc2 = static_cast<float>(std::sqrt(biasCorrection2)), eps = static_cast<float>(s.eps);
+        const float stepSize = static_cast<float>(-lr / biasCorrection1);
+        float* pv = p.data_ptr<float>();
+        const float* gv = m_grads.data_ptr<float>();
+        float* m1 = m_first.data_ptr<float>();
+        float* m2 = m_second.data_ptr<float>();
+        at::parallel_for(0, p.numel(), 1 << 16, [&](int64_t begin, int64_t end) {
+            for (int64_t i = begin; i < end; ++i) {
+                const float value = pv[i] * keep;
+                const float grad = gv[i] + l2 * value;
+                const float first = m1[i] * b1 + a1 * grad;
+                const float second = m2[i] * b2 + a2 * grad * grad;
+                m1[i] = first;
+                m2[i] = second;
+                pv[i] = value + stepSize * (first / (std::sqrt(second) / rootBc2 + eps));
+            }
+        });
+        return;
+    }
     if (s.type == "adamw" && s.weightDecay != 0)
         p.mul_(1 - lr * s.weightDecay);
     const torch::Tensor grad = s.type == "adam" && s.weightDecay != 0 ? m_grads.add(p, s.weightDecay) : m_grads;
-    const double biasCorrection1 = 1 - std::pow(s.beta1, static_cast<double>(m_steps));
-    const double biasCorrection2 = 1 - std::pow(s.beta2, static_cast<double>(m_steps));
     m_first.mul_(s.beta1).add_(grad, 1 - s.beta1);
     m_second.mul_(s.beta2).addcmul_(grad, grad, 1 - s.beta2);
     const torch::Tensor denom = (m_second.sqrt() / std::sqrt(biasCorrection2)).add_(s.eps);
