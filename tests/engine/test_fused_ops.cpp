@@ -419,8 +419,8 @@ void compareBatchNormSteps(Failures& f, const BatchNormCase& c, double rtol, dou
     }
     const torch::Tensor x = batchNormInput(c);
     const torch::Tensor yr = torch::relu(ref->forward(x)), yf = fused->forward(x);
-    if (c.options.track_running_stats())
-        f.check(c.name + " eval output", exactDiff(yf, yr));
+    if (c.options.track_running_stats())   // the fused evaluation pass: float rounding apart
+        f.check(c.name + " eval output", closeDiff(yf, yr, 1e-5, 1e-6));
     else   // batch statistics in evaluation mode too
         f.check(c.name + " eval output (batch statistics)", closeDiff(yf, yr, rtol, atol));
 }

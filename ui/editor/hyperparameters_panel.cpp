@@ -145,9 +145,10 @@ QWidget* HyperparametersPanel::buildTraining()
                        [](const S& s) { return s.training.epochs; }, [](S& s, int64_t v) { s.training.epochs = v; });
     m_training->addInt(tr("Batch size"), "training.batch_size", 1, 1 << 20, tr("Samples per optimizer step"),
                        [](const S& s) { return s.training.batchSize; }, [](S& s, int64_t v) { s.training.batchSize = v; });
-    m_training->addInt(tr("Eval batch size"), "training.eval_batch_size", 1, 1 << 20,
-                       tr("Samples per batch when evaluating validation and test"),
-                       [](const S& s) { return s.training.evalBatchSize; }, [](S& s, int64_t v) { s.training.evalBatchSize = v; });
+    m_training->addInt(tr("Eval batch size"), "training.eval_batch_size", 0, 1 << 20,
+                       tr("Samples per batch when evaluating validation and test; 0 = the training batch size"),
+                       [](const S& s) { return s.training.evalBatchSize; }, [](S& s, int64_t v) { s.training.evalBatchSize = v; })
+        ->setSpecialValueText(tr("same as batch size"));
     m_training->addNumber(tr("Clip gradient norm"), "training.grad_clip_norm",
                           tr("Scale gradients down when their global norm exceeds this; 0 = off"),
                           [](const S& s) { return s.training.gradClipNorm; }, [](S& s, double v) { s.training.gradClipNorm = v; });

@@ -71,7 +71,8 @@ struct ScheduleSpec {
 struct TrainingSpec {
     int64_t epochs = 2;                      // >= 1
     int64_t batchSize = 64;                  // >= 1
-    int64_t evalBatchSize = 1000;            // batch size for validation and test, >= 1
+    int64_t evalBatchSize = 0;               // batch size for validation and test; 0 = batchSize (batches
+                                             // that stay in a CPU's caches evaluate fastest)
     double gradClipNorm = 0.0;               // clip the global gradient norm to this; 0 = off
     double gradClipValue = 0.0;              // clamp each gradient to +-this; 0 = off
     int64_t threads = 0;                     // intra-op threads; 0 = pick the fastest by measuring

@@ -333,7 +333,7 @@ void validateTraining(const TrainingSpec& t, Problems& p)
 {
     checkRange(p, "training.epochs", static_cast<double>(t.epochs), 1, 100000);
     checkRange(p, "training.batch_size", static_cast<double>(t.batchSize), 1, 1 << 20);
-    checkRange(p, "training.eval_batch_size", static_cast<double>(t.evalBatchSize), 1, 1 << 20);
+    checkRange(p, "training.eval_batch_size", static_cast<double>(t.evalBatchSize), 0, 1 << 20);
     checkRange(p, "training.grad_clip_norm", t.gradClipNorm, 0, 1e9);
     checkRange(p, "training.grad_clip_value", t.gradClipValue, 0, 1e9);
     checkRange(p, "training.threads", static_cast<double>(t.threads), 0, 1024);

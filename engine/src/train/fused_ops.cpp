@@ -1,6 +1,7 @@
 #include "fused_ops.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/record_function.h>
 
 #include <algorithm>
 #include <cmath>
@@ -285,9 +286,9 @@ NNLAB_KERNEL void convPoolForwardRows(const ConvGeometry& g, const float* xp, co
                 }
                 const V16 m = load16(best), k = load16(which);
                 float* out = y + (r * g.ow + ow) * Co + cb;
-                float* cd = code + (r * g.ow + ow) * Co + cb;
                 store16(out, m, std::min(B, Co - cb));
-                store16(cd, k, std::min(B, Co - cb));
+                if (code)   // none when no gradient will be taken
+                    store16(code + (r * g.ow + ow) * Co + cb, k, std::min(B, Co - cb));
             }
         }
     }
@@ -352,8 +353,9 @@ NNLAB_KERNEL void convPoolBackwardRows(const ConvGeometry& g, const float* xp, c
 
 struct ConvPoolFn : public torch::autograd::Function<ConvPoolFn> {
     static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& weight,
-                                 const torch::Tensor& bias, int64_t padding, bool relu, bool channelsLast)
+                                 const torch::Tensor& bias, int64_t padding, bool relu, bool channelsLast, bool backward)
     {
+        // backward: whether a gradient will be taken (GradMode is off in here); else no codes
         // [N, H + 2p, W + 2p, Ci] and [K, K, Ci, Co]
         const torch::Tensor xp = torch::constant_pad_nd(x, {padding, padding, padding, padding}).permute({0, 2, 3, 1}).contiguous();
         const int64_t K = weight.size(2);
@@ -366,10 +368,10 @@ struct ConvPoolFn : public torch::autograd::Function<ConvPoolFn> {
                                              : torch::zeros({g.coPad()}, weight.options().requires_grad(false));
         torch::Tensor y = at::empty({g.n, g.co, g.oh, g.ow}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
         // the codes as floats (0-3, kConvClipped): one type in the loops lets them vectorize
-        torch::Tensor code = at::empty({g.n, g.oh, g.ow, g.co}, x.options());
+        torch::Tensor code = backward ? at::empty({g.n, g.oh, g.ow, g.co}, x.options()) : torch::Tensor();
         const float *xpp = xp.data_ptr<float>(), *wtp = wt.data_ptr<float>(), *bp = b.data_ptr<float>();
         float* yp = y.data_ptr<float>();
-        float* cp = code.data_ptr<float>();
+        float* cp = backward ? code.data_ptr<float>() : nullptr;
         at::parallel_for(0, g.n * g.oh, 4, [&](int64_t begin, int64_t end) {
             convPoolForwardRows(g, xpp, wtp, bp, yp, cp, relu, begin, end);
         });
@@ -404,7 +406,7 @@ struct ConvPoolFn : public torch::autograd::Function<ConvPoolFn> {
             sums.slice(0, 0, taps * coPad).view({K, K, g.ci, coPad}).slice(3, 0, g.co).permute({3, 2, 0, 1}).contiguous();
         torch::Tensor gBias = ctx->saved_data["bias"].toBool() ? sums.slice(0, taps * coPad, taps * coPad + g.co).clone()
                                                                 : torch::Tensor();
-        return {torch::Tensor(), gWeight, gBias, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+        return {torch::Tensor(), gWeight, gBias, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
     }
 };
 
@@ -647,6 +649,7 @@ bool cpuFloat4d(const torch::Tensor& x)
 
 torch::Tensor MaxPool2x2Impl::forward(const torch::Tensor& x)
 {
+    RECORD_FUNCTION("nnlab::MaxPool2x2", std::vector<c10::IValue>());   // a span in NNLAB_PROFILE traces
     if (cpuFloat4d(x) && x.size(2) >= 2 && x.size(3) >= 2)
         return MaxPool2x2Fn::apply(x, m_relu);
     torch::Tensor y = torch::max_pool2d(x, 2, 2);
@@ -682,16 +685,29 @@ int64_t ConvPool2x2Impl::padding() const
 
 torch::Tensor ConvPool2x2Impl::forward(const torch::Tensor& x)
 {
+    RECORD_FUNCTION("nnlab::ConvPool2x2", std::vector<c10::IValue>());
     const int64_t K = weight.size(2), p = padding();
     const bool kernel = cpuFloat4d(x) && !(torch::GradMode::is_enabled() && x.requires_grad())
                         && weight.scalar_type() == torch::kFloat && x.size(1) == weight.size(1)
                         && x.size(2) + 2 * p - K + 1 >= 2 && x.size(3) + 2 * p - K + 1 >= 2;
     if (kernel)
-        return ConvPoolFn::apply(x, weight, orEmpty(bias, weight), p, m_relu, m_channelsLast);
+        return ConvPoolFn::apply(x, weight, orEmpty(bias, weight), p, m_relu, m_channelsLast,
+                                 torch::GradMode::is_enabled() && (weight.requires_grad() || (bias.defined() && bias.requires_grad())));
     torch::Tensor y = torch::conv2d(x, weight, bias, 1, p);
     if (m_relu)
         y = torch::relu_(y);
     return torch::max_pool2d(y, 2, 2);
+}
+
+bool BatchNormReluImpl::evaluationKernelApplies(const torch::Tensor& x, const torch::Tensor& skip) const
+{
+    const bool needsGrad = torch::GradMode::is_enabled()
+                           && (x.requires_grad() || (skip.defined() && skip.requires_grad())
+                               || (options.affine() && weight.requires_grad()));
+    return !is_training() && !needsGrad && options.track_running_stats() && running_mean.defined() && cpuFloat4d(x)
+           && x.suggest_memory_format() == at::MemoryFormat::ChannelsLast
+           && (!options.affine() || (weight.scalar_type() == torch::kFloat && bias.scalar_type() == torch::kFloat))
+           && (!skip.defined() || (skip.sizes() == x.sizes() && skip.scalar_type() == torch::kFloat && skip.device() == x.device()));
 }
 
 torch::Tensor BatchNormReluImpl::forward(const torch::Tensor& x)
@@ -701,6 +717,7 @@ torch::Tensor BatchNormReluImpl::forward(const torch::Tensor& x)
 
 torch::Tensor BatchNormReluImpl::forwardAdd(const torch::Tensor& x, const torch::Tensor& skip)
 {
+    RECORD_FUNCTION("nnlab::BatchNormRelu", std::vector<c10::IValue>());
     const bool kernel = is_training() && cpuFloat4d(x) && x.size(1) > 0
                         && x.suggest_memory_format() == at::MemoryFormat::ChannelsLast
                         && (!options.affine() || (weight.scalar_type() == torch::kFloat && bias.scalar_type() == torch::kFloat))
@@ -712,6 +729,22 @@ torch::Tensor BatchNormReluImpl::forwardAdd(const torch::Tensor& x, const torch:
         num_batches_tracked += 1;
         if (!options.momentum())
             momentum = 1.0 / num_batches_tracked.item<double>();
+    }
+    if (!kernel && evaluationKernelApplies(x, skip)) {
+        // Evaluation with the running statistics, no autograd: the output pass alone.
+        const torch::Tensor in = x.contiguous(at::MemoryFormat::ChannelsLast);
+        const torch::Tensor sk = skip.defined() ? skip.contiguous(at::MemoryFormat::ChannelsLast) : skip;
+        const int64_t C = in.size(1), rows = in.numel() / C;
+        const torch::Tensor invstd = (running_var.to(torch::kFloat64) + options.eps()).rsqrt();
+        const torch::Tensor scale = (options.affine() ? weight.to(torch::kFloat64) * invstd : invstd).to(torch::kFloat).contiguous();
+        const torch::Tensor mean = running_mean.to(torch::kFloat).contiguous();
+        const torch::Tensor beta = options.affine() ? bias.contiguous() : torch::zeros({C});
+        torch::Tensor y = at::empty_like(in, at::MemoryFormat::ChannelsLast);
+        const float *xp = in.data_ptr<float>(), *mp = mean.data_ptr<float>(), *sp = scale.data_ptr<float>(),
+                    *bp = beta.data_ptr<float>(), *kp = sk.defined() ? sk.data_ptr<float>() : nullptr;
+        float* yp = y.data_ptr<float>();
+        at::parallel_for(0, rows, 256, [&](int64_t begin, int64_t end) { normalizeReluRows(xp, mp, sp, bp, kp, yp, C, begin, end); });
+        return y;
     }
     if (!kernel) {
         torch::Tensor y = torch::batch_norm(x, weight, bias, running_mean, running_var,

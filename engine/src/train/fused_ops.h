@@ -57,8 +57,9 @@ private:
 };
 TORCH_MODULE(ConvPool2x2);
 
-// Training-mode BatchNorm2d followed by ReLU, as one operator (in evaluation mode, or for
-// inputs the kernel does not cover, it runs LibTorch's batch_norm and relu). Forward makes
+// BatchNorm2d followed by ReLU, as one operator: in training, the batch statistics and the
+// output in two passes; in evaluation without autograd, one pass with the running statistics;
+// for inputs the kernels do not cover, LibTorch's batch_norm and relu. Forward makes
 // one pass for the batch statistics and one for the output; backward one pass for the two
 // per-channel sums and one for the input gradient, with the ReLU mask read from the saved
 // output. Running statistics and the affine parameters keep BatchNorm2d's names
@@ -72,6 +73,10 @@ public:
 
     torch::nn::BatchNorm2dOptions options;
     torch::Tensor weight, bias, running_mean, running_var, num_batches_tracked;
+
+private:
+    // Evaluation mode without autograd, channels-last: one pass with the running statistics.
+    bool evaluationKernelApplies(const torch::Tensor& x, const torch::Tensor& skip) const;
 };
 TORCH_MODULE(BatchNormRelu);
 

@@ -117,6 +117,7 @@ TrainResult run(const ExperimentSpec& spec, const DataBundle& data, TrainControl
     const int64_t batch = spec.training.batchSize;
     const int64_t stepsPerEpoch = (train.count + batch - 1) / batch;
     const int64_t totalSteps = stepsPerEpoch * spec.training.epochs;
+    const int64_t evalBatch = spec.training.evalBatchSize > 0 ? spec.training.evalBatchSize : batch;
 
     const Execution execution = tuneExecution(spec, model, train, device);
     auto optimizer = makeOptimizer(spec.optimizer, model->parameters());   // the checkpoint format
@@ -236,7 +237,7 @@ TrainResult run(const ExperimentSpec& spec, const DataBundle& data, TrainControl
             if (options.checkpointEverySteps > 0 && step % options.checkpointEverySteps == 0 && b + 1 < stepsPerEpoch)
                 saveCheckpoint(true);
         }
-        const Evaluation v = evaluate(model, val, spec.training.evalBatchSize, classify);
+        const Evaluation v = evaluate(model, val, evalBatch, classify);
         if (!val.empty()) {
             report.add("val/loss", step, v.loss);
             if (classify)
@@ -248,7 +249,7 @@ TrainResult run(const ExperimentSpec& spec, const DataBundle& data, TrainControl
         windowStart = Clock::now();   // evaluation is not training time
     }
     if (!test.empty()) {
-        const Evaluation t = evaluate(model, test, spec.training.evalBatchSize, classify);
+        const Evaluation t = evaluate(model, test, evalBatch, classify);
         report.add("test/loss", step, t.loss);
         if (classify)
             report.add("test/accuracy", step, t.accuracy);

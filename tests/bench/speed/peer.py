@@ -161,7 +161,7 @@ def main():
     classify = meta["classification"]
     training = spec["training"]
     batch, epochs = training["batch_size"], training["epochs"]
-    eval_batch = training.get("eval_batch_size", 1000)
+    eval_batch = training.get("eval_batch_size", 0) or batch   # 0: the training batch size, as nnlab
     log_every = training.get("log_every_steps", 10)
     clip_norm, clip_value = training.get("grad_clip_norm", 0.0), training.get("grad_clip_value", 0.0)
     seed = spec.get("seed", 0)
