@@ -294,6 +294,34 @@ NNLAB_KERNEL void convPoolForwardRows(const ConvGeometry& g, const float* xp, co
     }
 }
 
+// The weight-gradient sums of one pooled row and output-channel block for a fixed number of
+// taps (9: a 3x3 kernel on one channel): all T sums stay in registers while the row's four
+// split gradients are loaded once per window.
+template <int T>
+NNLAB_INLINE void convPoolWeightGradRow(const ConvGeometry& g, const float* row0, const float* split,
+                                        const int64_t* tapOffset, int64_t cb, double* dw)
+{
+    const int64_t CoPad = g.coPad(), Ci = g.ci, down = g.wp * Ci;
+    V16 acc[T];
+    for (int t = 0; t < T; ++t)
+        acc[t] = splat(0.0f);
+    for (int64_t ow = 0; ow < g.ow; ++ow) {
+        const float* gq = split + ow * 4 * CoPad + cb;
+        const V16 q0 = load16(gq), q1 = load16(gq + CoPad), q2 = load16(gq + 2 * CoPad), q3 = load16(gq + 3 * CoPad);
+        const float* corner = row0 + 2 * ow * Ci;
+#pragma GCC unroll 32
+        for (int t = 0; t < T; ++t) {
+            const float* p = corner + tapOffset[t];
+            acc[t] += (p[0] * q0 + p[Ci] * q1) + (p[down] * q2 + p[down + Ci] * q3);
+        }
+    }
+    for (int t = 0; t < T; ++t) {
+        double* d = dw + t * CoPad + cb;
+        for (int64_t c = 0; c < B; ++c)
+            d[c] += acc[t][c];
+    }
+}
+
 // Over pooled rows [begin, end): gradient sums for the weight ([kh][kw][ci][coPad], into dw)
 // and bias (coPad, into db), in double per row. Per row, the pooled gradient is first split
 // by window position (gq: [ow][q][coPad], zero where another position won); then each tap
@@ -331,6 +359,10 @@ NNLAB_KERNEL void convPoolBackwardRows(const ConvGeometry& g, const float* xp, c
                 }
             for (int64_t c = 0; c < B; ++c)
                 db[cb + c] += bsum[c];
+            if (taps == 9) {
+                convPoolWeightGradRow<9>(g, xp + (n * g.hp + 2 * oh) * g.wp * Ci, split.data(), tapOffset.data(), cb, dw);
+                continue;
+            }
             for (int64_t t = 0; t < taps; ++t) {
                 V16 s0 = splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
                 const float* base0 = xp + (n * g.hp + 2 * oh) * g.wp * Ci + tapOffset[t];
