@@ -387,21 +387,44 @@ struct ConvPoolFn : public torch::autograd::Function<ConvPoolFn> {
     static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& weight,
                                  const torch::Tensor& bias, int64_t padding, bool relu, bool channelsLast, bool backward)
     {
-        // backward: whether a gradient will be taken (GradMode is off in here); else no codes
-        // [N, H + 2p, W + 2p, Ci] and [K, K, Ci, Co]
-        const torch::Tensor xp = torch::constant_pad_nd(x, {padding, padding, padding, padding}).permute({0, 2, 3, 1}).contiguous();
-        const int64_t K = weight.size(2);
-        const ConvGeometry g{xp.size(0), xp.size(3), xp.size(1), xp.size(2), weight.size(0), K,
-                             (xp.size(1) - K + 1) / 2, (xp.size(2) - K + 1) / 2};
-        // [K, K, Ci, coPad] and [coPad], zero beyond Co
-        const int64_t extra = g.coPad() - g.co;
-        const torch::Tensor wt = torch::constant_pad_nd(weight.permute({2, 3, 1, 0}), {0, extra}).contiguous();
-        const torch::Tensor b = bias.numel() ? torch::constant_pad_nd(bias, {0, extra}).contiguous()
-                                             : torch::zeros({g.coPad()}, weight.options().requires_grad(false));
+        // backward: whether a gradient will be taken (GradMode is off in here); else no codes.
+        // The layouts are written by plain loops (through strides): each tensor operation
+        // costs a dispatch, and at batch 64 the whole kernel is a quarter of a millisecond.
+        const int64_t N = x.size(0), Ci = x.size(1), H = x.size(2), W = x.size(3), K = weight.size(2), p = padding;
+        const ConvGeometry g{N, Ci, H + 2 * p, W + 2 * p, weight.size(0), K, (H + 2 * p - K + 1) / 2, (W + 2 * p - K + 1) / 2};
+        // the input, zero-padded, [N, H + 2p, W + 2p, Ci]
+        torch::Tensor xp = at::empty({g.n, g.hp, g.wp, Ci}, x.options());
+        {
+            const auto in = x.accessor<float, 4>();
+            float* out = xp.data_ptr<float>();
+            at::parallel_for(0, N, 1, [&](int64_t begin, int64_t end) {
+                for (int64_t n = begin; n < end; ++n) {
+                    float* image = out + n * g.hp * g.wp * Ci;
+                    std::fill(image, image + g.hp * g.wp * Ci, 0.0f);
+                    for (int64_t h = 0; h < H; ++h)
+                        for (int64_t w = 0; w < W; ++w)
+                            for (int64_t i = 0; i < Ci; ++i)
+                                image[((h + p) * g.wp + w + p) * Ci + i] = in[n][i][h][w];
+                }
+            });
+        }
+        // the weight as [K, K, Ci, coPad] and the bias as [coPad], zero beyond Co
+        std::vector<float> wt(static_cast<size_t>(K * K * Ci * g.coPad()), 0.0f), b(static_cast<size_t>(g.coPad()), 0.0f);
+        {
+            const auto w = weight.accessor<float, 4>();
+            for (int64_t o = 0; o < g.co; ++o)
+                for (int64_t i = 0; i < Ci; ++i)
+                    for (int64_t kh = 0; kh < K; ++kh)
+                        for (int64_t kw = 0; kw < K; ++kw)
+                            wt[static_cast<size_t>(((kh * K + kw) * Ci + i) * g.coPad() + o)] = w[o][i][kh][kw];
+            if (bias.numel())
+                for (int64_t o = 0; o < g.co; ++o)
+                    b[static_cast<size_t>(o)] = bias.accessor<float, 1>()[o];
+        }
         torch::Tensor y = at::empty({g.n, g.co, g.oh, g.ow}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
         // the codes as floats (0-3, kConvClipped): one type in the loops lets them vectorize
         torch::Tensor code = backward ? at::empty({g.n, g.oh, g.ow, g.co}, x.options()) : torch::Tensor();
-        const float *xpp = xp.data_ptr<float>(), *wtp = wt.data_ptr<float>(), *bp = b.data_ptr<float>();
+        const float *xpp = xp.data_ptr<float>(), *wtp = wt.data(), *bp = b.data();
         float* yp = y.data_ptr<float>();
         float* cp = backward ? code.data_ptr<float>() : nullptr;
         at::parallel_for(0, g.n * g.oh, 4, [&](int64_t begin, int64_t end) {
@@ -433,11 +456,19 @@ struct ConvPoolFn : public torch::autograd::Function<ConvPoolFn> {
         for (int t = 0; t < threads; ++t)
             for (int64_t i = 0; i < size; ++i)
                 total[i] += partial[static_cast<size_t>(t) * size + i];
-        const torch::Tensor sums = torch::tensor(total, torch::kFloat64).to(torch::kFloat);
-        torch::Tensor gWeight =
-            sums.slice(0, 0, taps * coPad).view({K, K, g.ci, coPad}).slice(3, 0, g.co).permute({3, 2, 0, 1}).contiguous();
-        torch::Tensor gBias = ctx->saved_data["bias"].toBool() ? sums.slice(0, taps * coPad, taps * coPad + g.co).clone()
-                                                                : torch::Tensor();
+        // back to Conv2d's layouts: weight [Co, Ci, K, K] from [K, K, Ci, coPad], bias [Co]
+        torch::Tensor gWeight = at::empty({g.co, g.ci, K, K}, xp.options());
+        float* gw = gWeight.data_ptr<float>();
+        for (int64_t o = 0; o < g.co; ++o)
+            for (int64_t i = 0; i < g.ci; ++i)
+                for (int64_t t = 0; t < K * K; ++t)
+                    gw[(o * g.ci + i) * K * K + t] = static_cast<float>(total[static_cast<size_t>((t * g.ci + i) * coPad + o)]);
+        torch::Tensor gBias;
+        if (ctx->saved_data["bias"].toBool()) {
+            gBias = at::empty({g.co}, xp.options());
+            for (int64_t o = 0; o < g.co; ++o)
+                gBias.data_ptr<float>()[o] = static_cast<float>(total[static_cast<size_t>(taps * coPad + o)]);
+        }
         return {torch::Tensor(), gWeight, gBias, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
     }
 };
@@ -586,9 +617,11 @@ struct BatchNormReluFn : public torch::autograd::Function<BatchNormReluFn> {
         const std::vector<double> sums = channelSums(rows, C, [&](int64_t begin, int64_t end, double* s, double* q) {
             statsRows(xp, pivot.data(), C, begin, end, s, q);
         });
-        std::vector<double> mean(C), invstd(C), var(C);
-        torch::Tensor meanF = torch::empty({C}), scale = torch::empty({C}), shift = torch::empty({C});
-        float *mf = meanF.data_ptr<float>(), *sc = scale.data_ptr<float>(), *sh = shift.data_ptr<float>();
+        std::vector<double> mean(C), var(C);
+        // saved for the backward pass: mean (as float), scale, shift in one tensor, 1/std in double
+        torch::Tensor channels = at::empty({3 * C}, x.options()), invstdT = at::empty({C}, x.options().dtype(torch::kFloat64));
+        float *mf = channels.data_ptr<float>(), *sc = mf + C, *sh = mf + 2 * C;
+        double* invstd = invstdT.data_ptr<double>();
         const float* gamma = weight.numel() ? weight.data_ptr<float>() : nullptr;
         const float* beta = bias.numel() ? bias.data_ptr<float>() : nullptr;
         const double m = static_cast<double>(rows);
@@ -607,17 +640,24 @@ struct BatchNormReluFn : public torch::autograd::Function<BatchNormReluFn> {
         at::parallel_for(0, rows, 256, [&](int64_t begin, int64_t end) { normalizeReluRows(xp, mf, sc, sh, sk, yp, C, begin, end); });
         if (runningMean.numel()) {   // as batch_norm does: the variance it tracks is unbiased
             const double unbias = rows > 1 ? m / (m - 1.0) : 1.0;
-            std::vector<double> varUnbiased(var);
-            for (double& v : varUnbiased)
-                v *= unbias;
-            runningMean.mul_(1.0 - momentum).add_(channelTensor(mean, runningMean.scalar_type()), momentum);
-            runningVar.mul_(1.0 - momentum).add_(channelTensor(varUnbiased, runningVar.scalar_type()), momentum);
+            if (runningMean.is_contiguous() && runningVar.is_contiguous() && runningMean.scalar_type() == torch::kFloat
+                && runningVar.scalar_type() == torch::kFloat) {
+                float *rm = runningMean.data_ptr<float>(), *rv = runningVar.data_ptr<float>();
+                for (int64_t c = 0; c < C; ++c) {
+                    rm[c] = static_cast<float>((1.0 - momentum) * rm[c] + momentum * mean[c]);
+                    rv[c] = static_cast<float>((1.0 - momentum) * rv[c] + momentum * var[c] * unbias);
+                }
+            } else {
+                std::vector<double> varUnbiased(var);
+                for (double& v : varUnbiased)
+                    v *= unbias;
+                runningMean.mul_(1.0 - momentum).add_(channelTensor(mean, runningMean.scalar_type()), momentum);
+                runningVar.mul_(1.0 - momentum).add_(channelTensor(varUnbiased, runningVar.scalar_type()), momentum);
+            }
         }
         ctx->save_for_backward({x, weight});
-        ctx->saved_data["mean"] = meanF;
-        ctx->saved_data["scale"] = scale;
-        ctx->saved_data["shift"] = shift;
-        ctx->saved_data["invstd"] = channelTensor(invstd, torch::kFloat64);
+        ctx->saved_data["channels"] = channels;
+        ctx->saved_data["invstd"] = invstdT;
         ctx->saved_data["skip"] = skip.numel() > 0;
         return y;
     }
@@ -628,11 +668,10 @@ struct BatchNormReluFn : public torch::autograd::Function<BatchNormReluFn> {
         const torch::Tensor& x = saved[0];
         const torch::Tensor& weight = saved[1];
         const torch::Tensor gy = grads[0].contiguous(at::MemoryFormat::ChannelsLast);
-        const torch::Tensor meanT = ctx->saved_data["mean"].toTensor(), scaleT = ctx->saved_data["scale"].toTensor();
-        const torch::Tensor shiftT = ctx->saved_data["shift"].toTensor(), invstdT = ctx->saved_data["invstd"].toTensor();
-        const float *mf = meanT.data_ptr<float>(), *sc = scaleT.data_ptr<float>(), *sh = shiftT.data_ptr<float>();
-        const double* invstd = invstdT.data_ptr<double>();
+        const torch::Tensor channels = ctx->saved_data["channels"].toTensor(), invstdT = ctx->saved_data["invstd"].toTensor();
         const int64_t C = x.size(1), rows = x.numel() / C;
+        const float *mf = channels.data_ptr<float>(), *sc = mf + C, *sh = mf + 2 * C;
+        const double* invstd = invstdT.data_ptr<double>();
         const float *xp = x.data_ptr<float>(), *gp = gy.data_ptr<float>();
         const std::vector<double> sums = channelSums(rows, C, [&](int64_t begin, int64_t end, double* s, double* q) {
             gradSumsRows(xp, gp, mf, sc, sh, C, begin, end, s, q);
@@ -663,8 +702,12 @@ struct BatchNormReluFn : public torch::autograd::Function<BatchNormReluFn> {
         }
         torch::Tensor gWeight, gBias;
         if (weight.numel()) {
-            gWeight = channelTensor(sumGXhat, weight.scalar_type());
-            gBias = channelTensor(sumG, weight.scalar_type());
+            gWeight = at::empty({C}, weight.options().requires_grad(false));
+            gBias = at::empty({C}, weight.options().requires_grad(false));
+            for (int64_t c = 0; c < C; ++c) {
+                gWeight.data_ptr<float>()[c] = static_cast<float>(sumGXhat[c]);
+                gBias.data_ptr<float>()[c] = static_cast<float>(sumG[c]);
+            }
         }
         // the skip input's gradient is the output's
         const torch::Tensor gSkip = ctx->saved_data["skip"].toBool() ? grads[0] : torch::Tensor();
@@ -758,7 +801,10 @@ torch::Tensor BatchNormReluImpl::forwardAdd(const torch::Tensor& x, const torch:
     // The running statistics as BatchNormImplBase::forward keeps them.
     double momentum = options.momentum().value_or(0.0);
     if (is_training() && options.track_running_stats() && num_batches_tracked.defined()) {
-        num_batches_tracked += 1;
+        if (num_batches_tracked.is_cpu() && num_batches_tracked.scalar_type() == torch::kLong)
+            ++*num_batches_tracked.data_ptr<int64_t>();
+        else
+            num_batches_tracked += 1;
         if (!options.momentum())
             momentum = 1.0 / num_batches_tracked.item<double>();
     }

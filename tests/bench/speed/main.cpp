@@ -344,8 +344,12 @@ int main(int argc, char** argv)
                 targets.push_back(target("spiral MLP: nnlab / python samples/s" + threads, c["ratio"], 2.5, true, "x"));
             if (j["key"] == "cnn") {
                 targets.push_back(target("Fashion-MNIST CNN: nnlab / python samples/s" + threads, c["ratio"], 4.0, true, "x"));
-                const Json share = c.value("peak_fraction", Json());
-                targets.push_back(target("Fashion-MNIST CNN: share of peak FLOP/s" + threads,
+                // 'auto' against the machine's peak (every core); a fixed count against the
+                // peak measured at that count, since one thread cannot use the second core.
+                const bool fixed = c["threads"] != "auto";
+                const Json share = c.value(fixed ? "peak_fraction_same_threads" : "peak_fraction", Json());
+                targets.push_back(target(std::string("Fashion-MNIST CNN: share of peak FLOP/s") + (fixed ? " at the same thread count" : "")
+                                             + threads,
                                          share.is_number() ? Json(100 * share.get<double>()) : share, 35, true, "%"));
             }
         }

@@ -59,8 +59,8 @@ void printTable(const Json& r)
         std::printf(" %s thread(s) %.1f", threads.c_str(), g.get<double>());
     std::printf(")\n\n");
 
-    std::printf("%-22s %-8s %10s %10s %7s  %-15s %-15s %8s %6s\n", "job", "threads", "nnlab/s", "python/s", "ratio",
-                "val acc nn/py", "test acc nn/py", "GFLOP/s", "%peak");
+    std::printf("%-22s %-8s %10s %10s %7s  %-15s %-15s %8s %6s %9s\n", "job", "threads", "nnlab/s", "python/s", "ratio",
+                "val acc nn/py", "test acc nn/py", "GFLOP/s", "%peak", "%peak@thr");
     for (const auto& j : r["jobs"]) {
         for (const auto& c : j["configs"]) {
             std::string threads = c["threads"].get<std::string>();
@@ -70,13 +70,15 @@ void printTable(const Json& r)
                     threads += t.get<std::string>();
                 threads += ")";
             }
-            std::printf("%-22s %-8s %10s %10s %7s  %-15s %-15s %8s %6s\n", j["label"].get<std::string>().c_str(),
+            const Json sameThreads = c.value("peak_fraction_same_threads", Json());
+            std::printf("%-22s %-8s %10s %10s %7s  %-15s %-15s %8s %6s %9s\n", j["label"].get<std::string>().c_str(),
                         threads.c_str(), num(c["nnlab"]["samples_per_sec"], "%.0f").c_str(),
                         num(c["python"]["samples_per_sec"], "%.0f").c_str(), num(c["ratio"], "%.2fx").c_str(),
                         pair(c["val_accuracy"], "%.3f").c_str(), pair(c["test_accuracy"], "%.3f").c_str(),
                         num(c.value("nnlab_gflops", Json()), "%.1f").c_str(),
                         num(c.value("peak_fraction", Json()).is_number() ? Json(c["peak_fraction"].get<double>() * 100) : Json(),
-                            "%.0f%%").c_str());
+                            "%.0f%%").c_str(),
+                        num(sameThreads.is_number() ? Json(sameThreads.get<double>() * 100) : Json(), "%.0f%%").c_str());
         }
     }
     bool anyLoader = false;
