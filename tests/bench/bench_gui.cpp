@@ -4,6 +4,7 @@
 //
 // Prints a table, then one line "JSON: {...}" with the same figures for the speed driver.
 #include "main_window.h"
+#include "nnlab/runtime.h"
 #include "training_bar.h"
 
 #include "core/experiment_document.h"
@@ -106,6 +107,7 @@ double launchMs()
 
 int main(int argc, char** argv)
 {
+    nnlab::prepareProcess();   // as the nnlab executable does first (OpenMP threads sleep, allocator)
     qputenv("QT_QPA_PLATFORM", qgetenv("QT_QPA_PLATFORM").isEmpty() ? "offscreen" : qgetenv("QT_QPA_PLATFORM"));
     QApplication app(argc, argv);
     QStandardPaths::setTestModeEnabled(true);

@@ -98,8 +98,10 @@ private:
     void updateSmoothed(double weight) const;
 
     std::vector<SeriesPoint> m_points;
-    // Cache of the smoothed values; extended as points arrive.
+    // Cache of the smoothed values; extended as points arrive. The first m_smoothedCount are
+    // valid (the vector only grows: a new weight overwrites it without clearing).
     mutable std::vector<double> m_smoothed;
+    mutable size_t m_smoothedCount = 0;
     mutable double m_smoothedWeight = -1.0;   // -1: the cache is invalid
     mutable DebiasedEma m_ema;                 // its state after the last cached value
 };

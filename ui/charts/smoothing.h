@@ -9,6 +9,7 @@
 #include <QVector>
 
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 
 namespace charts {
@@ -39,6 +40,11 @@ public:
     // Adds `count` points that all had (about) `value`: what a downsampled bucket stands for.
     // Equals `count` calls of add(value), in O(1); count <= 0 adds nothing.
     double addRepeated(double value, int64_t count);
+    // add() of `count` values read `stride` doubles apart from `values`, the results written
+    // to out[0 .. count). The same values as one add() each (to rounding, ~1e-16 relative),
+    // several times faster: once the debiasing has died out, blocks of finite values are
+    // smoothed without the one multiply-add per point chain that bounds add() in a loop.
+    void addMany(const double* values, size_t stride, size_t count, double* out);
     // The smoothed value after the last point added (NaN before the first one).
     double current() const;
 
