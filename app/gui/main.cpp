@@ -17,7 +17,7 @@ int main(int argc, char** argv)
 {
     QElapsedTimer sinceMain;
     sinceMain.start();
-    nnlab::prepareProcess();   // before any LibTorch work: OpenMP threads sleep, not spin
+    nnlab::prepareProcess();   // before any LibTorch work: threads and allocator
     QApplication app(argc, argv);
     QApplication::setOrganizationName("nnlab");
     QApplication::setApplicationName("nnlab");

@@ -48,7 +48,7 @@ double cliSamplesPerSec(const QString& db)
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.insert("NNLAB_DB", db);
     p.setProcessEnvironment(env);
-    p.start(NNLAB_CLI, {"train", "--quiet", "--no-store"});
+    p.start(NNLAB_CLI, {"train", "--quiet"});   // recording to the store, as the GUI does
     p.waitForFinished(600000);
     const auto m = QRegularExpression("\\(([0-9.]+) samples/s\\)").match(QString::fromUtf8(p.readAllStandardOutput()));
     return m.hasMatch() ? m.captured(1).toDouble() : 0.0;
@@ -107,7 +107,7 @@ double launchMs()
 
 int main(int argc, char** argv)
 {
-    nnlab::prepareProcess();   // as the nnlab executable does first (OpenMP threads sleep, allocator)
+    nnlab::prepareProcess();   // as the nnlab executable does first (threads, allocator)
     qputenv("QT_QPA_PLATFORM", qgetenv("QT_QPA_PLATFORM").isEmpty() ? "offscreen" : qgetenv("QT_QPA_PLATFORM"));
     QApplication app(argc, argv);
     QStandardPaths::setTestModeEnabled(true);

@@ -17,9 +17,8 @@ struct RuntimeInfo {
     std::string warning;          // one line for the user when something costs speed; "" if none
 };
 
-// Call first thing in main(), before any LibTorch work: sets process-wide threading
-// defaults (one inter-op thread; OpenMP threads that sleep instead of spinning, so a GUI
-// thread keeps its core).
+// Call first thing in main(), before any LibTorch work: sets process-wide defaults (one
+// inter-op thread; an allocator that keeps freed activation memory).
 void prepareProcess();
 
 // Looks at the loaded libraries and (with measure) times a matrix product (~50 ms).
