@@ -64,11 +64,15 @@ void printTable(const Json& r)
     for (const auto& j : r["jobs"]) {
         for (const auto& c : j["configs"]) {
             std::string threads = c["threads"].get<std::string>();
-            if (threads == "auto" && c.contains("nnlab_threads")) {
-                threads += "(";
-                for (const auto& t : c["nnlab_threads"])
-                    threads += t.get<std::string>();
-                threads += ")";
+            if (threads == "auto" && c.contains("nnlab_threads") && !c["nnlab_threads"].empty()) {
+                // the picks of the repetitions: "auto(2)" when they agree, else "auto(1,2,2)"
+                std::string picks;
+                bool same = true;
+                for (const auto& t : c["nnlab_threads"]) {
+                    same = same && t == c["nnlab_threads"].front();
+                    picks += (picks.empty() ? "" : ",") + t.get<std::string>();
+                }
+                threads += "(" + (same ? c["nnlab_threads"].front().get<std::string>() : picks) + ")";
             }
             const Json sameThreads = c.value("peak_fraction_same_threads", Json());
             std::printf("%-22s %-8s %10s %10s %7s  %-15s %-15s %8s %6s %9s\n", j["label"].get<std::string>().c_str(),
