@@ -300,12 +300,24 @@ ModelSpec modelByName(const std::string& name)
             {"type": "relu"},
             {"type": "flatten"},
             {"type": "linear", "out_features": 10}])");
+    // An MLP on flat samples: linear + relu fused, a linear without bias, a linear + relu
+    // followed by another relu (which must not overwrite the kept output), a plain last linear.
+    if (name == "mlp")
+        return handModel(R"([
+            {"type": "flatten"},
+            {"type": "linear", "out_features": 64},
+            {"type": "relu"},
+            {"type": "linear", "out_features": 32, "bias": false},
+            {"type": "relu"},
+            {"type": "relu"},
+            {"type": "linear", "out_features": 10}])",
+                         {20});
     qFatal("no model %s", name.c_str());
     return {};
 }
 
 const char* const kModels[] = {"fashion-cnn",   "fashion-resnet", "first-pool-relu", "first-pool-nobias",
-                               "mid-pool-relu", "bn-no-affine",   "relu-pool-relu"};
+                               "mid-pool-relu", "bn-no-affine",   "relu-pool-relu", "mlp"};
 
 std::vector<int64_t> batchShape(const ModelSpec& spec, int64_t batch)
 {

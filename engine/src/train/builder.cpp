@@ -162,6 +162,14 @@ public:
             } else if (m_fuse && pair && pool2x2(specs[i]) && specs[i + 1].type == "relu") {
                 addFused(i, nn::AnyModule(MaxPool2x2(true)));
                 ++i;
+            } else if (m_fuse && specs[i].type == "linear") {
+                const bool relu = pair && specs[i + 1].type == "relu";
+                const Shape& in = m_rows.at(path + "[" + std::to_string(i) + "]")->inputShape;
+                seq->push_back(name(i), LinearRelu(nn::LinearOptions(in[0], specs[i].intOption("out_features"))
+                                                       .bias(specs[i].flag("bias")), relu));
+                i += relu ? 1 : 0;
+                // keeps its output for the ReLU's gradient: what follows must not overwrite it
+                last = relu ? "relu" : "linear";
             } else if (m_fuse && pair && specs[i].type == "batchnorm2d" && specs[i + 1].type == "relu") {
                 const Shape& in = m_rows.at(path + "[" + std::to_string(i) + "]")->inputShape;
                 addFused(i, nn::AnyModule(BatchNormRelu(batchNorm2dOptions(specs[i], in))));

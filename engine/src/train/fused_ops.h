@@ -29,6 +29,23 @@ private:
 };
 TORCH_MODULE(MaxPool2x2);
 
+// Linear, optionally followed by ReLU, as one autograd node on 2-D CPU float inputs: the
+// same matrix products as LibTorch's linear, without the transposes, the separate ReLU node
+// and their operator calls, which is most of a small MLP's step. No input gradient is
+// computed for the data. Parameters keep Linear's names ("weight", "bias") and initial
+// values; other inputs run linear and relu.
+class LinearReluImpl : public torch::nn::Module {
+public:
+    LinearReluImpl(const torch::nn::LinearOptions& options, bool relu);
+    torch::Tensor forward(const torch::Tensor& x);
+
+    torch::Tensor weight, bias;
+
+private:
+    bool m_relu;
+};
+TORCH_MODULE(LinearRelu);
+
 // The first layer of many image models, Conv2d -> [ReLU ->] 2x2 max-pooling (either order of
 // ReLU and pooling), as one operator for inputs that need no gradient (the data). LibTorch
 // writes the full-resolution convolution output, pools it, and in the backward pass
