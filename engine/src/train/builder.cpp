@@ -130,9 +130,11 @@ public:
 
     // Layers run in spec order, with two kinds of rewrite that leave outputs and gradients
     // unchanged and every parameter and buffer under its spec name:
-    // - fusion (fused_ops.h): 2x2 max-pooling next to a ReLU (either order: max(relu(a), ...)
-    //   = relu(max(a, ...))) becomes one MaxPool2x2, under the pooling layer's name; a
-    //   BatchNorm2d followed by a ReLU becomes one BatchNormRelu, under the norm's name;
+    // - fusion (fused_ops.h): the model's first conv2d with 2x2 max-pooling (and a ReLU)
+    //   becomes one ConvPool2x2, under the convolution's name; 2x2 max-pooling next to a ReLU
+    //   (either order: max(relu(a), ...) = relu(max(a, ...))) one MaxPool2x2, under the
+    //   pooling layer's name; a BatchNorm2d followed by a ReLU one BatchNormRelu and a
+    //   linear layer (with the ReLU after it) one LinearRelu, under the first layer's name;
     // - otherwise an increasing activation followed by max-pooling runs after the pooling,
     //   so it sees a quarter of the elements (2x2 pooling), forward and backward.
     nn::Sequential sequence(const std::vector<LayerSpec>& specs, const std::string& path)

@@ -68,8 +68,9 @@ void FlatOptimizer::repack()
 torch::Tensor FlatOptimizer::clipGradNorm(double maxNorm)
 {
     torch::NoGradGuard noGrad;
-    if (m_grads.is_cpu() && m_grads.scalar_type() == torch::kFloat) {
-        // Two plain passes (the norm, in double; the scaling) instead of five operations.
+    if (m_grads.is_cpu() && m_grads.scalar_type() == torch::kFloat && m_grads.numel() <= (1 << 18)) {
+        // Small models: two plain passes (the norm, in double; the scaling) instead of five
+        // operations. Larger ones keep LibTorch's norm, which is split among threads.
         float* g = m_grads.data_ptr<float>();
         const int64_t n = m_grads.numel();
         double squares = 0.0;
