@@ -34,17 +34,20 @@ double learningRateAt(const ScheduleSpec& s, double baseLr, int64_t step, int64_
         return cosineBetween(baseLr, final, (x - rise) / fall);
     }
 
-    // Linear warm-up from near zero, then the schedule proper over the remaining steps.
-    if (s.warmupSteps > 0 && step < s.warmupSteps)
-        return baseLr * static_cast<double>(step + 1) / static_cast<double>(s.warmupSteps);
+    // Linear warm-up, then the schedule proper (cosine over the remaining steps).
+    int64_t warmup = s.warmupSteps;
+    if (s.type == "warmup_cosine" && warmup == 0)
+        warmup = std::max<int64_t>(1, static_cast<int64_t>(kDefaultWarmupShare * static_cast<double>(totalSteps)));
+    if (warmup > 0 && step < warmup)
+        return baseLr * static_cast<double>(step + 1) / static_cast<double>(warmup);
 
     if (s.type == "step")
         return baseLr * std::pow(s.gamma, static_cast<double>(epoch / std::max<int64_t>(s.stepSize, 1)));
     if (s.type == "exponential")
         return baseLr * std::pow(s.gamma, static_cast<double>(epoch));
     if (s.type == "cosine" || s.type == "warmup_cosine") {
-        const int64_t span = std::max<int64_t>(totalSteps - s.warmupSteps, 1);
-        const double fraction = static_cast<double>(step - s.warmupSteps) / static_cast<double>(span);
+        const int64_t span = std::max<int64_t>(totalSteps - warmup, 1);
+        const double fraction = static_cast<double>(step - warmup) / static_cast<double>(span);
         return cosineBetween(baseLr, s.minLr, fraction);
     }
     return baseLr; // constant
