@@ -93,7 +93,7 @@ QWidget* HyperparametersPanel::buildSchedule()
                           tr("How the learning rate changes over the run"),
                           [](const S& s) { return s.schedule.type; }, [](S& s, std::string v) { s.schedule.type = v; });
     m_schedule->addInt(tr("Warm-up steps"), "schedule.warmup_steps", 0, std::numeric_limits<int>::max(),
-                       tr("Steps of linear rise from 0 to the learning rate at the start"),
+                       tr("Steps of linear rise to the learning rate at the start; 0 = none (warmup_cosine: 5% of the run)"),
                        [](const S& s) { return s.schedule.warmupSteps; }, [](S& s, int64_t v) { s.schedule.warmupSteps = v; });
     m_schedule->addInt(tr("Step size"), "schedule.step_size", 1, std::numeric_limits<int>::max(),
                        tr("Epochs between two decays by gamma"),

@@ -59,13 +59,23 @@ struct OptimizerSpec {
 
 struct ScheduleSpec {
     std::string type = "constant";           // constant|step|exponential|cosine|warmup_cosine|onecycle
-    int64_t warmupSteps = 0;                 // linear warm-up from 0 (constant, cosine, warmup_cosine)
+    int64_t warmupSteps = 0;                 // linear warm-up steps W, >= 0; 0 = none (warmup_cosine: 5%)
     int64_t stepSize = 1;                    // step: epochs between decays, >= 1
     double gamma = 0.1;                      // step, exponential (per epoch): factor, 0 < g <= 1
-    double minLr = 0.0;                      // cosine: final learning rate, >= 0
+    double minLr = 0.0;                      // cosine, warmup_cosine: final learning rate, >= 0
     double pctStart = 0.3;                   // onecycle: share of steps spent rising, 0 < p < 1
     double divFactor = 25.0;                 // onecycle: initial lr = lr / div_factor
     double finalDivFactor = 1e4;             // onecycle: final lr = initial lr / final_div_factor
+// The learning rate over a run, as PyTorch's schedulers compute it (learningRateAt):
+//   constant       lr
+//   step           StepLR per epoch: lr * gamma^floor(epoch / step_size)
+//   exponential    ExponentialLR per epoch: lr * gamma^epoch
+//   cosine         CosineAnnealingLR per step from lr to min_lr over the run (T_max = the steps
+//                  after any warm-up); no warm-up unless warmup_steps is set
+//   warmup_cosine  the same after a warm-up that defaults to 5% of the run's steps (at least 1)
+//   onecycle       OneCycleLR, cosine annealing, lr = max_lr; the momentum is not cycled
+// A warm-up (every type but onecycle) is LinearLR(start_factor = 1 / W, total_iters = W - 1):
+// step s < W runs at lr * (s + 1) / W; step, exponential then continue at their own epoch.
 };
 
 struct TrainingSpec {
@@ -77,6 +87,9 @@ struct TrainingSpec {
     double gradClipValue = 0.0;              // clamp each gradient to +-this; 0 = off
     int64_t threads = 0;                     // intra-op threads; 0 = pick the fastest by measuring
     std::string device = "auto";             // auto|cpu|cuda
+// warmup_cosine's warm-up when warmup_steps is 0: this share of the run's steps, at least 1.
+inline constexpr double kDefaultWarmupShare = 0.05;
+
     int64_t logEverySteps = 10;              // report train metrics every N steps, >= 1
 };
 
