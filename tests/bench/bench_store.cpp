@@ -210,7 +210,7 @@ int main(int argc, char** argv)
 
     auto writable = RunStore::open(logPath);
     const auto start = Clock::now();
-    if (const StoreError error = writable.value->deleteRun(longRun); !error.ok())
+    if (const StoreError error = writable.value->deleteRun(longRun).error; !error.ok())
         fail(error.message);
     row("delete a 1M-point run (ms)", number(secondsSince(start) * 1000.0, " ms"), "-");
 

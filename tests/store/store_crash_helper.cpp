@@ -44,7 +44,7 @@ int main(int argc, char** argv)
         }
         recorder.value->addMetrics(batch);
         if (step % 20000 == 0)
-            recorder.value->addEvent("epoch", std::to_string(step / 20000));
+            recorder.value->addEvent(nnlab::EventKind::Epoch, std::to_string(step / 20000));
         const int64_t committed = recorder.value->committedStep();
         if (committed != printed) {
             std::printf("committed %lld\n", static_cast<long long>(committed));

@@ -142,7 +142,7 @@ private slots:
         QVERIFY(dead.value.message.find("ended without finishing") != std::string::npos);
         const auto events = store.value->events("dead");
         QCOMPARE(events.value.size(), size_t(1));
-        QCOMPARE(events.value[0].kind, std::string("interrupted"));
+        QCOMPARE(events.value[0].kind, EventKind::Interrupted);
         QCOMPARE(events.value[0].step, int64_t(17));
         Sql sql(path);
         QCOMPARE(sql.scalar("SELECT status FROM runs WHERE id = 'dead'"), std::string("interrupted"));
@@ -250,10 +250,10 @@ private slots:
         const auto series = store.value->series(id, "train/loss");
         QCOMPARE(series.value[189].value, points("train/loss", 189, 1)[0].value);
         QCOMPARE(series.value[190].value, points("train/loss", 190, 1, 2.0)[0].value);
-        std::vector<std::string> kinds;
+        std::vector<EventKind> kinds;
         for (const RunEvent& event : store.value->events(id).value)
             kinds.push_back(event.kind);
-        QCOMPARE(kinds, (std::vector<std::string>{"interrupted", "resumed"}));
+        QCOMPARE(kinds, (std::vector<EventKind>{EventKind::Interrupted, EventKind::Resumed}));
 
         auto recorder = RunRecorder::open(path);
         const auto finished = recorder.value->resume(id);

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <limits>
 #include <sstream>
 
@@ -73,7 +74,7 @@ private slots:
             accuracy.push_back({"val/accuracy", 199, 1.7e9 + 1, std::nan("")});
             accuracy.push_back({"val/accuracy", 299, 1.7e9 + 2, 0.75});
             recorder.value->addMetrics(accuracy);
-            recorder.value->addEvent("checkpoint", checkpoint);
+            recorder.value->addEvent(EventKind::Checkpoint, checkpoint);
             QVERIFY(recorder.value->addArtifact(checkpoint, "checkpoint").ok());
             QCOMPARE(recorder.value->addArtifact(checkpoint + ".missing", "checkpoint").code,
                      StoreErrorCode::Io);
@@ -147,7 +148,7 @@ private slots:
 
         const auto events = store->events(id);
         QCOMPARE(events.value.size(), size_t(1));
-        QCOMPARE(events.value[0].kind, std::string("checkpoint"));
+        QCOMPARE(events.value[0].kind, EventKind::Checkpoint);
         QCOMPARE(events.value[0].detail, checkpoint);
         const auto artifacts = store->artifacts(id);
         QCOMPARE(artifacts.value.size(), size_t(1));
@@ -250,9 +251,71 @@ private slots:
         // A run still being recorded by a live process is not deleted under it.
         auto recorder = RunRecorder::open(path);
         const auto live = recorder.value->begin(spec("live"), experimentJson("live", 0.1));
-        const StoreError refused = store->deleteRun(live.value);
+        const StoreError refused = store->deleteRun(live.value).error;
         QCOMPARE(refused.code, StoreErrorCode::WrongState);
         QVERIFY(refused.message.find("still running") != std::string::npos);
+    }
+
+    // DeleteFiles::Checkpoints removes the run's latest and best checkpoints and the checkpoint
+    // artifacts it recorded in the store's checkpoints folder. Another run's files, a file
+    // another run records too, and files outside that folder (by path or through a link) stay.
+    void deleteRemovesCheckpointFiles()
+    {
+        QTemporaryDir dir;
+        const std::string folder = dir.path().toStdString();
+        const std::string path = folder + "/runs.db";
+        // A finished run that recorded `artifacts` as checkpoints; "" when anything failed.
+        auto record = [&](const std::string& name, const std::vector<std::string>& artifacts) -> std::string {
+            auto recorder = RunRecorder::open(path);
+            const auto id = recorder.value->begin(spec(name), experimentJson(name, 0.1));
+            for (const std::string& file : artifacts) {
+                writeBytes(file, "weights of " + name);
+                if (!recorder.value->addArtifact(file, "checkpoint").ok())
+                    return {};
+            }
+            TrainResult result;
+            result.status = TrainStatus::Finished;
+            return recorder.value->finish(result).ok() ? id.value : std::string();
+        };
+        const std::string checkpoints = folder + "/checkpoints/";
+        const std::string shared = checkpoints + "shared.pt";
+        const std::string outside = folder + "/exported.pt";
+        std::filesystem::create_directories(folder + "/elsewhere");
+        std::filesystem::create_directories(checkpoints);
+        std::filesystem::create_directory_symlink(folder + "/elsewhere", checkpoints + "link");
+        const std::string throughLink = checkpoints + "link/step100.pt";
+        const std::string gone = record("gone", {checkpoints + "step50.pt", shared, outside, throughLink});
+        const std::string keep = record("keep", {shared});
+        QVERIFY(!gone.empty() && !keep.empty());
+
+        const std::string latest = checkpointPathFor(path, gone, CheckpointKind::Latest);
+        const std::string best = checkpointPathFor(path, gone, CheckpointKind::Best);
+        QCOMPARE(latest, checkpoints + gone + ".pt");
+        QCOMPARE(best, checkpoints + gone + ".best.pt");
+        const std::string keepLatest = checkpointPathFor(path, keep, CheckpointKind::Latest);
+        const std::string keepBest = checkpointPathFor(path, keep, CheckpointKind::Best);
+        for (const std::string& file : {latest, best, keepLatest, keepBest})
+            writeBytes(file, "weights");
+
+        auto store = open(path);
+        const auto deleted = store->deleteRun(gone.substr(0, 20), DeleteFiles::Checkpoints);
+        QVERIFY2(deleted.ok(), deleted.error.message.c_str());
+        QCOMPARE(deleted.value.id, gone);
+        std::vector<std::string> removed = deleted.value.removedFiles;
+        std::sort(removed.begin(), removed.end());
+        std::vector<std::string> expected{latest, best, checkpoints + "step50.pt"};
+        std::sort(expected.begin(), expected.end());
+        QCOMPARE(removed, expected);
+        for (const std::string& file : expected)
+            QVERIFY2(!std::filesystem::exists(file), file.c_str());
+        for (const std::string& file : {shared, outside, throughLink, keepLatest, keepBest})
+            QVERIFY2(std::filesystem::exists(file), file.c_str());
+
+        // Without DeleteFiles::Checkpoints the files stay.
+        const auto kept = store->deleteRun(keep);
+        QVERIFY(kept.ok());
+        QVERIFY(kept.value.removedFiles.empty());
+        QVERIFY(std::filesystem::exists(keepLatest));
     }
 
     // 1M points, one spike up and one down: both survive 2000 buckets.

@@ -214,7 +214,7 @@ private slots:
         const auto events = store.value->events(run.value.id);
         QVERIFY(events.ok());
         QCOMPARE(events.value.size(), size_t(1));
-        QCOMPARE(events.value[0].kind, std::string("checkpoint"));
+        QCOMPARE(events.value[0].kind, EventKind::Checkpoint);
         QVERIFY(store.value->setTags(run.value.id, {"migrated"}).ok());
         store.value.reset();
 

@@ -61,12 +61,13 @@ bool RunsPanel::deleteRun(const QString& runId)
 {
     if (!ensureStore())
         return false;
-    const nnlab::StoreError error = m_store->deleteRun(runId.toStdString());
-    if (!error.ok()) {
-        reportStoreError(error);
+    const auto deleted = m_store->deleteRun(runId.toStdString(), nnlab::DeleteFiles::Checkpoints);
+    if (!deleted.value.id.empty())
+        refresh();   // drops its tick, which tells the charts
+    if (!deleted.ok()) {
+        reportStoreError(deleted.error);   // a checkpoint file left behind names the file
         return false;
     }
-    refresh();   // drops its tick, which tells the charts
     return true;
 }
 
@@ -169,10 +170,10 @@ void RunsPanel::promptDelete()
     QString question;
     if (ids.size() == 1) {
         const nnlab::RunSummary* run = m_model->runAt(m_model->rowOf(ids.front()));
-        question = tr("Delete run \"%1\" with all its metrics? Checkpoint files are kept.")
+        question = tr("Delete run \"%1\" with all its metrics and checkpoint files?")
                        .arg(run ? text(run->name) : ids.front());
     } else {
-        question = tr("Delete %1 runs with all their metrics? Checkpoint files are kept.").arg(ids.size());
+        question = tr("Delete %1 runs with all their metrics and checkpoint files?").arg(ids.size());
     }
     if (QMessageBox::question(this, tr("Delete runs"), question, QMessageBox::Yes | QMessageBox::Cancel,
                               QMessageBox::Cancel)

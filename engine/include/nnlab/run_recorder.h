@@ -7,7 +7,7 @@
 
 #include "nnlab/spec.h"
 #include "nnlab/store.h"
-#include "nnlab/trainer.h"
+#include "nnlab/run_types.h"
 
 #include <cstdint>
 #include <memory>
@@ -68,7 +68,7 @@ public:
     // run's started time.
     void updateInfo(const TrainInfo& info);
     void addMetrics(const std::vector<MetricPoint>& points);
-    void addEvent(const std::string& kind, const std::string& detail = {});
+    void addEvent(EventKind kind, const std::string& detail = {});
     // Records a file: size and hash (XXH64 of its contents, read once now on the calling
     // thread, since a checkpoint path is often overwritten later). step -1 = the last
     // metric step seen.

@@ -16,6 +16,8 @@
 //   1M-point downsampled read in a few milliseconds possible.
 #pragma once
 
+#include "nnlab/run_types.h"
+
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -59,19 +61,24 @@ struct StoreResult {
     bool ok() const { return error.ok(); }
 };
 
-enum class RunStatus { Running, Finished, Failed, Cancelled, Interrupted };
-
-const char* toString(RunStatus status);                      // "running", "finished", ...
-std::optional<RunStatus> runStatusFromString(const std::string& text);
-
 // Direction of a metric tag, from its last path component: +1 higher is better (accuracy,
 // precision, recall, f1, auc, iou), -1 lower is better (loss, error, mse, mae, nll,
 // perplexity), 0 unknown (lr, grad_norm...): such tags have no "best" value.
 int metricDirection(const std::string& tag);
 
 // $NNLAB_DB if set, else $XDG_DATA_HOME/nnlab/runs.db, else ~/.local/share/nnlab/runs.db.
-// The folder is created when the store is opened for writing.
+// The folder is created when the store is opened for writing. A path given on the command
+// line (--db) is used instead of this: the flag beats the environment.
 std::string defaultDatabasePath();
+
+// A run's checkpoints, beside its store: the latest state, and the best one by the run's
+// chosen validation metric.
+enum class CheckpointKind { Latest, Best };
+
+// <store folder>/checkpoints/<run id>.pt (Latest) or <run id>.best.pt (Best). Creates the
+// checkpoints folder, so the trainer can write there. No LibTorch: the store deletes these.
+std::string checkpointPathFor(const std::string& databasePath, const std::string& runId,
+                              CheckpointKind kind);
 
 // Summary of one metric series of a run; kept up to date at every flush.
 struct MetricSummary {
@@ -119,12 +126,12 @@ struct RunDetails : RunSummary {
     std::string infoJson;         // trainer details: threadChoice, stepsPerEpoch, totalSteps, ...
 };
 
-// Timeline: "checkpoint", "paused", "resumed", "epoch", later alerts.
+// Timeline: checkpoints, pauses, epochs, what hooks did.
 struct RunEvent {
     int64_t id = 0;
     double time = 0.0;
     int64_t step = -1;            // the last metric step seen when it happened; -1 = none yet
-    std::string kind;
+    EventKind kind = EventKind::Note;   // a kind this build does not know reads as Note
     std::string detail;
 };
 
@@ -163,6 +170,20 @@ struct RunFilter {
     std::string sortBy;
     bool reverse = false;
     int limit = 0;                // 0 = no limit
+};
+
+// What RunStore::deleteRun removes besides the run's records.
+enum class DeleteFiles {
+    None,          // the records only
+    // Also the run's checkpoint files: its latest and best checkpoints, and every checkpoint
+    // artifact it recorded, but only files inside the store's checkpoints folder, and none
+    // that another run records as its artifact too.
+    Checkpoints,
+};
+
+struct DeleteReport {
+    std::string id;                        // the run's full id; empty when it was not deleted
+    std::vector<std::string> removedFiles; // absolute paths
 };
 
 struct ImportReport {
@@ -212,9 +233,11 @@ public:
     StoreError rename(const std::string& id, const std::string& name);
     StoreError setNotes(const std::string& id, const std::string& notes);
     StoreError setTags(const std::string& id, const std::vector<std::string>& tags);
-    // Deletes the run with its metrics, events and artifact records (not the artifact
-    // files). A run still running in a live process is refused.
-    StoreError deleteRun(const std::string& id);
+    // Deletes the run with its metrics, events and artifact records, and with
+    // DeleteFiles::Checkpoints its checkpoint files. A run still running in a live process is
+    // refused. Files go after the records are committed; a file that cannot be removed is
+    // the error (Io, naming it), the run being deleted already.
+    StoreResult<DeleteReport> deleteRun(const std::string& id, DeleteFiles files = DeleteFiles::None);
 
     // Merges runs from another store (another machine, a Slurm array job), each in its own
     // transaction. The other file is opened read-only and never changed.

@@ -41,7 +41,7 @@ int insertChunk(Connection& db, int64_t seriesId, const SeriesPoint* points, siz
                            "VALUES(?, ?, ?, ?, ?)");
     insert->bind(1, seriesId).bind(2, points[0].step).bind(3, points[count - 1].step)
         .bind(4, static_cast<int64_t>(count)).bindBlob(5, blob.data(), blob.size());
-    return insert->run() == SQLITE_DONE ? SQLITE_OK : insert->lastResult();
+    return insert->execute();
 }
 
 // Calls visit(point) for every stored point with stepMin <= step <= stepMax, in order.
@@ -56,8 +56,8 @@ int forEachPoint(Connection& db, int64_t seriesId, int64_t stepMin, int64_t step
         "ORDER BY first_step");
     chunks->bind(1, seriesId).bind(2, stepMin).bind(3, stepMax);
     while (chunks->next()) {
-        const auto* data = static_cast<const unsigned char*>(chunks->blob(0));
-        const size_t count = static_cast<size_t>(chunks->blobSize(0)) / kPointBytes;
+        const auto* data = static_cast<const unsigned char*>(chunks->blob("data"));
+        const size_t count = static_cast<size_t>(chunks->blobSize("data")) / kPointBytes;
         for (size_t i = 0; i < count; ++i) {
             const SeriesPoint point = decodeAt(data, i);
             if (point.step > stepMax)
@@ -66,7 +66,7 @@ int forEachPoint(Connection& db, int64_t seriesId, int64_t stepMin, int64_t step
                 visit(point);
         }
     }
-    return chunks->lastResult() == SQLITE_DONE ? SQLITE_OK : chunks->lastResult();
+    return chunks->readResult();
 }
 
 // Writes points that all come after the stored ones.
@@ -121,9 +121,9 @@ int truncateFrom(Connection& db, SeriesState& state, int64_t fromStep)
                               "WHERE series = ? AND first_step < ?2 AND last_step >= ?2");
         split->bind(1, state.id).bind(2, fromStep);
         if (split->next()) {
-            splitKey = split->integer(0);
-            const auto* data = static_cast<const unsigned char*>(split->blob(1));
-            const size_t count = static_cast<size_t>(split->blobSize(1)) / kPointBytes;
+            splitKey = split->integer("first_step");
+            const auto* data = static_cast<const unsigned char*>(split->blob("data"));
+            const size_t count = static_cast<size_t>(split->blobSize("data")) / kPointBytes;
             for (size_t i = 0; i < count; ++i) {
                 const SeriesPoint point = decodeAt(data, i);
                 if (point.step >= fromStep)
@@ -220,20 +220,20 @@ int saveSummary(Connection& db, const SeriesState& state)
     update->bind(1, state.id).bind(2, s.count).bind(3, s.firstStep).bind(4, s.lastStep)
         .bind(5, s.finalValue).bind(6, s.bestValue).bind(7, s.bestStep).bind(8, s.minValue)
         .bind(9, s.maxValue);
-    return update->run() == SQLITE_DONE ? SQLITE_OK : update->lastResult();
+    return update->execute();
 }
 
-MetricSummary readSummary(const Statement& row, int column)
+MetricSummary readSummary(const Statement& row)
 {
     MetricSummary summary;
-    summary.count = row.integer(column);
-    summary.firstStep = row.integer(column + 1);
-    summary.lastStep = row.integer(column + 2);
-    summary.finalValue = row.real(column + 3);
-    summary.bestValue = row.real(column + 4);
-    summary.bestStep = row.integer(column + 5);
-    summary.minValue = row.real(column + 6);
-    summary.maxValue = row.real(column + 7);
+    summary.count = row.integer("count");
+    summary.firstStep = row.integer("first_step");
+    summary.lastStep = row.integer("last_step");
+    summary.finalValue = row.real("final_value");
+    summary.bestValue = row.real("best_value");
+    summary.bestStep = row.integer("best_step");
+    summary.minValue = row.real("min_value");
+    summary.maxValue = row.real("max_value");
     return summary;
 }
 

@@ -46,10 +46,9 @@ void accumulate(MetricSummary& summary, int direction, const SeriesPoint& point)
 int appendPoints(Connection& db, SeriesState& state, const std::vector<SeriesPoint>& points);
 int saveSummary(Connection& db, const SeriesState& state);
 
-// Series rows: "count, first_step, last_step, final_value, best_value, best_step,
-// min_value, max_value" starting at `column`.
-MetricSummary readSummary(const Statement& row, int column);
-extern const char* const kSummaryColumns;
+// A series row's summary, from a SELECT that includes kSummaryColumns.
+MetricSummary readSummary(const Statement& row);
+extern const char* const kSummaryColumns;   // "count, first_step, ..., max_value"
 
 int readPoints(Connection& db, int64_t seriesId, int64_t stepMin, int64_t stepMax,
                std::vector<SeriesPoint>& out);

@@ -91,7 +91,7 @@ OrderedJson runJson(const RunDetails& run, const std::vector<RunEvent>& events,
     json["events"] = OrderedJson::array();
     for (const RunEvent& event : events)
         json["events"].push_back({{"time", event.time}, {"step", event.step},
-                                  {"kind", event.kind}, {"detail", event.detail}});
+                                  {"kind", toString(event.kind)}, {"detail", event.detail}});
     json["artifacts"] = OrderedJson::array();
     for (const RunArtifact& artifact : artifacts)
         json["artifacts"].push_back({{"time", artifact.time}, {"step", artifact.step},

@@ -111,14 +111,20 @@ StoreResult<ImportReport> RunStore::importFrom(const std::string& otherPath)
 
     std::vector<SourceRun> runs;
     {
-        auto select = db.query("SELECT s.seq, s.id, s.status, s.host, s.pid, s.owner, "
-                               "EXISTS(SELECT 1 FROM main.runs m WHERE m.id = s.id) "
+        auto select = db.query("SELECT s.seq AS seq, s.id AS id, s.status AS status, s.host AS host, "
+                               "s.pid AS pid, s.owner AS owner, "
+                               "EXISTS(SELECT 1 FROM main.runs m WHERE m.id = s.id) AS present "
                                "FROM src.runs s ORDER BY s.created_at");
         ImportReport& report = result.value;
         while (select->next()) {
-            SourceRun run{select->integer(0), select->text(1), select->text(2),
-                          select->text(3), select->integer(4), select->text(5)};
-            if (select->integer(6) != 0)
+            SourceRun run;
+            run.seq = select->integer("seq");
+            run.id = select->text("id");
+            run.status = select->text("status");
+            run.host = select->text("host");
+            run.pid = select->integer("pid");
+            run.owner = select->text("owner");
+            if (select->integer("present") != 0)
                 report.alreadyPresent.push_back(run.id);
             else if (run.status == "running"
                      && ownerLiveness(run.host, run.pid, run.owner) != Liveness::Dead)

@@ -32,16 +32,6 @@ std::string experimentHash(const std::string& json)
     return hashText(parsed.is_discarded() ? json : parsed.dump());
 }
 
-const char* statusText(TrainStatus status)
-{
-    switch (status) {
-    case TrainStatus::Finished: return "finished";
-    case TrainStatus::Cancelled: return "cancelled";
-    case TrainStatus::Failed: return "failed";
-    }
-    return "failed";
-}
-
 StoreError wrongState(const Connection& db, const std::string& message)
 {
     return makeError(StoreErrorCode::WrongState, db.path(), message);
@@ -134,8 +124,8 @@ RunRecorder::~RunRecorder()
         const int64_t step = impl.lastStep.load();
         impl.enqueue([&](Batch& batch) {
             const std::string message = "the recorder closed before the run finished";
-            batch.events.push_back({0, time, step, "interrupted", message});
-            batch.finish = Batch::Finish{"interrupted", message, {}, 0, time};
+            batch.events.push_back({0, time, step, EventKind::Interrupted, message});
+            batch.finish = Batch::Finish{RunStatus::Interrupted, message, {}, 0, time};
         });
     }
     {
@@ -216,7 +206,7 @@ StoreResult<std::string> RunRecorder::begin(const ExperimentSpec& spec,
             continue;
         auto insert = db.query("INSERT OR IGNORE INTO run_tags(run, tag) VALUES(?, ?)");
         insert->bind(1, seq).bind(2, tag);
-        rc = insert->run() == SQLITE_DONE ? SQLITE_OK : insert->lastResult();
+        rc = insert->execute();
     }
     if (rc == SQLITE_OK && id.empty())
         rc = SQLITE_CONSTRAINT;
@@ -264,16 +254,15 @@ StoreResult<ResumePoint> RunRecorder::resume(const std::string& runId)
             result.error = db.error(select->lastResult(), "cannot read run " + id);
             return result;
         }
-        storedStatus = select->text(0);
-        storedPid = select->integer(2);
-        point.experimentJson = select->text(4);
-        duration = select->real(5);
-        const RunStatus status = effectiveStatus(storedStatus, select->text(1), storedPid,
-                                                 select->text(3));
+        storedStatus = select->text("status");
+        storedPid = select->integer("pid");
+        point.experimentJson = select->text("experiment");
+        duration = select->real("duration");
+        const std::string host = select->text("host");
+        const RunStatus status = effectiveStatus(storedStatus, host, storedPid, select->text("owner"));
         if (status == RunStatus::Running) {
             result.error = wrongState(db, "run " + id + " is still running (process "
-                                              + std::to_string(storedPid) + " on "
-                                              + select->text(1) + ")");
+                                              + std::to_string(storedPid) + " on " + host + ")");
             return result;
         }
         if (status == RunStatus::Finished) {
@@ -290,9 +279,9 @@ StoreResult<ResumePoint> RunRecorder::resume(const std::string& runId)
             result.error = wrongState(db, "run " + id + " has no checkpoint to resume from");
             return result;
         }
-        point.checkpointPath = select->text(0);
-        point.checkpointStep = select->integer(1);
-        recordedHash = select->text(2);
+        point.checkpointPath = select->text("path");
+        point.checkpointStep = select->integer("step");
+        recordedHash = select->text("hash");
     }
     const auto file = hashFile(point.checkpointPath);
     if (!file.ok()) {
@@ -313,7 +302,7 @@ StoreResult<ResumePoint> RunRecorder::resume(const std::string& runId)
                                "WHERE seq = ?1 AND status = ?2 AND pid = ?3");
         update->bind(1, ref.value.seq).bind(2, storedStatus).bind(3, storedPid)
             .bind(4, self.host).bind(5, self.pid).bind(6, self.token).bind(7, time);
-        rc = update->run() == SQLITE_DONE ? SQLITE_OK : update->lastResult();
+        rc = update->execute();
     }
     if (rc == SQLITE_OK && sqlite3_changes(db.handle()) != 1) {
         result.error = wrongState(db, "run " + id + " changed while resuming; try again");
@@ -324,7 +313,7 @@ StoreResult<ResumePoint> RunRecorder::resume(const std::string& runId)
                               "VALUES(?, ?, ?, 'resumed', ?)");
         event->bind(1, ref.value.seq).bind(2, time).bind(3, point.checkpointStep)
             .bind(4, "from " + point.checkpointPath);
-        rc = event->run() == SQLITE_DONE ? SQLITE_OK : event->lastResult();
+        rc = event->execute();
     }
     if (rc == SQLITE_OK)
         rc = transaction.commit();
@@ -368,7 +357,7 @@ void RunRecorder::addMetrics(const std::vector<MetricPoint>& points)
     });
 }
 
-void RunRecorder::addEvent(const std::string& kind, const std::string& detail)
+void RunRecorder::addEvent(EventKind kind, const std::string& detail)
 {
     const RunEvent event{0, now(), m_impl->lastStep.load(), kind, detail};
     m_impl->enqueue([&](Batch& batch) { batch.events.push_back(event); });
@@ -403,7 +392,7 @@ StoreError RunRecorder::finish(const TrainResult& result)
     }
     const double time = now();
     impl.enqueue([&](Batch& batch) {
-        batch.finish = Batch::Finish{statusText(result.status), result.message,
+        batch.finish = Batch::Finish{runStatusOf(result.status), result.message,
                                      result.finalMetrics, result.steps, time};
     });
     {

@@ -42,8 +42,8 @@ int loadSeries(Connection& db, int64_t runSeq, const std::string& tag, SeriesSta
                            + " FROM series WHERE run = ? AND tag = ?");
     select->bind(1, runSeq).bind(2, tag);
     if (select->next()) {
-        state.id = select->integer(0);
-        state.summary = readSummary(*select, 1);
+        state.id = select->integer("id");
+        state.summary = readSummary(*select);
         return SQLITE_OK;
     }
     if (select->lastResult() != SQLITE_DONE)
@@ -64,11 +64,6 @@ std::string infoJson(const TrainInfo& info)
         {"dataDescription", info.dataDescription},
     };
     return json.dump();
-}
-
-int run(Query& query)
-{
-    return query->run() == SQLITE_DONE ? SQLITE_OK : query->lastResult();
 }
 
 } // namespace
@@ -127,9 +122,9 @@ StoreError RunRecorder::Impl::commit(const Batch& batch)
             break;
         auto insert = connection.query(
             "INSERT INTO events(run, time, step, kind, detail) VALUES(?, ?, ?, ?, ?)");
-        insert->bind(1, runSeq).bind(2, event.time).bind(3, event.step).bind(4, event.kind)
+        insert->bind(1, runSeq).bind(2, event.time).bind(3, event.step).bind(4, toString(event.kind))
             .bind(5, event.detail);
-        rc = run(insert);
+        rc = insert->execute();
     }
     for (const RunArtifact& artifact : batch.artifacts) {
         if (rc != SQLITE_OK)
@@ -139,7 +134,7 @@ StoreError RunRecorder::Impl::commit(const Batch& batch)
         insert->bind(1, runSeq).bind(2, artifact.time).bind(3, artifact.step)
             .bind(4, artifact.kind).bind(5, artifact.path).bind(6, artifact.size)
             .bind(7, artifact.hash);
-        rc = run(insert);
+        rc = insert->execute();
     }
     if (batch.info && rc == SQLITE_OK) {
         const TrainInfo& info = batch.info->info;
@@ -148,7 +143,7 @@ StoreError RunRecorder::Impl::commit(const Batch& batch)
             "started_at = coalesce(started_at, ?6) WHERE seq = ?1");
         update->bind(1, runSeq).bind(2, info.device).bind(3, info.threads)
             .bind(4, info.parameters).bind(5, infoJson(info)).bind(6, batch.info->time);
-        rc = run(update);
+        rc = update->execute();
     }
     const double duration = baseDuration + std::max(0.0, (batch.finish ? batch.finish->time : time)
                                                              - segmentStart);
@@ -157,14 +152,14 @@ StoreError RunRecorder::Impl::commit(const Batch& batch)
             "UPDATE runs SET updated_at = ?2, duration = ?3, last_step = max(last_step, ?4) "
             "WHERE seq = ?1");
         heartbeat->bind(1, runSeq).bind(2, time).bind(3, duration).bind(4, maxStep);
-        rc = run(heartbeat);
+        rc = heartbeat->execute();
     }
     if (batch.finish && rc == SQLITE_OK) {
         auto update = connection.query(
             "UPDATE runs SET status = ?2, message = ?3, ended_at = ?4 WHERE seq = ?1");
-        update->bind(1, runSeq).bind(2, batch.finish->status).bind(3, batch.finish->message)
+        update->bind(1, runSeq).bind(2, toString(batch.finish->status)).bind(3, batch.finish->message)
             .bind(4, batch.finish->time);
-        rc = run(update);
+        rc = update->execute();
     }
     if (rc == SQLITE_OK)
         rc = transaction.commit();

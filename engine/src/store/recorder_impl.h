@@ -28,7 +28,7 @@ struct Batch {
         double time = 0.0;
     };
     struct Finish {
-        std::string status;           // "finished", "failed", "cancelled", "interrupted"
+        RunStatus status = RunStatus::Finished;
         std::string message;
         std::map<std::string, double> finalMetrics;
         int64_t steps = 0;

@@ -114,7 +114,7 @@ int migrate1to2(Connection& db)
     {
         Statement select(db.handle(), "SELECT seq, tags FROM runs WHERE tags <> ''");
         while (select.next())
-            tagged.emplace_back(select.integer(0), select.text(1));
+            tagged.emplace_back(select.integer("seq"), select.text("tags"));
         if (select.lastResult() != SQLITE_DONE)
             return select.lastResult();
     }
@@ -161,15 +161,15 @@ int readHeader(Connection& db, Header& header)
         return app.prepareResult();
     if (!app.next())
         return app.lastResult();
-    header.applicationId = static_cast<int>(app.integer(0));
+    header.applicationId = static_cast<int>(app.integer("application_id"));
     Statement version(db.handle(), "PRAGMA user_version");
     if (!version.next())
         return version.lastResult();
-    header.version = static_cast<int>(version.integer(0));
-    Statement objects(db.handle(), "SELECT count(*) FROM sqlite_schema");
+    header.version = static_cast<int>(version.integer("user_version"));
+    Statement objects(db.handle(), "SELECT count(*) AS objects FROM sqlite_schema");
     if (!objects.next())
         return objects.lastResult();
-    header.objects = static_cast<int>(objects.integer(0));
+    header.objects = static_cast<int>(objects.integer("objects"));
     return SQLITE_OK;
 }
 
@@ -232,10 +232,10 @@ int markInterruptedRuns(Connection& db)
         Statement running(db.handle(),
                           "SELECT seq, host, pid, owner FROM runs WHERE status = 'running'");
         while (running.next()) {
-            const std::string host = running.text(1);
-            const int64_t pid = running.integer(2);
-            if (ownerLiveness(host, pid, running.text(3)) == Liveness::Dead)
-                dead.emplace_back(running.integer(0),
+            const std::string host = running.text("host");
+            const int64_t pid = running.integer("pid");
+            if (ownerLiveness(host, pid, running.text("owner")) == Liveness::Dead)
+                dead.emplace_back(running.integer("seq"),
                                   "process " + std::to_string(pid) + " on " + host
                                       + " ended without finishing the run (killed, crashed "
                                         "or power lost)");
@@ -389,7 +389,7 @@ StoreResult<std::unique_ptr<Connection>> openConnection(const std::string& reque
     // Verified: from here on the file is an nnlab store (or empty) and may be written.
     Statement wal(db->handle(), "PRAGMA journal_mode = WAL");
     rc = wal.step();
-    if (rc != SQLITE_ROW || wal.text(0) != "wal") {
+    if (rc != SQLITE_ROW || wal.text("journal_mode") != "wal") {
         result.error = db->error(rc == SQLITE_ROW ? SQLITE_BUSY : rc, "cannot switch to WAL");
         return result;
     }

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <sstream>
 #include <utility>
@@ -26,7 +27,8 @@ Statement::~Statement()
 
 Statement::Statement(Statement&& other) noexcept
     : m_stmt(std::exchange(other.m_stmt, nullptr)), m_prepareRc(other.m_prepareRc),
-      m_lastRc(other.m_lastRc)
+      m_lastRc(other.m_lastRc), m_columnNames(std::move(other.m_columnNames)),
+      m_missingColumn(other.m_missingColumn)
 {
 }
 
@@ -37,6 +39,8 @@ Statement& Statement::operator=(Statement&& other) noexcept
         m_stmt = std::exchange(other.m_stmt, nullptr);
         m_prepareRc = other.m_prepareRc;
         m_lastRc = other.m_lastRc;
+        m_columnNames = std::move(other.m_columnNames);
+        m_missingColumn = other.m_missingColumn;
     }
     return *this;
 }
@@ -81,6 +85,8 @@ int Statement::step()
 {
     if (!m_stmt)
         return m_lastRc = (m_prepareRc == SQLITE_OK ? SQLITE_MISUSE : m_prepareRc);
+    if (m_missingColumn)
+        return m_lastRc = SQLITE_RANGE;
     m_lastRc = sqlite3_step(m_stmt);
     return m_lastRc;
 }
@@ -99,43 +105,66 @@ void Statement::reset()
         sqlite3_reset(m_stmt);
         sqlite3_clear_bindings(m_stmt);
     }
+    m_missingColumn = false;
 }
 
-bool Statement::isNull(int column) const
+int Statement::columnIndex(std::string_view column) const
 {
-    return sqlite3_column_type(m_stmt, column) == SQLITE_NULL;
+    if (m_stmt && m_columnNames.empty()) {
+        const int count = sqlite3_column_count(m_stmt);
+        for (int i = 0; i < count; ++i) {
+            const char* name = sqlite3_column_name(m_stmt, i);
+            m_columnNames.emplace_back(name ? name : "");
+        }
+    }
+    for (size_t i = 0; i < m_columnNames.size(); ++i) {
+        if (m_columnNames[i] == column)
+            return static_cast<int>(i);
+    }
+    if (!m_missingColumn)
+        std::fprintf(stderr, "nnlab store: no column \"%.*s\" in: %s\n", static_cast<int>(column.size()),
+                     column.data(), m_stmt ? sqlite3_sql(m_stmt) : "(invalid statement)");
+    m_missingColumn = true;
+    return -1;
 }
 
-int64_t Statement::integer(int column) const
+bool Statement::isNull(std::string_view column) const
 {
-    return sqlite3_column_int64(m_stmt, column);
+    return sqlite3_column_type(m_stmt, columnIndex(column)) == SQLITE_NULL;
 }
 
-double Statement::real(int column) const
+int64_t Statement::integer(std::string_view column) const
 {
+    return sqlite3_column_int64(m_stmt, columnIndex(column));
+}
+
+double Statement::real(std::string_view column) const
+{
+    const int index = columnIndex(column);
     // SQLite stores a bound NaN as NULL.
-    if (isNull(column))
+    if (sqlite3_column_type(m_stmt, index) == SQLITE_NULL)
         return std::numeric_limits<double>::quiet_NaN();
-    return sqlite3_column_double(m_stmt, column);
+    return sqlite3_column_double(m_stmt, index);
 }
 
-std::string Statement::text(int column) const
+std::string Statement::text(std::string_view column) const
 {
-    const unsigned char* data = sqlite3_column_text(m_stmt, column);
+    const int index = columnIndex(column);
+    const unsigned char* data = sqlite3_column_text(m_stmt, index);
     if (!data)
         return {};
     return std::string(reinterpret_cast<const char*>(data),
-                       static_cast<size_t>(sqlite3_column_bytes(m_stmt, column)));
+                       static_cast<size_t>(sqlite3_column_bytes(m_stmt, index)));
 }
 
-const void* Statement::blob(int column) const
+const void* Statement::blob(std::string_view column) const
 {
-    return sqlite3_column_blob(m_stmt, column);
+    return sqlite3_column_blob(m_stmt, columnIndex(column));
 }
 
-int Statement::blobSize(int column) const
+int Statement::blobSize(std::string_view column) const
 {
-    return sqlite3_column_bytes(m_stmt, column);
+    return sqlite3_column_bytes(m_stmt, columnIndex(column));
 }
 
 Connection::Connection(sqlite3* db, std::string path, int busyTimeoutMs, bool readOnly)
@@ -192,6 +221,9 @@ StoreError Connection::error(int rc, const std::string& what) const
     case SQLITE_CORRUPT:
         return makeError(StoreErrorCode::Corrupt, m_path,
                          prefix + "database file is corrupt (" + detail + ")");
+    case SQLITE_RANGE:
+        return makeError(StoreErrorCode::Io, m_path,
+                         prefix + "a query reads a column or parameter it does not have (a bug in nnlab)");
     case SQLITE_CANTOPEN:
         return makeError(StoreErrorCode::Io, m_path, prefix + "cannot open (" + detail + ")");
     default:

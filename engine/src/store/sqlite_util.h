@@ -11,6 +11,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace nnlab::store {
 
@@ -39,19 +41,34 @@ public:
     int lastResult() const { return m_lastRc; }
     // Runs to completion; returns SQLITE_DONE on success.
     int run();
+    // Runs to completion; SQLITE_OK on success, so it chains with other result codes.
+    int execute() { return run() == SQLITE_DONE ? SQLITE_OK : m_lastRc; }
+    // After a loop over next(): SQLITE_OK when the rows ran out, else what stopped it.
+    int readResult() const { return m_lastRc == SQLITE_DONE ? SQLITE_OK : m_lastRc; }
     void reset();
 
-    bool isNull(int column) const;
-    int64_t integer(int column) const;
-    double real(int column) const;           // NULL (SQLite's NaN) reads as NaN
-    std::string text(int column) const;
-    const void* blob(int column) const;
-    int blobSize(int column) const;
+    // The current row's columns, by the name the SELECT gives them (the column's own name,
+    // or its AS alias; give every expression an alias). Reading by name keeps a reader right
+    // when a SELECT's column list changes. A name the statement does not have is a bug: it
+    // reads as NULL, is reported on stderr, and the next step() fails with SQLITE_RANGE so
+    // a reading loop reports an error.
+    bool isNull(std::string_view column) const;
+    int64_t integer(std::string_view column) const;
+    double real(std::string_view column) const;       // NULL (SQLite's NaN) reads as NaN
+    std::string text(std::string_view column) const;
+    const void* blob(std::string_view column) const;
+    int blobSize(std::string_view column) const;
+    // The column's index, -1 (with the report above) when there is none.
+    int columnIndex(std::string_view column) const;
 
 private:
     sqlite3_stmt* m_stmt = nullptr;
     int m_prepareRc = SQLITE_OK;
     int m_lastRc = SQLITE_OK;
+    // Column names, read from the prepared statement at the first lookup: a statement is
+    // prepared once and read many times, so each lookup is a short scan of a few names.
+    mutable std::vector<std::string> m_columnNames;
+    mutable bool m_missingColumn = false;
 };
 
 class Connection;
@@ -89,6 +106,11 @@ public:
 
     // "PATH: what: reason", the reason from the result code and SQLite's message.
     StoreError error(int rc, const std::string& what = {}) const;
+    // No error for SQLITE_OK, else error(rc, what).
+    StoreError check(int rc, const std::string& what) const
+    {
+        return rc == SQLITE_OK ? StoreError() : error(rc, what);
+    }
 
 private:
     sqlite3* m_db;

@@ -15,28 +15,6 @@ namespace nnlab {
 
 using namespace store;
 
-const char* toString(RunStatus status)
-{
-    switch (status) {
-    case RunStatus::Running: return "running";
-    case RunStatus::Finished: return "finished";
-    case RunStatus::Failed: return "failed";
-    case RunStatus::Cancelled: return "cancelled";
-    case RunStatus::Interrupted: return "interrupted";
-    }
-    return "unknown";
-}
-
-std::optional<RunStatus> runStatusFromString(const std::string& text)
-{
-    for (RunStatus status : {RunStatus::Running, RunStatus::Finished, RunStatus::Failed,
-                             RunStatus::Cancelled, RunStatus::Interrupted}) {
-        if (text == toString(status))
-            return status;
-    }
-    return std::nullopt;
-}
-
 int metricDirection(const std::string& tag)
 {
     std::string name = tag.substr(tag.rfind('/') == std::string::npos ? 0 : tag.rfind('/') + 1);
@@ -56,50 +34,6 @@ int metricDirection(const std::string& tag)
 
 namespace store {
 
-const char* const kRunSummaryColumns =
-    "seq, id, name, status, parent_id, dataset, parameters, created_at, started_at, ended_at, "
-    "updated_at, duration, last_step, notes, message, host, pid, owner";
-
-void readRunSummary(const Statement& row, RunSummary& run)
-{
-    run.id = row.text(1);
-    run.name = row.text(2);
-    run.status = effectiveStatus(row.text(3), row.text(15), row.integer(16), row.text(17));
-    run.parentId = row.text(4);
-    run.dataset = row.text(5);
-    run.parameters = row.integer(6);
-    run.createdAt = row.isNull(7) ? 0.0 : row.real(7);
-    run.startedAt = row.isNull(8) ? 0.0 : row.real(8);
-    run.endedAt = row.isNull(9) ? 0.0 : row.real(9);
-    run.updatedAt = row.isNull(10) ? 0.0 : row.real(10);
-    run.duration = row.real(11);
-    run.lastStep = row.integer(12);
-    run.notes = row.text(13);
-    run.message = row.text(14);
-    // Dead owner, not yet recorded (a read-only store, or it died after this store opened).
-    if (run.status == RunStatus::Interrupted && row.text(3) == "running" && run.endedAt == 0.0)
-        run.endedAt = run.updatedAt;
-}
-
-int readRunTags(Connection& db, int64_t seq, std::vector<std::string>& tags)
-{
-    auto select = db.query("SELECT tag FROM run_tags WHERE run = ? ORDER BY tag");
-    select->bind(1, seq);
-    while (select->next())
-        tags.push_back(select->text(0));
-    return select->lastResult() == SQLITE_DONE ? SQLITE_OK : select->lastResult();
-}
-
-int readRunMetrics(Connection& db, int64_t seq, std::map<std::string, MetricSummary>& metrics)
-{
-    auto select = db.query(std::string("SELECT tag, ") + kSummaryColumns
-                           + " FROM series WHERE run = ? ORDER BY tag");
-    select->bind(1, seq);
-    while (select->next())
-        metrics[select->text(0)] = readSummary(*select, 1);
-    return select->lastResult() == SQLITE_DONE ? SQLITE_OK : select->lastResult();
-}
-
 StoreResult<RunRef> resolveRun(Connection& db, const std::string& idOrPrefix)
 {
     StoreResult<RunRef> result;
@@ -113,14 +47,14 @@ StoreResult<RunRef> resolveRun(Connection& db, const std::string& idOrPrefix)
     select->bind(1, idOrPrefix);
     std::vector<RunRef> matches;
     while (select->next()) {
-        RunRef ref{select->integer(0), select->text(1)};
+        RunRef ref{select->integer("seq"), select->text("id")};
         if (ref.id == idOrPrefix) {
             result.value = ref;
             return result;
         }
         matches.push_back(ref);
     }
-    if (select->lastResult() != SQLITE_DONE) {
+    if (select->readResult() != SQLITE_OK) {
         result.error = db.error(select->lastResult(), "cannot look up run " + idOrPrefix);
     } else if (matches.empty()) {
         result.error = noSuchRun(db.path(), idOrPrefix);
@@ -140,6 +74,101 @@ StoreResult<RunRef> resolveRun(Connection& db, const std::string& idOrPrefix)
 } // namespace store
 
 namespace {
+
+const char* const kRunSummaryColumns =
+    "seq, id, name, status, parent_id, dataset, parameters, created_at, started_at, ended_at, "
+    "updated_at, duration, last_step, notes, message, host, pid, owner";
+
+// An unset time (NULL) reads as 0.
+double timeOrZero(const Statement& row, std::string_view column)
+{
+    return row.isNull(column) ? 0.0 : row.real(column);
+}
+
+// A row with kRunSummaryColumns.
+void readRunSummary(const Statement& row, RunSummary& run)
+{
+    const std::string storedStatus = row.text("status");
+    run.id = row.text("id");
+    run.name = row.text("name");
+    run.status = effectiveStatus(storedStatus, row.text("host"), row.integer("pid"), row.text("owner"));
+    run.parentId = row.text("parent_id");
+    run.dataset = row.text("dataset");
+    run.parameters = row.integer("parameters");
+    run.createdAt = timeOrZero(row, "created_at");
+    run.startedAt = timeOrZero(row, "started_at");
+    run.endedAt = timeOrZero(row, "ended_at");
+    run.updatedAt = timeOrZero(row, "updated_at");
+    run.duration = row.real("duration");
+    run.lastStep = row.integer("last_step");
+    run.notes = row.text("notes");
+    run.message = row.text("message");
+    // Dead owner, not yet recorded (a read-only store, or it died after this store opened).
+    if (run.status == RunStatus::Interrupted && storedStatus == "running" && run.endedAt == 0.0)
+        run.endedAt = run.updatedAt;
+}
+
+const char* const kRunDetailColumns =
+    "experiment, experiment_hash, seed, device, threads, torch_version, nnlab_version, info";
+
+// A row with kRunSummaryColumns and kRunDetailColumns.
+void readRunDetails(const Statement& row, RunDetails& run)
+{
+    readRunSummary(row, run);
+    run.host = row.text("host");
+    run.pid = row.integer("pid");
+    run.experimentJson = row.text("experiment");
+    run.experimentHash = row.text("experiment_hash");
+    run.seed = static_cast<uint64_t>(row.integer("seed"));
+    run.device = row.text("device");
+    run.threads = row.integer("threads");
+    run.torchVersion = row.text("torch_version");
+    run.nnlabVersion = row.text("nnlab_version");
+    run.infoJson = row.text("info");
+}
+
+RunEvent readEvent(const Statement& row)
+{
+    RunEvent event;
+    event.id = row.integer("id");
+    event.time = row.real("time");
+    event.step = row.integer("step");
+    event.kind = eventKindFromString(row.text("kind")).value_or(EventKind::Note);
+    event.detail = row.text("detail");
+    return event;
+}
+
+RunArtifact readArtifact(const Statement& row)
+{
+    RunArtifact artifact;
+    artifact.id = row.integer("id");
+    artifact.time = row.real("time");
+    artifact.step = row.integer("step");
+    artifact.kind = row.text("kind");
+    artifact.path = row.text("path");
+    artifact.size = row.integer("size");
+    artifact.hash = row.text("hash");
+    return artifact;
+}
+
+int readRunTags(Connection& db, int64_t seq, std::vector<std::string>& tags)
+{
+    auto select = db.query("SELECT tag FROM run_tags WHERE run = ? ORDER BY tag");
+    select->bind(1, seq);
+    while (select->next())
+        tags.push_back(select->text("tag"));
+    return select->readResult();
+}
+
+int readRunMetrics(Connection& db, int64_t seq, std::map<std::string, MetricSummary>& metrics)
+{
+    auto select = db.query(std::string("SELECT tag, ") + kSummaryColumns
+                           + " FROM series WHERE run = ? ORDER BY tag");
+    select->bind(1, seq);
+    while (select->next())
+        metrics[select->text("tag")] = readSummary(*select);
+    return select->readResult();
+}
 
 // Sort key of a run for RunFilter::sortBy; runs without it (nullopt) go last.
 std::optional<double> metricKey(const RunSummary& run, const std::string& tag, int direction)
@@ -175,6 +204,52 @@ void sortRuns(std::vector<RunSummary>& runs, const RunFilter& filter)
     };
     std::stable_sort(runs.begin(), runs.end(), [&](const RunSummary& a, const RunSummary& b) {
         return filter.reverse ? order(b, a) : order(a, b);
+    });
+}
+
+// Every row of `sql` for the run (its one parameter: the run's seq), each read by readRow.
+template <typename T, typename ReadRow>
+StoreResult<std::vector<T>> readRunRows(RunStore::Impl& impl, const std::string& id, const char* sql,
+                                        const char* what, ReadRow readRow)
+{
+    return readRun<std::vector<T>>(impl, id, [&](Connection& db, const RunRef& run, std::vector<T>& rows) {
+        auto select = db.query(sql);
+        select->bind(1, run.seq);
+        while (select->next())
+            rows.push_back(readRow(*select));
+        return db.check(select->readResult(), what);
+    });
+}
+
+struct SeriesRef {
+    int64_t id = 0;
+    MetricSummary summary;
+};
+
+StoreError findSeries(Connection& db, const RunRef& run, const std::string& tag, SeriesRef& series)
+{
+    auto select = db.query(std::string("SELECT id, ") + kSummaryColumns
+                           + " FROM series WHERE run = ? AND tag = ?");
+    select->bind(1, run.seq).bind(2, tag);
+    if (select->next()) {
+        series.id = select->integer("id");
+        series.summary = readSummary(*select);
+        return {};
+    }
+    if (select->lastResult() == SQLITE_DONE)
+        return makeError(StoreErrorCode::InvalidArgument, db.path(),
+                         "run " + run.id + " has no metric \"" + tag + "\"");
+    return db.error(select->lastResult(), "cannot read metric " + tag);
+}
+
+// One UPDATE of one run's column, for the small edits.
+StoreError updateRun(RunStore::Impl& impl, const std::string& id, const char* sql,
+                     const std::string& value)
+{
+    return editRun(impl, id, [&](Connection& db, const RunRef& run) {
+        auto update = db.query(sql);
+        update->bind(1, run.seq).bind(2, value);
+        return db.check(update->execute(), "cannot change run " + run.id);
     });
 }
 
@@ -240,10 +315,10 @@ StoreResult<std::vector<RunSummary>> RunStore::listRuns(const RunFilter& filter)
             readRunSummary(*select, run);
             if (filter.status && run.status != *filter.status)
                 continue;
-            bySeq.emplace(select->integer(0), runs.size());
+            bySeq.emplace(select->integer("seq"), runs.size());
             runs.push_back(std::move(run));
         }
-        if (select->lastResult() != SQLITE_DONE) {
+        if (select->readResult() != SQLITE_OK) {
             result.error = db.error(select->lastResult(), "cannot list runs");
             return result;
         }
@@ -252,16 +327,16 @@ StoreResult<std::vector<RunSummary>> RunStore::listRuns(const RunFilter& filter)
     {
         auto tags = db.query("SELECT run, tag FROM run_tags ORDER BY run, tag");
         while (tags->next()) {
-            if (const auto it = bySeq.find(tags->integer(0)); it != bySeq.end())
-                runs[it->second].tags.push_back(tags->text(1));
+            if (const auto it = bySeq.find(tags->integer("run")); it != bySeq.end())
+                runs[it->second].tags.push_back(tags->text("tag"));
         }
         auto series = db.query(std::string("SELECT run, tag, ") + kSummaryColumns + " FROM series");
         while (series->next()) {
-            if (const auto it = bySeq.find(series->integer(0)); it != bySeq.end())
-                runs[it->second].metrics[series->text(1)] = readSummary(*series, 2);
+            if (const auto it = bySeq.find(series->integer("run")); it != bySeq.end())
+                runs[it->second].metrics[series->text("tag")] = readSummary(*series);
         }
-        const int rc = tags->lastResult() != SQLITE_DONE ? tags->lastResult() : series->lastResult();
-        if (rc != SQLITE_DONE) {
+        const int rc = tags->readResult() != SQLITE_OK ? tags->readResult() : series->readResult();
+        if (rc != SQLITE_OK) {
             result.error = db.error(rc, "cannot list runs");
             return result;
         }
@@ -274,204 +349,81 @@ StoreResult<std::vector<RunSummary>> RunStore::listRuns(const RunFilter& filter)
 
 StoreResult<RunDetails> RunStore::getRun(const std::string& id) const
 {
-    std::lock_guard<std::mutex> lock(m_impl->mutex);
-    Connection& db = *m_impl->db;
-    StoreResult<RunDetails> result;
-    const auto ref = resolveRun(db, id);
-    if (!ref.ok()) {
-        result.error = ref.error;
-        return result;
-    }
-    RunDetails& run = result.value;
-    {
-        auto select = db.query(std::string("SELECT ") + kRunSummaryColumns
-                               + ", experiment, experiment_hash, seed, device, threads, "
-                                 "torch_version, nnlab_version, info FROM runs WHERE seq = ?");
-        select->bind(1, ref.value.seq);
-        if (!select->next()) {
-            result.error = db.error(select->lastResult(), "cannot read run " + ref.value.id);
-            return result;
+    return readRun<RunDetails>(*m_impl, id, [](Connection& db, const RunRef& ref, RunDetails& run) {
+        {
+            auto select = db.query(std::string("SELECT ") + kRunSummaryColumns + ", "
+                                   + kRunDetailColumns + " FROM runs WHERE seq = ?");
+            select->bind(1, ref.seq);
+            if (!select->next())
+                return db.error(select->lastResult(), "cannot read run " + ref.id);
+            readRunDetails(*select, run);
         }
-        readRunSummary(*select, run);
-        run.host = select->text(15);
-        run.pid = select->integer(16);
-        run.experimentJson = select->text(18);
-        run.experimentHash = select->text(19);
-        run.seed = static_cast<uint64_t>(select->integer(20));
-        run.device = select->text(21);
-        run.threads = select->integer(22);
-        run.torchVersion = select->text(23);
-        run.nnlabVersion = select->text(24);
-        run.infoJson = select->text(25);
-    }
-    int rc = readRunTags(db, ref.value.seq, run.tags);
-    if (rc == SQLITE_OK)
-        rc = readRunMetrics(db, ref.value.seq, run.metrics);
-    if (rc != SQLITE_OK)
-        result.error = db.error(rc, "cannot read run " + ref.value.id);
-    return result;
+        int rc = readRunTags(db, ref.seq, run.tags);
+        if (rc == SQLITE_OK)
+            rc = readRunMetrics(db, ref.seq, run.metrics);
+        return db.check(rc, "cannot read run " + ref.id);
+    });
 }
 
 StoreResult<std::vector<RunEvent>> RunStore::events(const std::string& id) const
 {
-    std::lock_guard<std::mutex> lock(m_impl->mutex);
-    Connection& db = *m_impl->db;
-    StoreResult<std::vector<RunEvent>> result;
-    const auto ref = resolveRun(db, id);
-    if (!ref.ok()) {
-        result.error = ref.error;
-        return result;
-    }
-    auto select = db.query("SELECT id, time, step, kind, detail FROM events WHERE run = ? ORDER BY id");
-    select->bind(1, ref.value.seq);
-    while (select->next())
-        result.value.push_back({select->integer(0), select->real(1), select->integer(2),
-                                select->text(3), select->text(4)});
-    if (select->lastResult() != SQLITE_DONE)
-        result.error = db.error(select->lastResult(), "cannot read events");
-    return result;
+    return readRunRows<RunEvent>(*m_impl, id,
+                                 "SELECT id, time, step, kind, detail FROM events WHERE run = ? ORDER BY id",
+                                 "cannot read events", readEvent);
 }
 
 StoreResult<std::vector<RunArtifact>> RunStore::artifacts(const std::string& id) const
 {
-    std::lock_guard<std::mutex> lock(m_impl->mutex);
-    Connection& db = *m_impl->db;
-    StoreResult<std::vector<RunArtifact>> result;
-    const auto ref = resolveRun(db, id);
-    if (!ref.ok()) {
-        result.error = ref.error;
-        return result;
-    }
-    auto select = db.query("SELECT id, time, step, kind, path, size, hash FROM artifacts "
-                           "WHERE run = ? ORDER BY id");
-    select->bind(1, ref.value.seq);
-    while (select->next())
-        result.value.push_back({select->integer(0), select->real(1), select->integer(2),
-                                select->text(3), select->text(4), select->integer(5),
-                                select->text(6)});
-    if (select->lastResult() != SQLITE_DONE)
-        result.error = db.error(select->lastResult(), "cannot read artifacts");
-    return result;
+    return readRunRows<RunArtifact>(*m_impl, id,
+                                    "SELECT id, time, step, kind, path, size, hash FROM artifacts "
+                                    "WHERE run = ? ORDER BY id",
+                                    "cannot read artifacts", readArtifact);
 }
 
 StoreResult<std::vector<std::string>> RunStore::metricTags(const std::string& id) const
 {
-    std::lock_guard<std::mutex> lock(m_impl->mutex);
-    Connection& db = *m_impl->db;
-    StoreResult<std::vector<std::string>> result;
-    const auto ref = resolveRun(db, id);
-    if (!ref.ok()) {
-        result.error = ref.error;
-        return result;
-    }
-    auto select = db.query("SELECT tag FROM series WHERE run = ? ORDER BY tag");
-    select->bind(1, ref.value.seq);
-    while (select->next())
-        result.value.push_back(select->text(0));
-    if (select->lastResult() != SQLITE_DONE)
-        result.error = db.error(select->lastResult(), "cannot read metric tags");
-    return result;
+    return readRunRows<std::string>(*m_impl, id, "SELECT tag FROM series WHERE run = ? ORDER BY tag",
+                                    "cannot read metric tags",
+                                    [](const Statement& row) { return row.text("tag"); });
 }
-
-namespace {
-
-struct SeriesRef {
-    int64_t id = 0;
-    MetricSummary summary;
-};
-
-StoreResult<SeriesRef> findSeries(Connection& db, const std::string& runId, const std::string& tag)
-{
-    StoreResult<SeriesRef> result;
-    const auto ref = resolveRun(db, runId);
-    if (!ref.ok()) {
-        result.error = ref.error;
-        return result;
-    }
-    auto select = db.query(std::string("SELECT id, ") + kSummaryColumns
-                           + " FROM series WHERE run = ? AND tag = ?");
-    select->bind(1, ref.value.seq).bind(2, tag);
-    if (select->next()) {
-        result.value.id = select->integer(0);
-        result.value.summary = readSummary(*select, 1);
-    } else if (select->lastResult() == SQLITE_DONE) {
-        result.error = makeError(StoreErrorCode::InvalidArgument, db.path(),
-                                 "run " + ref.value.id + " has no metric \"" + tag + "\"");
-    } else {
-        result.error = db.error(select->lastResult(), "cannot read metric " + tag);
-    }
-    return result;
-}
-
-} // namespace
 
 StoreResult<std::vector<SeriesPoint>> RunStore::series(const std::string& id,
                                                        const std::string& tag, int64_t stepMin,
                                                        int64_t stepMax) const
 {
-    std::lock_guard<std::mutex> lock(m_impl->mutex);
-    Connection& db = *m_impl->db;
-    StoreResult<std::vector<SeriesPoint>> result;
-    const auto series = findSeries(db, id, tag);
-    if (!series.ok()) {
-        result.error = series.error;
-        return result;
-    }
-    const MetricSummary& summary = series.value.summary;
-    if (stepMin <= summary.firstStep && stepMax >= summary.lastStep)
-        result.value.reserve(static_cast<size_t>(summary.count));
-    const int rc = readPoints(db, series.value.id, stepMin, stepMax, result.value);
-    if (rc != SQLITE_OK)
-        result.error = db.error(rc, "cannot read metric " + tag);
-    return result;
+    return readRun<std::vector<SeriesPoint>>(
+        *m_impl, id, [&](Connection& db, const RunRef& ref, std::vector<SeriesPoint>& points) {
+            SeriesRef series;
+            if (StoreError error = findSeries(db, ref, tag, series); !error.ok())
+                return error;
+            const MetricSummary& summary = series.summary;
+            if (stepMin <= summary.firstStep && stepMax >= summary.lastStep)
+                points.reserve(static_cast<size_t>(summary.count));
+            return db.check(readPoints(db, series.id, stepMin, stepMax, points),
+                            "cannot read metric " + tag);
+        });
 }
 
 StoreResult<std::vector<SeriesBucket>> RunStore::seriesDownsampled(
     const std::string& id, const std::string& tag, int64_t stepMin, int64_t stepMax,
     int buckets) const
 {
-    std::lock_guard<std::mutex> lock(m_impl->mutex);
-    Connection& db = *m_impl->db;
-    StoreResult<std::vector<SeriesBucket>> result;
     if (buckets < 1) {
-        result.error = makeError(StoreErrorCode::InvalidArgument, db.path(),
+        StoreResult<std::vector<SeriesBucket>> result;
+        result.error = makeError(StoreErrorCode::InvalidArgument, path(),
                                  "buckets must be >= 1, got " + std::to_string(buckets));
         return result;
     }
-    const auto series = findSeries(db, id, tag);
-    if (!series.ok()) {
-        result.error = series.error;
-        return result;
-    }
-    result.value.reserve(static_cast<size_t>(buckets));
-    const int rc = readBuckets(db, series.value.id, series.value.summary, stepMin, stepMax,
-                               buckets, result.value);
-    if (rc != SQLITE_OK)
-        result.error = db.error(rc, "cannot read metric " + tag);
-    return result;
+    return readRun<std::vector<SeriesBucket>>(
+        *m_impl, id, [&](Connection& db, const RunRef& ref, std::vector<SeriesBucket>& out) {
+            SeriesRef series;
+            if (StoreError error = findSeries(db, ref, tag, series); !error.ok())
+                return error;
+            out.reserve(static_cast<size_t>(buckets));
+            return db.check(readBuckets(db, series.id, series.summary, stepMin, stepMax, buckets, out),
+                            "cannot read metric " + tag);
+        });
 }
-
-namespace {
-
-// One UPDATE of one run's column, for the small edits.
-StoreError updateRun(RunStore::Impl& impl, const std::string& id, const char* sql,
-                     const std::string& value)
-{
-    std::lock_guard<std::mutex> lock(impl.mutex);
-    if (auto error = impl.requireWritable(); !error.ok())
-        return error;
-    Connection& db = *impl.db;
-    const auto ref = resolveRun(db, id);
-    if (!ref.ok())
-        return ref.error;
-    auto update = db.query(sql);
-    update->bind(1, ref.value.seq).bind(2, value);
-    if (update->run() != SQLITE_DONE)
-        return db.error(update->lastResult(), "cannot change run " + ref.value.id);
-    return {};
-}
-
-} // namespace
 
 StoreError RunStore::rename(const std::string& id, const std::string& name)
 {
@@ -485,59 +437,25 @@ StoreError RunStore::setNotes(const std::string& id, const std::string& notes)
 
 StoreError RunStore::setTags(const std::string& id, const std::vector<std::string>& tags)
 {
-    std::lock_guard<std::mutex> lock(m_impl->mutex);
-    if (auto error = m_impl->requireWritable(); !error.ok())
-        return error;
-    Connection& db = *m_impl->db;
-    const auto ref = resolveRun(db, id);
-    if (!ref.ok())
-        return ref.error;
-    Transaction transaction(db);
-    int rc = transaction.begin();
-    if (rc == SQLITE_OK) {
-        auto clear = db.query("DELETE FROM run_tags WHERE run = ?");
-        clear->bind(1, ref.value.seq);
-        rc = clear->run() == SQLITE_DONE ? SQLITE_OK : clear->lastResult();
-    }
-    for (const std::string& tag : std::set<std::string>(tags.begin(), tags.end())) {
-        if (rc != SQLITE_OK || tag.empty())
-            continue;
-        auto insert = db.query("INSERT INTO run_tags(run, tag) VALUES(?, ?)");
-        insert->bind(1, ref.value.seq).bind(2, tag);
-        rc = insert->run() == SQLITE_DONE ? SQLITE_OK : insert->lastResult();
-    }
-    if (rc == SQLITE_OK)
-        rc = transaction.commit();
-    if (rc != SQLITE_OK)
-        return db.error(rc, "cannot set the tags of run " + ref.value.id);
-    return {};
-}
-
-StoreError RunStore::deleteRun(const std::string& id)
-{
-    std::lock_guard<std::mutex> lock(m_impl->mutex);
-    if (auto error = m_impl->requireWritable(); !error.ok())
-        return error;
-    Connection& db = *m_impl->db;
-    const auto ref = resolveRun(db, id);
-    if (!ref.ok())
-        return ref.error;
-    {
-        auto owner = db.query("SELECT host, pid, owner FROM runs WHERE seq = ? AND status = 'running'");
-        owner->bind(1, ref.value.seq);
-        if (owner->next()
-            && ownerLiveness(owner->text(0), owner->integer(1), owner->text(2)) != Liveness::Dead)
-            return makeError(StoreErrorCode::WrongState, db.path(),
-                             "run " + ref.value.id + " is still running (process "
-                                 + std::to_string(owner->integer(1)) + " on " + owner->text(0)
-                                 + "); cancel it first");
-    }
-    // Foreign keys cascade to tags, series, chunks, events and artifacts, in one statement.
-    auto remove = db.query("DELETE FROM runs WHERE seq = ?");
-    remove->bind(1, ref.value.seq);
-    if (remove->run() != SQLITE_DONE)
-        return db.error(remove->lastResult(), "cannot delete run " + ref.value.id);
-    return {};
+    return editRun(*m_impl, id, [&](Connection& db, const RunRef& run) {
+        Transaction transaction(db);
+        int rc = transaction.begin();
+        if (rc == SQLITE_OK) {
+            auto clear = db.query("DELETE FROM run_tags WHERE run = ?");
+            clear->bind(1, run.seq);
+            rc = clear->execute();
+        }
+        for (const std::string& tag : std::set<std::string>(tags.begin(), tags.end())) {
+            if (rc != SQLITE_OK || tag.empty())
+                continue;
+            auto insert = db.query("INSERT INTO run_tags(run, tag) VALUES(?, ?)");
+            insert->bind(1, run.seq).bind(2, tag);
+            rc = insert->execute();
+        }
+        if (rc == SQLITE_OK)
+            rc = transaction.commit();
+        return db.check(rc, "cannot set the tags of run " + run.id);
+    });
 }
 
 } // namespace nnlab

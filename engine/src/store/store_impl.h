@@ -1,4 +1,4 @@
-// Shared by the RunStore's source files and the recorder: run lookup and row reading.
+// Shared by the RunStore's source files and the recorder: the store's state and run lookup.
 #pragma once
 
 #include "sqlite_util.h"
@@ -28,11 +28,28 @@ struct RunRef {
 // An exact id, or a prefix matching exactly one run.
 StoreResult<RunRef> resolveRun(Connection& db, const std::string& idOrPrefix);
 
-// The columns RunSummary is read from, in the order readRunSummary expects.
-extern const char* const kRunSummaryColumns;
-void readRunSummary(const Statement& row, RunSummary& run);
-int readRunTags(Connection& db, int64_t seq, std::vector<std::string>& tags);
-int readRunMetrics(Connection& db, int64_t seq, std::map<std::string, MetricSummary>& metrics);
+// Under the store's lock, resolves `id` and calls read(db, run, value), which returns its
+// error; a run that does not resolve is the result's error.
+template <typename T, typename Read>
+StoreResult<T> readRun(RunStore::Impl& impl, const std::string& id, Read read)
+{
+    std::lock_guard<std::mutex> lock(impl.mutex);
+    StoreResult<T> result;
+    const auto ref = resolveRun(*impl.db, id);
+    result.error = ref.ok() ? read(*impl.db, ref.value, result.value) : ref.error;
+    return result;
+}
+
+// The same for a change, edit(db, run): refused on a read-only store.
+template <typename Edit>
+StoreError editRun(RunStore::Impl& impl, const std::string& id, Edit edit)
+{
+    std::lock_guard<std::mutex> lock(impl.mutex);
+    if (StoreError error = impl.requireWritable(); !error.ok())
+        return error;
+    const auto ref = resolveRun(*impl.db, id);
+    return ref.ok() ? edit(*impl.db, ref.value) : ref.error;
+}
 
 } // namespace store
 } // namespace nnlab
