@@ -53,7 +53,7 @@ void printMetrics(const std::map<std::string, double>& metrics)
 
 } // namespace
 
-int trainExperiment(const ExperimentSpec& spec, const TrainRunOptions& options)
+int trainExperiment(const PreparedExperiment& experiment, const TrainRunOptions& options)
 {
     prepareProcess();
     const RuntimeInfo runtime = probeRuntime(true);
@@ -69,13 +69,13 @@ int trainExperiment(const ExperimentSpec& spec, const TrainRunOptions& options)
     RunSessionOptions session;
     session.store = options.store;
     session.databasePath = options.databasePath;
-    session.resumeRunId = options.resumeRunId;
     RunSessionHooks hooks;
-    hooks.recorded = [&](const std::string& id) {
-        if (options.resumeRunId.empty())
-            std::printf("run %s\n", id.c_str());
-        else
-            std::printf("resuming run %s\n", id.c_str());
+    ExperimentSpec spec = experiment.spec;   // a resume's comes from the store
+    hooks.recorded = [&](const std::string& id, const ExperimentSpec& recorded) {
+        spec = recorded;
+        if (id.empty())
+            return;
+        std::printf(options.resumeRunId.empty() ? "run %s\n" : "resuming run %s\n", id.c_str());
         std::fflush(stdout);
     };
     hooks.callbacks.started = [&](const TrainInfo& info) {
@@ -92,8 +92,8 @@ int trainExperiment(const ExperimentSpec& spec, const TrainRunOptions& options)
         for (const auto& p : points)
             latest[p.tag] = p.value;
     };
-    hooks.callbacks.event = [&](const std::string& kind, const std::string& detail) {
-        if (kind != "epoch" || options.quiet)
+    hooks.callbacks.event = [&](EventKind kind, const std::string& detail) {
+        if (kind != EventKind::Epoch || options.quiet)
             return;
         std::string line = "epoch " + detail + "/" + std::to_string(spec.training.epochs);
         char value[64];
@@ -104,7 +104,9 @@ int trainExperiment(const ExperimentSpec& spec, const TrainRunOptions& options)
             }
         bar.message(line);
     };
-    const RunSessionResult outcome = runTrainingSession(spec, control, session, hooks);
+    const RunSessionResult outcome = options.resumeRunId.empty()
+                                         ? runTrainingSession(experiment, control, session, hooks)
+                                         : resumeTrainingSession(options.resumeRunId, control, session, hooks);
     bar.finish();
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);
@@ -169,7 +171,7 @@ int trainCommand(const std::vector<std::string>& argv)
             std::fprintf(stderr, "  %s\n", p.text().c_str());
         return kExitUsage;
     }
-    return trainExperiment(parsed.spec, options);
+    return trainExperiment(prepareExperiment(parsed).experiment, options);
 }
 
 } // namespace nnlab::cli

@@ -1,7 +1,7 @@
 // `nnlab-cli train`: trains an experiment with a progress bar and records the run.
 #pragma once
 
-#include "nnlab/spec.h"
+#include "nnlab/experiment.h"
 
 #include <string>
 #include <vector>
@@ -15,9 +15,10 @@ struct TrainRunOptions {
     bool quiet = false;            // no progress bar
 };
 
-// Loads data, trains and prints the final metrics. Returns the process exit status:
-// 0 finished, 1 failed, 130 cancelled (Ctrl+C).
-int trainExperiment(const ExperimentSpec& spec, const TrainRunOptions& options);
+// Loads data, trains and prints the final metrics: the prepared experiment as a new run, or
+// with options.resumeRunId the stored run's own experiment (`experiment` is then unused).
+// Returns the process exit status: 0 finished, 1 failed, 130 cancelled (Ctrl+C).
+int trainExperiment(const PreparedExperiment& experiment, const TrainRunOptions& options);
 
 int trainCommand(const std::vector<std::string>& args);     // argv after "train"
 int validateCommand(const std::vector<std::string>& args);  // argv after "validate"

@@ -1,6 +1,7 @@
 // The trainer end to end on real (generated) data: convergence, exact resume from a
 // checkpoint, pause/resume/cancel from another thread, and failures that end the run
 // with a message instead of a crash.
+#include "nnlab/run_session.h"
 #include "nnlab/spec_json.h"
 #include "nnlab/trainer.h"
 
@@ -25,10 +26,20 @@ ExperimentSpec spiralSpec()
     return r.spec;
 }
 
+// The one way in: prepare (validate, inspect, hash) and train.
+TrainResult trainSpec(const ExperimentSpec& spec, const DataBundle& data, TrainControl& control,
+                      const TrainCallbacks& callbacks, const TrainOptions& options = {})
+{
+    const Preparation prepared = prepareExperiment(spec);
+    if (!prepared.ok())
+        qFatal("%s", prepared.errorText().c_str());
+    return train(prepared.experiment, data, control, callbacks, options);
+}
+
 struct Recorder {
     std::mutex mutex;
     std::vector<MetricPoint> points;
-    std::vector<std::string> events;
+    std::vector<EventKind> events;
     std::atomic<int64_t> lastStep{0};
     TrainCallbacks callbacks()
     {
@@ -38,13 +49,13 @@ struct Recorder {
             points.insert(points.end(), batch.begin(), batch.end());
             lastStep = batch.back().step;
         };
-        c.event = [this](const std::string& kind, const std::string&) {
+        c.event = [this](EventKind kind, const std::string&) {
             std::lock_guard<std::mutex> lock(mutex);
             events.push_back(kind);
         };
         return c;
     }
-    bool hasEvent(const std::string& kind)
+    bool hasEvent(EventKind kind)
     {
         std::lock_guard<std::mutex> lock(mutex);
         return std::find(events.begin(), events.end(), kind) != events.end();
@@ -62,7 +73,7 @@ private slots:
         const DataBundle data = loadData(spec.data, true, spec.seed);
         TrainControl control;
         Recorder rec;
-        const TrainResult result = train(spec, data, control, rec.callbacks());
+        const TrainResult result = trainSpec(spec, data, control, rec.callbacks());
         QCOMPARE(result.status, TrainStatus::Finished);
         qInfo("spiral MLP: val/accuracy %.3f in %.2f s", result.finalMetrics.at("val/accuracy"), result.seconds);
         QVERIFY(result.finalMetrics.at("val/accuracy") >= 0.95);
@@ -92,7 +103,7 @@ private slots:
 
         TrainControl c1;
         Recorder r1;
-        const TrainResult full = train(spec, data, c1, r1.callbacks());
+        const TrainResult full = trainSpec(spec, data, c1, r1.callbacks());
         QCOMPARE(full.status, TrainStatus::Finished);
 
         // Stop mid-epoch (the checkpoint is written on cancel), then resume from it.
@@ -106,7 +117,7 @@ private slots:
         TrainOptions options;
         options.checkpointPath = dir.filePath("run.pt").toStdString();
         options.reportInterval = 0.0;
-        const TrainResult first = train(spec, data, c2, cb, options);
+        const TrainResult first = trainSpec(spec, data, c2, cb, options);
         QCOMPARE(first.status, TrainStatus::Cancelled);
         QVERIFY(first.steps > 0 && first.steps % 57 != 0);   // 1800 samples / 32 = 57 steps an epoch
 
@@ -114,7 +125,7 @@ private slots:
         Recorder r3;
         TrainOptions resume;
         resume.resumeFrom = options.checkpointPath;
-        const TrainResult second = train(spec, data, c3, r3.callbacks(), resume);
+        const TrainResult second = trainSpec(spec, data, c3, r3.callbacks(), resume);
         QCOMPARE(second.status, TrainStatus::Finished);
         QCOMPARE(second.steps, full.steps);
         QCOMPARE(second.finalMetrics.at("val/loss"), full.finalMetrics.at("val/loss"));
@@ -130,17 +141,17 @@ private slots:
         TrainControl c;
         TrainOptions options;
         options.checkpointPath = dir.filePath("a.pt").toStdString();
-        QCOMPARE(train(spec, data, c, {}, options).status, TrainStatus::Finished);
+        QCOMPARE(trainSpec(spec, data, c, {}, options).status, TrainStatus::Finished);
         spec.model.layers[0].options["out_features"] = 32;
         TrainOptions resume;
         resume.resumeFrom = options.checkpointPath;
         TrainControl c2;
-        const TrainResult r = train(spec, data, c2, {}, resume);
+        const TrainResult r = trainSpec(spec, data, c2, {}, resume);
         QCOMPARE(r.status, TrainStatus::Failed);
         QVERIFY2(QString::fromStdString(r.message).contains("different model"), r.message.c_str());
         resume.resumeFrom = dir.filePath("none.pt").toStdString();
         TrainControl c3;
-        const TrainResult missing = train(spec, data, c3, {}, resume);
+        const TrainResult missing = trainSpec(spec, data, c3, {}, resume);
         QCOMPARE(missing.status, TrainStatus::Failed);
         QVERIFY(QString::fromStdString(missing.message).contains("none.pt"));
     }
@@ -156,21 +167,21 @@ private slots:
         TrainOptions options;
         options.reportInterval = 0.01;
         TrainResult result;
-        std::thread worker([&] { result = train(spec, data, control, rec.callbacks(), options); });
+        std::thread worker([&] { result = trainSpec(spec, data, control, rec.callbacks(), options); });
         QTRY_VERIFY_WITH_TIMEOUT(rec.lastStep > 20, 20000);
 
         control.pause();
-        QTRY_VERIFY_WITH_TIMEOUT(rec.hasEvent("paused"), 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(rec.hasEvent(EventKind::Paused), 5000);
         const int64_t pausedAt = rec.lastStep;
         std::this_thread::sleep_for(std::chrono::milliseconds(300));
         QCOMPARE(rec.lastStep.load(), pausedAt);   // no step while paused
 
         control.resume();
         QTRY_VERIFY_WITH_TIMEOUT(rec.lastStep > pausedAt + 10, 5000);
-        QVERIFY(rec.hasEvent("resumed"));
+        QVERIFY(rec.hasEvent(EventKind::Resumed));
 
         control.pause();
-        QTRY_VERIFY_WITH_TIMEOUT(rec.hasEvent("paused"), 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(rec.hasEvent(EventKind::Paused), 5000);
         const auto cancelled = std::chrono::steady_clock::now();
         control.cancel();   // wakes the paused trainer
         worker.join();
@@ -184,7 +195,7 @@ private slots:
         DataBundle data = loadData(spec.data, true, spec.seed);
         data.train.features[10] = std::numeric_limits<float>::quiet_NaN();
         TrainControl control;
-        const TrainResult r = train(spec, data, control, {});
+        const TrainResult r = trainSpec(spec, data, control, {});
         QCOMPARE(r.status, TrainStatus::Failed);
         QVERIFY2(QString::fromStdString(r.message).contains("NaN"), r.message.c_str());
         QVERIFY(QString::fromStdString(r.message).contains("lower optimizer.lr"));
@@ -196,11 +207,11 @@ private slots:
         DataBundle data = loadData(spec.data, true, spec.seed);
         data.numClasses = 4;
         TrainControl control;
-        const TrainResult r = train(spec, data, control, {});
+        const TrainResult r = trainSpec(spec, data, control, {});
         QCOMPARE(r.status, TrainStatus::Failed);
         QVERIFY2(QString::fromStdString(r.message).contains("4 classes"), r.message.c_str());
         DataBundle empty;
-        const TrainResult e = train(spec, empty, control, {});
+        const TrainResult e = trainSpec(spec, empty, control, {});
         QCOMPARE(e.status, TrainStatus::Failed);
         QVERIFY(QString::fromStdString(e.message).contains("training split is empty"));
     }
@@ -227,7 +238,7 @@ private slots:
         QVERIFY2(parsed.ok(), parsed.errorText().c_str());
         const DataBundle data = loadData(parsed.spec.data, false, 0);
         TrainControl control;
-        const TrainResult r = train(parsed.spec, data, control, {});
+        const TrainResult r = trainSpec(parsed.spec, data, control, {});
         QCOMPARE(r.status, TrainStatus::Finished);
         QVERIFY2(r.finalMetrics.at("val/loss") < 0.01, qPrintable(QString::number(r.finalMetrics.at("val/loss"))));
         QVERIFY(!r.finalMetrics.count("val/accuracy"));
@@ -254,7 +265,7 @@ private slots:
         const DataBundle data = loadData(r.spec.data, true, r.spec.seed);
         QCOMPARE(data.train.sampleShape, std::vector<int64_t>({3, 32, 32}));
         TrainControl control;
-        const TrainResult result = train(r.spec, data, control, {});
+        const TrainResult result = trainSpec(r.spec, data, control, {});
         QVERIFY2(result.status == TrainStatus::Finished, result.message.c_str());
         QVERIFY(result.finalMetrics.count("val/accuracy"));
     }
@@ -265,10 +276,53 @@ private slots:
         spec.training.device = "cuda";
         const DataBundle data = loadData(spec.data, true, spec.seed);
         TrainControl control;
-        const TrainResult r = train(spec, data, control, {});
+        const TrainResult r = trainSpec(spec, data, control, {});
         if (r.status == TrainStatus::Finished)
             QSKIP("this LibTorch has CUDA and a GPU");
         QVERIFY(QString::fromStdString(r.message).contains("training.device"));
+    }
+
+    // A CSV experiment that leaves model.input and the classifier's width to the data trains
+    // end to end through the run session, its data named relative to the experiment file.
+    void csvModelSizedByTheData()
+    {
+        QTemporaryDir dir;
+        QFile f(dir.filePath("three.csv"));
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("x1,x2,x3,label\n");
+        for (int i = 0; i < 300; ++i) {
+            const int k = i % 3;
+            const double jitter = ((i * 37) % 11) / 22.0;
+            f.write(QString("%1,%2,%3,c%4\n").arg(k + jitter).arg(2 - k - jitter).arg((i % 5) * 0.1).arg(k).toUtf8());
+        }
+        f.close();
+        QFile e(dir.filePath("three.json"));
+        QVERIFY(e.open(QIODevice::WriteOnly));
+        e.write(R"({"name": "three", "seed": 3, "data": {"source": "csv", "path": "three.csv"},
+            "model": {"layers": [{"type": "linear", "out_features": 16}, {"type": "relu"}, {"type": "linear"}]},
+            "optimizer": {"type": "adam", "lr": 0.02}, "training": {"epochs": 8, "batch_size": 32, "threads": 1}})");
+        e.close();
+
+        const ParseResult parsed = loadExperimentFile(e.fileName().toStdString());
+        QVERIFY2(parsed.ok(), parsed.errorText().c_str());
+        QVERIFY(parsed.spec.model.input.empty());
+        const Preparation prepared = prepareExperiment(parsed);
+        QVERIFY2(prepared.ok(), prepared.errorText().c_str());
+        TrainControl control;
+        RunSessionOptions options;
+        options.store = false;
+        const RunSessionResult run = runTrainingSession(prepared.experiment, control, options);
+        QVERIFY2(run.result.status == TrainStatus::Finished, run.result.message.c_str());
+        QVERIFY2(run.result.finalMetrics.at("val/accuracy") > 0.9,
+                 qPrintable(QString::number(run.result.finalMetrics.at("val/accuracy"))));
+
+        // Filled in from the data: [3] features in, 3 classes out.
+        const DataBundle data = loadData(parsed.spec.data, true, parsed.spec.seed);
+        const Preparation fitted = fitToData(prepared.experiment, data);
+        QVERIFY2(fitted.ok(), fitted.errorText().c_str());
+        QCOMPARE(fitted.experiment.spec.model.input, (std::vector<int64_t>{3}));
+        QCOMPARE(fitted.experiment.model.outputShape, (std::vector<int64_t>{3}));
+        QCOMPARE(fitted.experiment.model.parameters, int64_t(3 * 16 + 16 + 16 * 3 + 3));
     }
 };
 

@@ -16,10 +16,9 @@ void TrainingWorker::run()
         nnlab::RunSessionOptions options;
         options.store = !m_databasePath.isEmpty();
         options.databasePath = m_databasePath.toStdString();
-        options.resumeRunId = m_resumeRunId.toStdString();
 
         nnlab::RunSessionHooks hooks;
-        hooks.recorded = [&](const std::string& id) { runId = QString::fromStdString(id); };
+        hooks.recorded = [&](const std::string& id, const nnlab::ExperimentSpec&) { runId = QString::fromStdString(id); };
         hooks.stage = [&](const std::string& text) { emit stage(QString::fromStdString(text)); };
         hooks.callbacks.started = [&](const nnlab::TrainInfo& info) {
             const QString summary = QStringLiteral("%1 · %2 · %3 thread(s) · %4 parameters")
@@ -34,18 +33,22 @@ void TrainingWorker::run()
             emit metrics(runId, QVector<nnlab::MetricPoint>(points.begin(), points.end()));
         };
         hooks.callbacks.progress = [&](const nnlab::Progress& p) { emit progress(runId, p); };
-        hooks.callbacks.event = [&](const std::string& kind, const std::string& detail) {
-            emit event(runId, QString::fromStdString(kind), QString::fromStdString(detail));
+        hooks.callbacks.event = [&](nnlab::EventKind kind, const std::string& detail) {
+            emit eventOccurred(runId, kind, QString::fromStdString(detail));
         };
-        const nnlab::RunSessionResult outcome = nnlab::runTrainingSession(m_spec, m_control, options, hooks);
+        // A resume trains the stored run's own experiment; a new run prepares the editor's.
+        const nnlab::RunSessionResult outcome =
+            m_resumeRunId.isEmpty()
+                ? nnlab::runTrainingSession(nnlab::prepareExperiment(m_spec).experiment, m_control, options, hooks)
+                : nnlab::resumeTrainingSession(m_resumeRunId.toStdString(), m_control, options, hooks);
         QString message = QString::fromStdString(outcome.result.message);
         if (!outcome.storeError.empty() && outcome.result.status != nnlab::TrainStatus::Failed)
             message = QStringLiteral("run store: ") + QString::fromStdString(outcome.storeError);
         emit throughput(outcome.result.samplesPerSec);
-        emit finished(runId, QString::fromLatin1(nnlab::toString(outcome.result.status)), message);
+        emit finished(runId, outcome.result.status, message);
     } catch (const std::exception& e) {
-        emit finished(runId, QStringLiteral("failed"), QString::fromUtf8(e.what()));
+        emit finished(runId, nnlab::TrainStatus::Failed, QString::fromUtf8(e.what()));
     } catch (...) {
-        emit finished(runId, QStringLiteral("failed"), QStringLiteral("unexpected error in the training thread"));
+        emit finished(runId, nnlab::TrainStatus::Failed, QStringLiteral("unexpected error in the training thread"));
     }
 }

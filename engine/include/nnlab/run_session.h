@@ -1,8 +1,10 @@
 // One recorded training run, the same for nnlab-cli and the GUI worker: open the run store,
-// begin (or resume) the run, load the data, train, and finish the record whatever happens.
+// begin (or resume) the run, load the data, fit the experiment to it, train, and finish the
+// record whatever happens. The one place runs start and resume.
 #pragma once
 
 #include "nnlab/data.h"
+#include "nnlab/experiment.h"
 #include "nnlab/spec.h"
 #include "nnlab/trainer.h"
 
@@ -12,16 +14,17 @@
 namespace nnlab {
 
 struct RunSessionOptions {
-    bool store = true;              // record the run
+    bool store = true;              // record the run (a resume always records)
     std::string databasePath;       // empty = defaultDatabasePath()
-    std::string resumeRunId;        // continue this stored run from its last checkpoint
 };
 
 struct RunSessionHooks {
     TrainCallbacks callbacks;                                  // called after the recorder saw each report
-    std::function<void(const std::string& runId)> recorded;    // the run's id, before data loads
+    // The run's id and the experiment it trains (a resume's is the stored one), before data loads.
+    std::function<void(const std::string& runId, const ExperimentSpec& spec)> recorded;
     std::function<void(const std::string& stage)> stage;       // "loading data", "training"
     DataProgress dataProgress;
+    std::vector<std::shared_ptr<detail::TrainHook>> trainHooks;   // passed to the trainer (TrainOptions::hooks)
 };
 
 struct RunSessionResult {
@@ -30,12 +33,20 @@ struct RunSessionResult {
     std::string storeError;         // the store could not be opened or written; "" if fine
 };
 
-// Never throws. A store that cannot be opened fails the session before training (say
-// --no-store / store=false to train without one); a data error is recorded as a failed run.
-RunSessionResult runTrainingSession(const ExperimentSpec& spec, TrainControl& control,
+// A new run. Never throws. A store that cannot be opened fails the session before training
+// (say store = false to train without one); a data error is recorded as a failed run.
+RunSessionResult runTrainingSession(const PreparedExperiment& experiment, TrainControl& control,
                                     const RunSessionOptions& options, const RunSessionHooks& hooks = {});
 
-// The checkpoint file of a run: <store folder>/checkpoints/<run id>.pt
+// Continues an interrupted, cancelled or failed stored run (an id or a unique prefix) from
+// its last checkpoint, as the same run, with the experiment it was recorded with. A run that
+// cannot resume (finished, running elsewhere, no checkpoint, its experiment no longer valid)
+// fails with a message saying why.
+RunSessionResult resumeTrainingSession(const std::string& runId, TrainControl& control,
+                                       const RunSessionOptions& options, const RunSessionHooks& hooks = {});
+
+// The checkpoint files of a run: <store folder>/checkpoints/<run id>.pt, and .best.pt.
 std::string checkpointPathFor(const std::string& databasePath, const std::string& runId);
+std::string bestCheckpointPathFor(const std::string& databasePath, const std::string& runId);
 
 } // namespace nnlab

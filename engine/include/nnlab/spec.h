@@ -24,7 +24,12 @@ struct LayerSpec {
 };
 
 struct ModelSpec {
-    std::vector<int64_t> input{1, 28, 28};  // per-sample shape, without the batch dimension
+    // Per-sample shape without the batch dimension: [features] or [channels, height, width].
+    // Empty = taken from the data (JSON: "input" omitted); completeFromData (model_info.h) fills
+    // it in once the data is loaded, and until then the shapes that depend on it are unknown.
+    std::vector<int64_t> input{1, 28, 28};
+    // The last top-level linear layer may have out_features 0 (JSON: omitted), meaning as many
+    // outputs as the data needs: its number of classes (cross_entropy) or regression targets (mse).
     std::vector<LayerSpec> layers;
 };
 
@@ -43,6 +48,10 @@ struct DataSpec {
     std::string labelColumn;                 // csv: column name or 0-based index; default the last column
     std::string header = "auto";             // csv: auto|yes|no
     std::string delimiter = ",";             // csv: one character
+    int64_t skipRows = 0;                    // csv: lines skipped at the top of the file, before the header
+                                             // or data (metadata, a title), >= 0
+    std::string comment;                     // csv: lines starting with this prefix (after spaces) are skipped
+                                             // wherever they are, like pandas' comment; "" = none, one line
 };
 
 struct OptimizerSpec {
@@ -57,15 +66,6 @@ struct OptimizerSpec {
     double alpha = 0.99;                     // rmsprop smoothing
 };
 
-struct ScheduleSpec {
-    std::string type = "constant";           // constant|step|exponential|cosine|warmup_cosine|onecycle
-    int64_t warmupSteps = 0;                 // linear warm-up steps W, >= 0; 0 = none (warmup_cosine: 5%)
-    int64_t stepSize = 1;                    // step: epochs between decays, >= 1
-    double gamma = 0.1;                      // step, exponential (per epoch): factor, 0 < g <= 1
-    double minLr = 0.0;                      // cosine, warmup_cosine: final learning rate, >= 0
-    double pctStart = 0.3;                   // onecycle: share of steps spent rising, 0 < p < 1
-    double divFactor = 25.0;                 // onecycle: initial lr = lr / div_factor
-    double finalDivFactor = 1e4;             // onecycle: final lr = initial lr / final_div_factor
 // The learning rate over a run, as PyTorch's schedulers compute it (learningRateAt):
 //   constant       lr
 //   step           StepLR per epoch: lr * gamma^floor(epoch / step_size)
@@ -76,7 +76,19 @@ struct ScheduleSpec {
 //   onecycle       OneCycleLR, cosine annealing, lr = max_lr; the momentum is not cycled
 // A warm-up (every type but onecycle) is LinearLR(start_factor = 1 / W, total_iters = W - 1):
 // step s < W runs at lr * (s + 1) / W; step, exponential then continue at their own epoch.
+struct ScheduleSpec {
+    std::string type = "constant";           // constant|step|exponential|cosine|warmup_cosine|onecycle
+    int64_t warmupSteps = 0;                 // linear warm-up steps W, >= 0; 0 = none (warmup_cosine: 5%)
+    int64_t stepSize = 1;                    // step: epochs between decays, >= 1
+    double gamma = 0.1;                      // step, exponential (per epoch): factor, 0 < g <= 1
+    double minLr = 0.0;                      // cosine, warmup_cosine: final learning rate, >= 0
+    double pctStart = 0.3;                   // onecycle: share of steps spent rising, 0 < p < 1
+    double divFactor = 25.0;                 // onecycle: initial lr = lr / div_factor
+    double finalDivFactor = 1e4;             // onecycle: final lr = initial lr / final_div_factor
 };
+
+// warmup_cosine's warm-up when warmup_steps is 0: this share of the run's steps, at least 1.
+inline constexpr double kDefaultWarmupShare = 0.05;
 
 struct TrainingSpec {
     int64_t epochs = 2;                      // >= 1
@@ -86,11 +98,18 @@ struct TrainingSpec {
     double gradClipNorm = 0.0;               // clip the global gradient norm to this; 0 = off
     double gradClipValue = 0.0;              // clamp each gradient to +-this; 0 = off
     int64_t threads = 0;                     // intra-op threads; 0 = pick the fastest by measuring
-    std::string device = "auto";             // auto|cpu|cuda
-// warmup_cosine's warm-up when warmup_steps is 0: this share of the run's steps, at least 1.
-inline constexpr double kDefaultWarmupShare = 0.05;
-
+    std::string device = "auto";             // auto|cpu|cuda|cuda:N (auto: the first CUDA device if any, else cpu)
     int64_t logEverySteps = 10;              // report train metrics every N steps, >= 1
+    int64_t checkpointEverySteps = 0;        // also write the latest checkpoint every N steps; 0 = off
+    double checkpointEverySeconds = 10;      // write the latest checkpoint when the last one is this old
+                                             // (checked after each step); 0 = only at epoch ends and stops
+    std::string bestMetric = "auto";         // keep a second checkpoint at the best value of this metric
+                                             // ("val/accuracy", "val/loss", ...; its direction comes from the
+                                             // name); auto: val/accuracy for classification, else val/loss;
+                                             // "none": no best checkpoint
+    bool deterministic = false;              // same metrics bit for bit on the same machine: a fixed thread
+                                             // count (training.threads, else 1) and fixed kernel choices,
+                                             // no measuring
 };
 
 struct ExperimentSpec {
@@ -121,5 +140,24 @@ using Problems = std::vector<Problem>;
 // `stepsPerEpoch` steps an epoch. Pure: the trainer and the editor's preview both use it.
 double learningRateAt(const ScheduleSpec& schedule, double baseLr, int64_t step,
                       int64_t totalSteps, int64_t stepsPerEpoch);
+
+// Structural equality: every field compared, layer options and residual bodies included.
+// (Comparing serialized JSON would hide a field the serializer drops.) spec.cpp lists each
+// struct's fields in one binding that stops compiling when a field is added, until the new
+// field is listed and so compared.
+bool operator==(const LayerSpec& a, const LayerSpec& b);
+bool operator!=(const LayerSpec& a, const LayerSpec& b);
+bool operator==(const ModelSpec& a, const ModelSpec& b);
+bool operator!=(const ModelSpec& a, const ModelSpec& b);
+bool operator==(const DataSpec& a, const DataSpec& b);
+bool operator!=(const DataSpec& a, const DataSpec& b);
+bool operator==(const OptimizerSpec& a, const OptimizerSpec& b);
+bool operator!=(const OptimizerSpec& a, const OptimizerSpec& b);
+bool operator==(const ScheduleSpec& a, const ScheduleSpec& b);
+bool operator!=(const ScheduleSpec& a, const ScheduleSpec& b);
+bool operator==(const TrainingSpec& a, const TrainingSpec& b);
+bool operator!=(const TrainingSpec& a, const TrainingSpec& b);
+bool operator==(const ExperimentSpec& a, const ExperimentSpec& b);
+bool operator!=(const ExperimentSpec& a, const ExperimentSpec& b);
 
 } // namespace nnlab

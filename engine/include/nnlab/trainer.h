@@ -3,6 +3,8 @@
 #pragma once
 
 #include "nnlab/data.h"
+#include "nnlab/experiment.h"
+#include "nnlab/run_types.h"
 #include "nnlab/spec.h"
 
 #include <atomic>
@@ -10,42 +12,12 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
 namespace nnlab {
-
-// One scalar, TensorBoard style: tag "train/loss", "val/accuracy", "lr", ...
-struct MetricPoint {
-    std::string tag;
-    int64_t step = 0;        // optimizer steps taken so far
-    double wallTime = 0.0;   // seconds since the Unix epoch
-    double value = 0.0;
-};
-
-struct Progress {
-    int64_t epoch = 0;           // 1-based epoch in progress
-    int64_t epochs = 0;
-    int64_t step = 0;            // optimizer steps taken
-    int64_t totalSteps = 0;
-    double samplesPerSec = 0.0;  // recent training throughput
-    double etaSeconds = 0.0;     // estimated time to the end of training
-    double loss = 0.0;           // recent mean training loss
-    double accuracy = -1.0;      // recent training accuracy, -1 for regression
-};
-
-// What the trainer tells about itself once it has set up (before the first step).
-struct TrainInfo {
-    std::string device;          // "cpu", "cuda:0"
-    int64_t threads = 0;         // intra-op threads in use
-    std::string threadChoice;    // how they were chosen ("measured: 1 thread 5200/s, 2 threads 4100/s")
-    int64_t parameters = 0;
-    int64_t stepsPerEpoch = 0;
-    int64_t totalSteps = 0;
-    int64_t startStep = 0;       // > 0 when resumed from a checkpoint
-    std::string dataDescription;
-};
 
 // Pause, resume and cancel from any thread; the trainer looks once per batch.
 class TrainControl {
@@ -57,7 +29,7 @@ public:
     bool isPaused() const { return m_paused.load(); }
     bool isCancelled() const { return m_cancelled.load(); }
     // Called by the trainer once per batch: blocks while paused; false when cancelled.
-    bool checkpoint();
+    bool waitWhilePaused();
 
 private:
     std::atomic<bool> m_paused{false};
@@ -70,37 +42,29 @@ struct TrainCallbacks {
     std::function<void(const TrainInfo&)> started;
     std::function<void(const std::vector<MetricPoint>&)> metrics;   // batched
     std::function<void(const Progress&)> progress;                  // at most every ~100 ms
-    // Timeline events: "checkpoint" (detail: path), "paused", "resumed", "epoch" (detail: n).
-    std::function<void(const std::string& kind, const std::string& detail)> event;
+    // Timeline events (run_types.h says what each detail holds).
+    std::function<void(EventKind kind, const std::string& detail)> event;
 };
+
+namespace detail {
+class TrainHook;   // engine/src/train/train_hooks.h: the loop's hook points (LibTorch types)
+}
 
 struct TrainOptions {
-    std::string checkpointPath;        // write model + optimizer + step here; empty = no checkpoints
-    int64_t checkpointEverySteps = 0;  // also every N steps; 0 = at epoch ends only
-    double checkpointMinSeconds = 30;  // skip an epoch-end checkpoint younger than this (the
-                                       // first, the last and one on cancel are always written)
+    std::string checkpointPath;        // the latest checkpoint (model, optimizer, step); empty = none.
+                                       // When: training.checkpoint_every_steps / _every_seconds
+    std::string bestCheckpointPath;    // the best by training.best_metric; empty = none
     std::string resumeFrom;            // continue from this checkpoint file
     double reportInterval = 0.1;       // seconds between metric/progress callbacks
+    // Engine features attached to the loop (monitors, layer statistics, ...); they run in
+    // this order on the training thread, after the window statistics, before checkpoints.
+    std::vector<std::shared_ptr<detail::TrainHook>> hooks;
 };
 
-enum class TrainStatus { Finished, Cancelled, Failed };
-
-struct TrainResult {
-    TrainStatus status = TrainStatus::Failed;
-    std::string message;                           // why it failed
-    int64_t steps = 0;
-    double seconds = 0.0;                          // wall time of the whole call
-    double samplesPerSec = 0.0;                    // mean training throughput of this call's steps
-                                                   // (evaluation, tuning and checkpoints excluded)
-    std::map<std::string, double> finalMetrics;    // last value of each tag
-};
-
-// Trains the experiment on the loaded data. Never throws: LibTorch errors, NaN losses and
-// bad data end the run as Failed with a message.
-TrainResult train(const ExperimentSpec& spec, const DataBundle& data, TrainControl& control,
+// Trains a prepared experiment on its loaded data (fitToData first, or train does it). Never
+// throws: LibTorch errors, NaN losses and bad data end the run as Failed with a message.
+TrainResult train(const PreparedExperiment& experiment, const DataBundle& data, TrainControl& control,
                   const TrainCallbacks& callbacks, const TrainOptions& options = {});
-
-const char* toString(TrainStatus status);
 
 } // namespace nnlab
 

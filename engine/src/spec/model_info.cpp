@@ -50,11 +50,24 @@ void checkOptions(const LayerSpec& layer, const LayerTypeInfo& info, const std::
             problems.push_back({path + "." + key, "unknown key; not an option of " + layer.type});
 }
 
+// The layer whose out_features may be left to the data: the last top-level linear layer.
+int outputLayerIndex(const ModelSpec& model)
+{
+    for (size_t i = model.layers.size(); i-- > 0;)
+        if (model.layers[i].type == "linear")
+            return static_cast<int>(i);
+    return -1;
+}
+
 class Inspector {
 public:
-    Inspector(ModelInfo& info, Problems& problems) : m_info(info), m_problems(problems) {}
+    Inspector(ModelInfo& info, Problems& problems, std::string outputLayerPath)
+        : m_info(info), m_problems(problems), m_outputLayerPath(std::move(outputLayerPath))
+    {
+    }
 
-    // Returns the output shape, or {} once a layer fails (later layers are not inferred).
+    // Returns the output shape, or {} once a layer fails (later layers are not inferred) or
+    // once a shape waits for the data (later layers are listed and checked, without shapes).
     Shape layers(const std::vector<LayerSpec>& specs, Shape in, const std::string& path,
                  const std::string& prefix, int depth)
     {
@@ -62,7 +75,7 @@ public:
             const LayerSpec& spec = specs[i];
             const std::string name = prefix + (spec.name.empty() ? std::to_string(i) : spec.name);
             in = layer(spec, in, path + "[" + std::to_string(i) + "]", name, depth);
-            if (in.empty())
+            if (!m_info.ok)
                 return {};
         }
         return in;
@@ -94,6 +107,11 @@ private:
             if (in.size() != 1)
                 return fail(row, "expects a flat input, " + got + "; add a flatten layer");
             const int64_t out = s.intOption("out_features");
+            if (out == 0 && row.path == m_outputLayerPath)
+                return true;   // as many as the data has classes or targets: not known yet
+            if (out == 0)
+                return fail(row, "missing (or 0); only the model's last linear layer may leave its size to "
+                                 "the data", "out_features");
             row.outputShape = {out};
             row.parameters = in[0] * out + (s.flag("bias") ? out : 0);
             row.macs = in[0] * out;
@@ -250,13 +268,25 @@ private:
             m_info.layers.push_back(row);
             return residual(s, path, name, depth, m_info.layers.size() - 1);
         }
+        if (in.empty()) {
+            // The input waits for the data: the layer's options are checked, its shape is not.
+            if (s.type == "linear" && s.intOption("out_features") == 0 && path != m_outputLayerPath)
+                fail(row, "missing (or 0); only the model's last linear layer may leave its size to the data",
+                     "out_features");
+            m_info.shapesKnown = false;
+            m_info.layers.push_back(row);
+            return {};
+        }
         const bool ok = infer(s, row);
+        if (ok && row.outputShape.empty())
+            m_info.shapesKnown = false;
         m_info.layers.push_back(row);
         return ok ? row.outputShape : Shape{};
     }
 
     ModelInfo& m_info;
     Problems& m_problems;
+    std::string m_outputLayerPath;   // "model.layers[k]" of the output layer
 };
 
 void checkRange(Problems& p, const std::string& path, double v, double min, double max, bool minOpen = false)
@@ -300,6 +330,9 @@ void validateData(const DataSpec& d, Problems& p)
         checkChoice(p, "data.header", d.header, {"auto", "yes", "no"});
         if (d.delimiter.size() != 1 && d.delimiter != "tab" && d.delimiter != "\\t")
             p.push_back({"data.delimiter", "must be one character or \"tab\", got \"" + d.delimiter + "\""});
+        checkRange(p, "data.skip_rows", static_cast<double>(d.skipRows), 0, 1e9);
+        if (d.comment.find_first_of("\r\n") != std::string::npos)
+            p.push_back({"data.comment", "must be a prefix on one line, like \"#\", got a line break"});
     }
 }
 
@@ -329,6 +362,16 @@ void validateSchedule(const ScheduleSpec& s, Problems& p)
     checkRange(p, "schedule.final_div_factor", s.finalDivFactor, 1, 1e12);
 }
 
+// "auto", "cpu", "cuda" or "cuda:N" (N a device index).
+bool validDevice(const std::string& device)
+{
+    if (device == "auto" || device == "cpu" || device == "cuda")
+        return true;
+    if (device.rfind("cuda:", 0) != 0 || device.size() == 5 || device.size() > 8)
+        return false;
+    return device.find_first_not_of("0123456789", 5) == std::string::npos;
+}
+
 void validateTraining(const TrainingSpec& t, Problems& p)
 {
     checkRange(p, "training.epochs", static_cast<double>(t.epochs), 1, 100000);
@@ -337,8 +380,15 @@ void validateTraining(const TrainingSpec& t, Problems& p)
     checkRange(p, "training.grad_clip_norm", t.gradClipNorm, 0, 1e9);
     checkRange(p, "training.grad_clip_value", t.gradClipValue, 0, 1e9);
     checkRange(p, "training.threads", static_cast<double>(t.threads), 0, 1024);
-    checkChoice(p, "training.device", t.device, {"auto", "cpu", "cuda"});
+    if (!validDevice(t.device))
+        p.push_back({"training.device", "must be auto, cpu, cuda or cuda:N, got \"" + t.device + "\""});
     checkRange(p, "training.log_every_steps", static_cast<double>(t.logEverySteps), 1, 1e6);
+    checkRange(p, "training.checkpoint_every_steps", static_cast<double>(t.checkpointEverySteps), 0, 1e12);
+    checkRange(p, "training.checkpoint_every_seconds", t.checkpointEverySeconds, 0, 1e9);
+    if (t.bestMetric != "auto" && t.bestMetric != "none"
+        && t.bestMetric.rfind("val/", 0) != 0 && t.bestMetric.rfind("train/", 0) != 0)
+        p.push_back({"training.best_metric", "must be auto, none or a metric tag such as val/accuracy or val/loss, got \""
+                                                 + t.bestMetric + "\""});
 }
 
 } // namespace
@@ -351,7 +401,7 @@ ModelInfo inspectModel(const ModelSpec& model, Problems& problems)
             problems.push_back({"model.input[" + std::to_string(i) + "]", "must be >= 1, got " + std::to_string(model.input[i])});
             info.ok = false;
         }
-    if (model.input.empty() || model.input.size() > 3) {
+    if (model.input.size() > 3) {   // empty: taken from the data
         problems.push_back({"model.input", "must have 1 to 3 sizes like [1, 28, 28], got " + shapeText(model.input)});
         info.ok = false;
     }
@@ -361,14 +411,40 @@ ModelInfo inspectModel(const ModelSpec& model, Problems& problems)
     }
     if (!info.ok)
         return info;
-    Inspector inspector(info, problems);
+    const int output = outputLayerIndex(model);
+    Inspector inspector(info, problems, output < 0 ? "" : "model.layers[" + std::to_string(output) + "]");
+    if (model.input.empty())
+        info.shapesKnown = false;
     info.outputShape = inspector.layers(model.layers, model.input, "model.layers", "", 0);
-    info.ok = info.ok && !info.outputShape.empty();
+    info.ok = info.ok && (!info.outputShape.empty() || !info.shapesKnown);
     for (const auto& row : info.layers) {
         info.parameters += row.parameters;
         info.macs += row.macs;
     }
     return info;
+}
+
+bool dependsOnData(const ModelSpec& model)
+{
+    const int output = outputLayerIndex(model);
+    return model.input.empty()
+           || (output >= 0 && model.layers[static_cast<size_t>(output)].intOption("out_features") == 0);
+}
+
+ExperimentSpec completeFromData(const ExperimentSpec& spec, const Shape& sampleShape, int64_t numClasses,
+                                int64_t targetDim)
+{
+    ExperimentSpec out = spec;
+    if (out.model.input.empty())
+        out.model.input = sampleShape;
+    const int output = outputLayerIndex(out.model);
+    const int64_t outputs = spec.isClassification() ? numClasses : targetDim;
+    if (output >= 0 && outputs > 0) {
+        LayerSpec& layer = out.model.layers[static_cast<size_t>(output)];
+        if (layer.intOption("out_features") == 0)
+            layer.options["out_features"] = static_cast<double>(outputs);
+    }
+    return out;
 }
 
 int64_t knownClassCount(const DataSpec& data)
@@ -382,7 +458,7 @@ int64_t knownClassCount(const DataSpec& data)
     return 0;
 }
 
-Problems validateExperiment(const ExperimentSpec& spec)
+Problems validateExperiment(const ExperimentSpec& spec, ModelInfo* model)
 {
     Problems p;
     if (spec.name.empty())
@@ -393,9 +469,6 @@ Problems validateExperiment(const ExperimentSpec& spec)
     validateSchedule(spec.schedule, p);
     validateTraining(spec.training, p);
 
-    const ModelInfo info = inspectModel(spec.model, p);
-    if (!info.ok)
-        return p;
     Shape expectedInput;
     if (isToySource(spec.data.source))
         expectedInput = {2};
@@ -403,20 +476,30 @@ Problems validateExperiment(const ExperimentSpec& spec)
         expectedInput = {1, 28, 28};
     else if (spec.data.source == "cifar10")
         expectedInput = {3, 32, 32};
-    if (!expectedInput.empty() && spec.model.input != expectedInput)
+    const int64_t classes = knownClassCount(spec.data);
+    // A built-in source fixes what the model leaves to the data; for files it waits for them.
+    const ExperimentSpec completed
+        = expectedInput.empty() ? spec : completeFromData(spec, expectedInput, classes, classes);
+
+    ModelInfo local;
+    ModelInfo& info = model ? *model : local;
+    info = inspectModel(completed.model, p);
+    if (!info.ok)
+        return p;
+    if (!expectedInput.empty() && completed.model.input != expectedInput)
         p.push_back({"model.input", "must be " + shapeText(expectedInput) + " for source \"" + spec.data.source
-                                        + "\", got " + shapeText(spec.model.input)});
-    if (spec.loss == "cross_entropy") {
+                                        + "\", got " + shapeText(completed.model.input)});
+    if (spec.loss == "mse" && classes > 0)
+        p.push_back({"loss", "mse needs regression targets (a csv source); \"" + spec.data.source
+                                 + "\" is a classification data set, use cross_entropy"});
+    if (spec.loss == "cross_entropy" && info.shapesKnown) {
         if (info.outputShape.size() != 1)
             p.push_back({"model.layers", "cross_entropy needs a flat output of class scores, the model gives "
                                              + shapeText(info.outputShape) + "; end with flatten and linear"});
-        else if (const int64_t classes = knownClassCount(spec.data); classes > 0 && info.outputShape[0] != classes)
+        else if (classes > 0 && info.outputShape[0] != classes)
             p.push_back({"model.layers[" + std::to_string(spec.model.layers.size() - 1) + "]",
                          "the model outputs " + std::to_string(info.outputShape[0]) + " scores but source \""
                              + spec.data.source + "\" has " + std::to_string(classes) + " classes"});
-    } else if (spec.loss == "mse" && knownClassCount(spec.data) > 0) {
-        p.push_back({"loss", "mse needs regression targets (a csv source); \"" + spec.data.source
-                                 + "\" is a classification data set, use cross_entropy"});
     }
     return p;
 }

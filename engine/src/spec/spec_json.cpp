@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -50,7 +51,7 @@ void readLayer(const json& value, const std::string& path, LayerSpec& layer, Pro
     for (const auto& opt : info->options) {
         double v = opt.defaultValue;
         if (!r.has(opt.key)) {
-            if (opt.required)
+            if (opt.required && !opt.fromData)   // fromData: 0, checked by inspectModel
                 problems.push_back({path + "." + opt.key, "missing; " + opt.doc + " is required for " + layer.type});
         } else if (opt.kind == OptionInfo::Kind::Bool) {
             bool b = v != 0.0;
@@ -116,6 +117,10 @@ void readData(const json& value, DataSpec& d, Problems& problems)
         r.string("header", d.header);
     if (keys.count("delimiter"))
         r.string("delimiter", d.delimiter);
+    if (keys.count("skip_rows"))
+        r.integer("skip_rows", d.skipRows);
+    if (keys.count("comment"))
+        r.string("comment", d.comment);
     r.finish("an option of source \"" + d.source + "\"");
 }
 
@@ -124,12 +129,13 @@ void readModel(const json& value, ModelSpec& m, Problems& problems)
     ObjectReader r(value, "model", problems);
     if (!r.isObject())
         return;
+    m.input.clear();   // an omitted input is taken from the data
     if (r.has("input")) {
         const json& in = r.take("input");
         if (!in.is_array() || in.empty() || in.size() > 3) {
-            problems.push_back({"model.input", "must be a list of 1 to 3 sizes like [1, 28, 28], got " + detail::describe(in)});
+            problems.push_back({"model.input", "must be a list of 1 to 3 sizes like [1, 28, 28] (or omitted to take "
+                                               "it from the data), got " + detail::describe(in)});
         } else {
-            m.input.clear();
             for (size_t i = 0; i < in.size(); ++i) {
                 if (!in[i].is_number_integer())
                     problems.push_back({"model.input[" + std::to_string(i) + "]", "must be an integer, got " + detail::describe(in[i])});
@@ -208,6 +214,10 @@ void readTraining(const json& value, TrainingSpec& t, Problems& problems)
     r.integer("threads", t.threads);
     r.string("device", t.device);
     r.integer("log_every_steps", t.logEverySteps);
+    r.integer("checkpoint_every_steps", t.checkpointEverySteps);
+    r.number("checkpoint_every_seconds", t.checkpointEverySeconds);
+    r.string("best_metric", t.bestMetric);
+    r.boolean("deterministic", t.deterministic);
     r.finish("a training option");
 }
 
@@ -256,16 +266,69 @@ std::string ParseResult::errorText() const
     return text;
 }
 
-ParseResult parseExperiment(const std::string& jsonText, const std::vector<std::string>& overrides)
+namespace {
+
+namespace fs = std::filesystem;
+
+const char* const kDataPathKeys[] = {"path", "test_path"};
+
+ParseResult notJson(const json::parse_error& e)
 {
     ParseResult result;
-    json doc;
-    try {
-        doc = json::parse(jsonText);
-    } catch (const json::parse_error& e) {
-        result.problems.push_back({"", std::string("not valid JSON: ") + e.what()});
-        return result;
+    result.problems.push_back({"", std::string("not valid JSON: ") + e.what()});
+    return result;
+}
+
+// The data paths a file names, read against the file's folder. Done on the document before
+// any --set, so a path given on the command line stays relative to the working directory,
+// as shell arguments are.
+void resolveDataPaths(json& doc, const fs::path& folder)
+{
+    if (!doc.is_object() || !doc.contains("data") || !doc["data"].is_object())
+        return;
+    json& data = doc["data"];
+    for (const char* key : kDataPathKeys) {
+        if (!data.contains(key) || !data[key].is_string())
+            continue;
+        const fs::path path = data[key].get<std::string>();
+        if (!path.empty() && path.is_relative())
+            data[key] = (folder / path).lexically_normal().string();
     }
+}
+
+// A data path as a file in `folder` should say it: relative to the folder when the two share
+// a folder below the root (a project moves as a whole), else absolute (/usr/share/...).
+std::string pathForFolder(const std::string& dataPath, const fs::path& folder)
+{
+    if (dataPath.empty())
+        return dataPath;
+    std::error_code ec;
+    const fs::path data = fs::absolute(dataPath, ec).lexically_normal();
+    const fs::path base = fs::absolute(folder, ec).lexically_normal();
+    auto d = data.begin(), b = base.begin();
+    size_t shared = 0;
+    for (; d != data.end() && b != base.end() && *d == *b; ++d, ++b)
+        ++shared;
+    const size_t root = data.has_root_path() ? size_t(std::distance(data.root_path().begin(), data.root_path().end())) : 0;
+    const fs::path relative = data.lexically_relative(base);
+    if (shared <= root || relative.empty())
+        return data.string();
+    return relative.string();
+}
+
+// The spec as a file at `file` writes it.
+ExperimentSpec withPathsFor(const ExperimentSpec& spec, const std::string& file)
+{
+    ExperimentSpec out = spec;
+    const fs::path folder = fs::absolute(fs::path(file)).parent_path();
+    out.data.path = pathForFolder(spec.data.path, folder);
+    out.data.testPath = pathForFolder(spec.data.testPath, folder);
+    return out;
+}
+
+ParseResult parseDocument(json doc, const std::vector<std::string>& overrides)
+{
+    ParseResult result;
     for (const auto& assignment : overrides)
         detail::applyOverride(doc, assignment, result.problems);
     if (!result.problems.empty())
@@ -274,9 +337,22 @@ ParseResult parseExperiment(const std::string& jsonText, const std::vector<std::
     // Value and shape checks only make sense on a structurally sound document.
     if (result.problems.empty()) {
         result.complete = true;
-        result.problems = validateExperiment(result.spec);
+        result.problems = validateExperiment(result.spec, &result.model);
     }
     return result;
+}
+
+} // namespace
+
+ParseResult parseExperiment(const std::string& jsonText, const std::vector<std::string>& overrides)
+{
+    json doc;
+    try {
+        doc = json::parse(jsonText);
+    } catch (const json::parse_error& e) {
+        return notJson(e);
+    }
+    return parseDocument(std::move(doc), overrides);
 }
 
 ParseResult loadExperimentFile(const std::string& path, const std::vector<std::string>& overrides)
@@ -289,7 +365,17 @@ ParseResult loadExperimentFile(const std::string& path, const std::vector<std::s
     }
     std::stringstream buffer;
     buffer << in.rdbuf();
-    ParseResult result = parseExperiment(buffer.str(), overrides);
+    ParseResult result;
+    json doc;
+    try {
+        doc = json::parse(buffer.str());
+    } catch (const json::parse_error& e) {
+        result = notJson(e);
+    }
+    if (result.problems.empty()) {
+        resolveDataPaths(doc, fs::absolute(fs::path(path)).parent_path());
+        result = parseDocument(std::move(doc), overrides);
+    }
     for (auto& p : result.problems)
         if (p.path.empty())
             p.path = path;
@@ -308,7 +394,7 @@ std::string saveExperimentFile(const ExperimentSpec& spec, const std::string& pa
         std::ofstream out(temp, std::ios::binary | std::ios::trunc);
         if (!out)
             return path + ": cannot write (check the folder exists and is writable)";
-        out << experimentToJson(spec);
+        out << experimentToJson(withPathsFor(spec, path));
         out.flush();
         if (!out) {
             std::remove(temp.c_str());
@@ -320,11 +406,6 @@ std::string saveExperimentFile(const ExperimentSpec& spec, const std::string& pa
         return path + ": cannot replace the file";
     }
     return {};
-}
-
-bool operator==(const ExperimentSpec& a, const ExperimentSpec& b)
-{
-    return experimentToJson(a) == experimentToJson(b);
 }
 
 } // namespace nnlab

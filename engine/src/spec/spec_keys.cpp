@@ -27,7 +27,7 @@ const std::set<std::string>& dataKeys(const std::string& source)
     static const std::map<std::string, std::set<std::string>> table{
         {"spiral", toy}, {"moons", toy}, {"circles", toy}, {"xor", toy}, {"blobs", toy},
         {"fashion-mnist", files}, {"idx", files}, {"cifar10", files},
-        {"csv", {"path", "test_path", "label_column", "header", "delimiter"}},
+        {"csv", {"path", "test_path", "label_column", "header", "delimiter", "skip_rows", "comment"}},
     };
     return lookup(table, source);
 }
@@ -69,6 +69,8 @@ ordered_json layerJson(const LayerSpec& layer)
             const double v = layer.option(opt.key);
             if (!opt.required && v == opt.defaultValue)
                 continue;   // defaults stay implicit, as in torch.nn signatures
+            if (opt.fromData && v == 0)
+                continue;   // left to the data
             if (opt.kind == OptionInfo::Kind::Bool)
                 j[opt.key] = v != 0.0;
             else if (opt.kind == OptionInfo::Kind::Int)
@@ -106,6 +108,10 @@ ordered_json dataJson(const DataSpec& d)
         j["header"] = d.header;
     if (keys.count("delimiter"))
         j["delimiter"] = d.delimiter;
+    if (keys.count("skip_rows"))
+        j["skip_rows"] = d.skipRows;
+    if (keys.count("comment"))
+        j["comment"] = d.comment;
     j["train_limit"] = d.trainLimit;
     j["validation_fraction"] = d.validationFraction;
     j["normalize"] = d.normalize;
@@ -165,7 +171,8 @@ ordered_json toOrderedJson(const ExperimentSpec& spec)
     j["seed"] = spec.seed;
     j["data"] = dataJson(spec.data);
     ordered_json model;
-    model["input"] = spec.model.input;
+    if (!spec.model.input.empty())
+        model["input"] = spec.model.input;   // omitted: taken from the data
     ordered_json layers = ordered_json::array();
     for (const auto& layer : spec.model.layers)
         layers.push_back(layerJson(layer));
@@ -182,7 +189,11 @@ ordered_json toOrderedJson(const ExperimentSpec& spec)
                      {"grad_clip_value", t.gradClipValue},
                      {"threads", t.threads},
                      {"device", t.device},
-                     {"log_every_steps", t.logEverySteps}};
+                     {"log_every_steps", t.logEverySteps},
+                     {"checkpoint_every_steps", t.checkpointEverySteps},
+                     {"checkpoint_every_seconds", t.checkpointEverySeconds},
+                     {"best_metric", t.bestMetric},
+                     {"deterministic", t.deterministic}};
     return j;
 }
 

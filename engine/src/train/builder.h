@@ -1,5 +1,5 @@
-// Spec -> LibTorch module. One table maps each layer type to its builder; parameter names
-// follow the spec ("3.body.0.weight", "3.shortcut.weight", "6.bias").
+// Spec -> LibTorch module, the builder's second pass. Parameter names follow the spec
+// ("3.body.0.weight", "3.shortcut.weight", "6.bias").
 #pragma once
 
 #include "nnlab/model_info.h"
@@ -48,9 +48,12 @@ TORCH_MODULE(TunedConv2d);
 // the fused kernels against LibTorch's: tests/bench/README.md).
 bool fusionEnabled();
 
-// Builds the network; throws std::invalid_argument with the validation problems when the
-// spec does not validate (callers validate first, so this is a programming error guard).
-// `fuse` substitutes the fused kernels of fused_ops.h where the layer sequence allows.
+// Builds the network from its validated spec and inspection (PreparedExperiment holds both):
+// planModel (nnlab/build_plan.h) decides the modules, one table of layer types builds them.
+// `fuse` substitutes the fused kernels of fused_ops.h where the plan allows.
+torch::nn::Sequential buildModel(const ModelSpec& spec, const ModelInfo& info, bool fuse = fusionEnabled());
+// For callers without a prepared experiment (tests, buildAndProbe): inspects the spec first
+// and throws std::invalid_argument with its first problem.
 torch::nn::Sequential buildModel(const ModelSpec& spec, bool fuse = fusionEnabled());
 
 } // namespace nnlab::detail

@@ -8,7 +8,8 @@
 
 namespace nnlab::detail {
 
-// "auto" = CUDA when LibTorch has it and a GPU is present, else CPU. "cuda" without a GPU
+// "auto" = CUDA device 0 when LibTorch has it and a GPU is present, else CPU. "cuda" is
+// "cuda:0"; "cuda:N" a given device. Asking for a CUDA device that is not there
 // throws std::runtime_error with a message for the user.
 torch::Device selectDevice(const std::string& preference);
 

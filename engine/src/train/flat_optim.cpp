@@ -7,17 +7,6 @@
 
 namespace nnlab::detail {
 
-namespace optim = torch::optim;
-
-namespace {
-
-std::string stateKey(const torch::Tensor& p)
-{
-    return c10::guts::to_string(p.unsafeGetTensorImpl());   // torch::optim's key (1.13)
-}
-
-} // namespace
-
 FlatOptimizer::FlatOptimizer(const OptimizerSpec& spec, std::vector<torch::Tensor> parameters)
     : m_spec(spec), m_params(std::move(parameters))
 {
@@ -158,69 +147,41 @@ void FlatOptimizer::step(double lr)
     p.addcdiv_(m_first, denom, -lr / biasCorrection1);
 }
 
-void FlatOptimizer::exportState(optim::Optimizer& optimizer) const
+void FlatOptimizer::save(torch::serialize::OutputArchive& archive) const
 {
-    auto& state = optimizer.state();
-    for (size_t i = 0; i < m_params.size(); ++i) {
-        const std::string key = stateKey(m_params[i]);
-        const auto slice = [&](const torch::Tensor& flat) { return view(flat, i).clone(); };
-        if (m_spec.type == "adam" && m_steps > 0) {
-            auto s = std::make_unique<optim::AdamParamState>();
-            s->step(m_steps).exp_avg(slice(m_first)).exp_avg_sq(slice(m_second));
-            state[key] = std::move(s);
-        } else if (m_spec.type == "adamw" && m_steps > 0) {
-            auto s = std::make_unique<optim::AdamWParamState>();
-            s->step(m_steps).exp_avg(slice(m_first)).exp_avg_sq(slice(m_second));
-            state[key] = std::move(s);
-        } else if (m_spec.type == "sgd" && m_momentumStarted) {
-            auto s = std::make_unique<optim::SGDParamState>();
-            s->momentum_buffer(slice(m_first));
-            state[key] = std::move(s);
-        } else if (m_spec.type == "rmsprop" && m_steps > 0) {
-            auto s = std::make_unique<optim::RMSpropParamState>();
-            s->step(m_steps).square_avg(slice(m_first));
-            if (m_second.defined())
-                s->momentum_buffer(slice(m_second));
-            state[key] = std::move(s);
-        }
-    }
+    archive.write("type", c10::IValue(m_spec.type));
+    archive.write("steps", torch::tensor(m_steps, torch::kInt64));
+    archive.write("momentum_started", torch::tensor(static_cast<int64_t>(m_momentumStarted), torch::kInt64));
+    if (m_first.defined())
+        archive.write("first", m_first);
+    if (m_second.defined())
+        archive.write("second", m_second);
 }
 
-void FlatOptimizer::importState(const optim::Optimizer& optimizer)
+void FlatOptimizer::load(torch::serialize::InputArchive& archive)
 {
     torch::NoGradGuard noGrad;
-    const auto& state = optimizer.state();
-    for (size_t i = 0; i < m_params.size(); ++i) {
-        const auto it = state.find(stateKey(m_params[i]));
-        if (it == state.end())
-            continue;
-        if (m_spec.type == "adam" || m_spec.type == "adamw") {
-            // AdamWParamState has the same fields; both are read through their own type.
-            if (m_spec.type == "adam") {
-                const auto& s = static_cast<const optim::AdamParamState&>(*it->second);
-                m_steps = s.step();
-                view(m_first, i).copy_(s.exp_avg());
-                view(m_second, i).copy_(s.exp_avg_sq());
-            } else {
-                const auto& s = static_cast<const optim::AdamWParamState&>(*it->second);
-                m_steps = s.step();
-                view(m_first, i).copy_(s.exp_avg());
-                view(m_second, i).copy_(s.exp_avg_sq());
-            }
-        } else if (m_spec.type == "sgd") {
-            const auto& s = static_cast<const optim::SGDParamState&>(*it->second);
-            if (s.momentum_buffer().defined() && m_first.defined()) {
-                view(m_first, i).copy_(s.momentum_buffer());
-                m_momentumStarted = true;
-            }
-        } else if (m_spec.type == "rmsprop") {
-            const auto& s = static_cast<const optim::RMSpropParamState&>(*it->second);
-            m_steps = s.step();
-            view(m_first, i).copy_(s.square_avg());
-            if (m_second.defined() && s.momentum_buffer().defined())
-                view(m_second, i).copy_(s.momentum_buffer());
-        }
-    }
+    c10::IValue type;
+    archive.read("type", type);
+    if (!type.isString() || type.toStringRef() != m_spec.type)
+        throw std::runtime_error("the checkpoint's optimizer is not " + m_spec.type);
+    torch::Tensor steps, started;
+    archive.read("steps", steps);
+    archive.read("momentum_started", started);
+    m_steps = steps.item<int64_t>();
+    m_momentumStarted = started.item<int64_t>() != 0;
+    const auto readInto = [&](const char* key, torch::Tensor& buffer) {
+        if (!buffer.defined())
+            return;
+        torch::Tensor stored;
+        archive.read(key, stored);
+        if (stored.numel() != buffer.numel())
+            throw std::runtime_error(std::string("the checkpoint's optimizer state \"") + key + "\" has "
+                                     + std::to_string(stored.numel()) + " values, the model " + std::to_string(buffer.numel()));
+        buffer.copy_(stored);
+    };
+    readInto("first", m_first);
+    readInto("second", m_second);
 }
 
 } // namespace nnlab::detail

@@ -6,8 +6,8 @@
 // a third of the step. Gradient clipping and the gradient norm become one operation too.
 //
 // The math is torch::optim's (1.13) for sgd, adam, adamw and rmsprop, term for term. The
-// torch::optim object stays the checkpoint format: exportState() fills it before saving,
-// importState() reads it after loading.
+// optimizer owns its state and writes it to checkpoints itself (save/load): the flat
+// buffers and the step count.
 #pragma once
 
 #include "nnlab/spec.h"
@@ -31,10 +31,13 @@ public:
     torch::Tensor gradNorm() const { return m_grads.norm(); }
     void step(double lr);
 
-    // After model.load() replaced the parameters' storage: pack them again.
+    // After model.load() replaced the parameters' storage: pack them again (the gradients
+    // become zero).
     void repack();
-    void exportState(torch::optim::Optimizer& optimizer) const;
-    void importState(const torch::optim::Optimizer& optimizer);
+    // The optimizer state (not the parameters: the model saves those). load() throws
+    // std::runtime_error when the archive holds another optimizer's or model's state.
+    void save(torch::serialize::OutputArchive& archive) const;
+    void load(torch::serialize::InputArchive& archive);
 
 private:
     torch::Tensor view(const torch::Tensor& flat, size_t i) const;

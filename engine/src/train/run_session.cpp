@@ -9,119 +9,197 @@
 
 namespace nnlab {
 
-std::string checkpointPathFor(const std::string& databasePath, const std::string& runId)
+namespace {
+
+std::string checkpointFile(const std::string& databasePath, const std::string& name)
 {
     namespace fs = std::filesystem;
     const fs::path dir = fs::path(databasePath).parent_path() / "checkpoints";
     std::error_code ec;
     fs::create_directories(dir, ec);
-    return (dir / (runId + ".pt")).string();
-}
-
-namespace {
-
-void finishRecord(RunRecorder* recorder, const TrainResult& result, RunSessionResult& out)
-{
-    if (!recorder)
-        return;
-    const StoreError e = recorder->finish(result);
-    if (!e.ok())
-        out.storeError = e.message;
+    return (dir / name).string();
 }
 
 } // namespace
 
-RunSessionResult runTrainingSession(const ExperimentSpec& spec, TrainControl& control,
-                                    const RunSessionOptions& options, const RunSessionHooks& hooks)
+std::string checkpointPathFor(const std::string& databasePath, const std::string& runId)
 {
-    RunSessionResult out;
-    TrainOptions trainOptions;
-    std::unique_ptr<RunRecorder> recorder;
-    const auto stage = [&](const std::string& text) {
-        if (hooks.stage)
-            hooks.stage(text);
-    };
-    try {
-        if (options.store) {
-            stage("opening the run store");
-            const std::string db = options.databasePath.empty() ? defaultDatabasePath() : options.databasePath;
-            auto opened = RunRecorder::open(db);
-            if (!opened.ok()) {
-                out.storeError = opened.error.message;
-                out.result.message = "run store: " + opened.error.message;
-                return out;
-            }
-            recorder = std::move(opened.value);
-            if (!options.resumeRunId.empty()) {
-                auto point = recorder->resume(options.resumeRunId);
-                if (!point.ok()) {
-                    out.storeError = point.error.message;
-                    out.result.message = point.error.message;
-                    return out;
-                }
-                out.runId = point.value.runId;
-                trainOptions.resumeFrom = trainOptions.checkpointPath = point.value.checkpointPath;
-            } else {
+    return checkpointFile(databasePath, runId + ".pt");
+}
+
+std::string bestCheckpointPathFor(const std::string& databasePath, const std::string& runId)
+{
+    return checkpointFile(databasePath, runId + ".best.pt");
+}
+
+namespace {
+
+// The session's state from the store's opening to the record's end.
+class Session {
+public:
+    Session(TrainControl& control, const RunSessionOptions& options, const RunSessionHooks& hooks)
+        : m_control(control), m_options(options), m_hooks(hooks)
+    {
+    }
+
+    RunSessionResult start(const PreparedExperiment& experiment)
+    {
+        return guarded([&] {
+            if (m_options.store) {
+                if (!openStore())
+                    return;
                 RunStartInfo info;
                 info.torchVersion = torchVersion();
-                auto id = recorder->begin(spec, experimentToJson(spec), info);
-                if (!id.ok()) {
-                    out.storeError = id.error.message;
-                    out.result.message = "run store: " + id.error.message;
-                    return out;
-                }
-                out.runId = id.value;
-                trainOptions.checkpointPath = checkpointPathFor(recorder->path(), out.runId);
+                auto id = m_recorder->begin(experiment.spec, experimentToJson(experiment.spec), info);
+                if (!id.ok())
+                    return storeFailed(id.error.message);
+                m_out.runId = id.value;
+                m_train.checkpointPath = checkpointPathFor(m_recorder->path(), m_out.runId);
+                m_train.bestCheckpointPath = bestCheckpointPathFor(m_recorder->path(), m_out.runId);
             }
-            if (hooks.recorded)
-                hooks.recorded(out.runId);
-        }
+            trainRecorded(experiment);
+        });
+    }
 
+    RunSessionResult resume(const std::string& runId)
+    {
+        return guarded([&] {
+            if (!openStore())
+                return;
+            auto point = m_recorder->resume(runId);
+            if (!point.ok())
+                return storeFailed(point.error.message, "");
+            m_out.runId = point.value.runId;
+            const Preparation prepared = prepareExperiment(parseExperiment(point.value.experimentJson));
+            if (!prepared.ok())
+                return fail("the stored experiment of run " + m_out.runId + " no longer validates: " + prepared.errorText());
+            m_train.resumeFrom = m_train.checkpointPath = point.value.checkpointPath;
+            m_train.bestCheckpointPath = bestCheckpointPathFor(m_recorder->path(), m_out.runId);
+            trainRecorded(prepared.experiment);
+        });
+    }
+
+private:
+    template <typename Body>
+    RunSessionResult guarded(Body body)
+    {
+        try {
+            body();
+        } catch (const std::exception& e) {
+            // Only an allocation failure or a bug gets here; the record still ends.
+            fail(e.what());
+        }
+        return m_out;
+    }
+
+    void stage(const std::string& text)
+    {
+        if (m_hooks.stage)
+            m_hooks.stage(text);
+    }
+
+    bool openStore()
+    {
+        stage("opening the run store");
+        const std::string db = m_options.databasePath.empty() ? defaultDatabasePath() : m_options.databasePath;
+        auto opened = RunRecorder::open(db);
+        if (!opened.ok()) {
+            storeFailed(opened.error.message);
+            return false;
+        }
+        m_recorder = std::move(opened.value);
+        return true;
+    }
+
+    void storeFailed(const std::string& message, const std::string& prefix = "run store: ")
+    {
+        m_out.storeError = message;
+        m_out.result.message = prefix + message;
+    }
+
+    // Ends the run as failed, recorded when there is a record.
+    void fail(const std::string& message)
+    {
+        m_out.result.status = TrainStatus::Failed;
+        m_out.result.message = message;
+        finishRecord();
+    }
+
+    void finishRecord()
+    {
+        if (!m_recorder || m_out.runId.empty())
+            return;
+        const StoreError e = m_recorder->finish(m_out.result);
+        if (!e.ok())
+            m_out.storeError = e.message;
+    }
+
+    void trainRecorded(const PreparedExperiment& experiment)
+    {
+        if (m_hooks.recorded)
+            m_hooks.recorded(m_out.runId, experiment.spec);
+        const ExperimentSpec& spec = experiment.spec;
         stage("loading " + spec.data.source);
         DataBundle data;
         try {
-            data = loadData(spec.data, spec.isClassification(), spec.seed, hooks.dataProgress);
+            data = loadData(spec.data, spec.isClassification(), spec.seed, m_hooks.dataProgress);
         } catch (const DataError& e) {
-            out.result.status = TrainStatus::Failed;
-            out.result.message = e.what();
-            finishRecord(recorder.get(), out.result, out);
-            return out;
+            return fail(e.what());
         }
+        const Preparation fitted = fitToData(experiment, data);
+        if (!fitted.ok())
+            return fail(fitted.problems.front().text());
 
         stage("training");
         TrainCallbacks callbacks;
-        const TrainCallbacks& user = hooks.callbacks;
+        const TrainCallbacks& user = m_hooks.callbacks;
         callbacks.started = [&](const TrainInfo& info) {
-            if (recorder)
-                recorder->updateInfo(info);
+            if (m_recorder)
+                m_recorder->updateInfo(info);
             if (user.started)
                 user.started(info);
         };
         callbacks.metrics = [&](const std::vector<MetricPoint>& points) {
-            if (recorder)
-                recorder->addMetrics(points);
+            if (m_recorder)
+                m_recorder->addMetrics(points);
             if (user.metrics)
                 user.metrics(points);
         };
         callbacks.progress = user.progress;
-        callbacks.event = [&](const std::string& kind, const std::string& detail) {
-            if (recorder) {
-                recorder->addEvent(kind, detail);
-                if (kind == "checkpoint")
-                    recorder->addArtifact(detail, "checkpoint");
+        callbacks.event = [&](EventKind kind, const std::string& detail) {
+            if (m_recorder) {
+                m_recorder->addEvent(kind, detail);
+                if (kind == EventKind::Checkpoint || kind == EventKind::BestCheckpoint)
+                    m_recorder->addArtifact(detail, toString(kind));
             }
             if (user.event)
                 user.event(kind, detail);
         };
-        out.result = train(spec, data, control, callbacks, trainOptions);
-        finishRecord(recorder.get(), out.result, out);
-    } catch (const std::exception& e) {
-        // Only an allocation failure or a bug gets here; the record still ends.
-        out.result.status = TrainStatus::Failed;
-        out.result.message = e.what();
-        finishRecord(recorder.get(), out.result, out);
+        m_train.hooks = m_hooks.trainHooks;
+        m_out.result = train(fitted.experiment, data, m_control, callbacks, m_train);
+        finishRecord();
     }
-    return out;
+
+    TrainControl& m_control;
+    const RunSessionOptions& m_options;
+    const RunSessionHooks& m_hooks;
+    std::unique_ptr<RunRecorder> m_recorder;
+    TrainOptions m_train;
+    RunSessionResult m_out;
+};
+
+} // namespace
+
+RunSessionResult runTrainingSession(const PreparedExperiment& experiment, TrainControl& control,
+                                    const RunSessionOptions& options, const RunSessionHooks& hooks)
+{
+    return Session(control, options, hooks).start(experiment);
+}
+
+RunSessionResult resumeTrainingSession(const std::string& runId, TrainControl& control,
+                                       const RunSessionOptions& options, const RunSessionHooks& hooks)
+{
+    return Session(control, options, hooks).resume(runId);
 }
 
 } // namespace nnlab

@@ -39,15 +39,17 @@ Evaluation evaluate(torch::nn::Sequential& model, const TensorSet& set, int64_t 
     RECORD_FUNCTION("nnlab::evaluate", std::vector<c10::IValue>());   // a span in NNLAB_PROFILE traces
     torch::NoGradGuard noGrad;
     model->eval();
-    torch::Tensor lossSum = torch::zeros({}, torch::kFloat64);
-    torch::Tensor correct = torch::zeros({}, torch::kInt64);
+    // Sums stay on the set's device (a CUDA loss added into a CPU tensor would fail) and
+    // are read once at the end.
+    torch::Tensor lossSum = torch::zeros({}, torch::TensorOptions(torch::kFloat64).device(set.x.device()));
+    torch::Tensor correct = torch::zeros({}, torch::TensorOptions(torch::kInt64).device(set.x.device()));
     for (int64_t start = 0; start < set.count; start += batchSize) {
         const int64_t end = std::min(start + batchSize, set.count);
         torch::Tensor out = model->forward(set.x.slice(0, start, end));
         torch::Tensor target = set.y.slice(0, start, end);
         lossSum += lossFunction(out, target, classification).to(torch::kFloat64) * (end - start);
         if (classification)
-            correct += out.argmax(1).eq(target).sum().cpu();
+            correct += out.argmax(1).eq(target).sum();
     }
     model->train();
     result.loss = lossSum.item<double>() / static_cast<double>(set.count);
@@ -63,7 +65,12 @@ double unixTime()
 
 void Reporter::add(const std::string& tag, int64_t step, double value)
 {
-    m_pending.push_back({tag, step, unixTime(), value});
+    MetricPoint point;
+    point.tag = tag;
+    point.step = step;
+    point.wallTime = unixTime();
+    point.value = value;
+    m_pending.push_back(std::move(point));
     m_last[tag] = value;
 }
 
@@ -87,7 +94,7 @@ void Reporter::flush()
     m_pending.clear();
 }
 
-void Reporter::event(const std::string& kind, const std::string& detail)
+void Reporter::event(EventKind kind, const std::string& detail)
 {
     flush();   // keep the timeline ordered with the metrics before it
     if (m_callbacks.event)

@@ -38,7 +38,7 @@ public:
     void add(const std::string& tag, int64_t step, double value);
     void progress(const Progress& p, bool force = false);   // flushes metrics too when due
     void flush();
-    void event(const std::string& kind, const std::string& detail);
+    void event(EventKind kind, const std::string& detail);
     const std::map<std::string, double>& last() const { return m_last; }
 
 private:

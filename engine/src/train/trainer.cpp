@@ -1,17 +1,12 @@
 #include "nnlab/trainer.h"
 
 #include "builder.h"
-#include "checkpoint.h"
 #include "device.h"
-#include "flat_optim.h"
-#include "optim.h"
-#include "session.h"
-#include "tuning.h"
+#include "train_pieces.h"
 
-#include <torch/csrc/autograd/profiler_legacy.h>
+#include <ATen/Context.h>
 
 #include <cmath>
-#include <cstdlib>
 #include <memory>
 #include <stdexcept>
 
@@ -33,7 +28,7 @@ void TrainControl::cancel()
     m_wake.notify_all();
 }
 
-bool TrainControl::checkpoint()
+bool TrainControl::waitWhilePaused()
 {
     if (m_paused.load()) {
         std::unique_lock<std::mutex> lock(m_mutex);
@@ -42,33 +37,9 @@ bool TrainControl::checkpoint()
     return !m_cancelled.load();
 }
 
-const char* toString(TrainStatus status)
-{
-    switch (status) {
-    case TrainStatus::Finished: return "finished";
-    case TrainStatus::Cancelled: return "cancelled";
-    case TrainStatus::Failed: return "failed";
-    }
-    return "failed";
-}
-
 namespace {
 
 using namespace nnlab::detail;
-using Clock = std::chrono::steady_clock;
-
-// Identifies the network and optimizer a checkpoint belongs to (FNV-1a over the layout).
-uint64_t layoutHash(const ExperimentSpec& spec)
-{
-    Problems ignored;
-    std::string text = spec.optimizer.type + spec.loss;
-    for (const auto& row : inspectModel(spec.model, ignored).layers)
-        text += row.name + row.type + shapeText(row.outputShape) + std::to_string(row.parameters);
-    uint64_t h = 1469598103934665603ull;
-    for (unsigned char c : text)
-        h = (h ^ c) * 1099511628211ull;
-    return h & 0x7fffffffffffffffull;
-}
 
 bool hasLayer(const std::vector<LayerSpec>& layers, const std::string& type)
 {
@@ -78,196 +49,229 @@ bool hasLayer(const std::vector<LayerSpec>& layers, const std::string& type)
     return false;
 }
 
-// Seeds that depend only on (seed, epoch) or (seed, step), so a resumed run draws the same
-// shuffles and dropout masks as an uninterrupted one.
-uint64_t mix(uint64_t seed, uint64_t n) { return (seed + 1) * 0x9E3779B97F4A7C15ull ^ (n * 0xBF58476D1CE4E5B9ull); }
+double secondsSince(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
-void checkDataFits(const ExperimentSpec& spec, const DataBundle& data, const Shape& output)
+// training.deterministic: LibTorch's deterministic algorithms for the run, restored after.
+class DeterministicScope {
+public:
+    explicit DeterministicScope(bool on) : m_before(at::globalContext().deterministicAlgorithms())
+    {
+        at::globalContext().setDeterministicAlgorithms(on || m_before, /*warn_only=*/true);
+    }
+    ~DeterministicScope() { at::globalContext().setDeterministicAlgorithms(m_before, true); }
+
+private:
+    bool m_before;
+};
+
+// One run: everything set up once in the constructor; run() is the loop.
+class Trainer {
+public:
+    Trainer(const PreparedExperiment& experiment, const DataBundle& data, TrainControl& control,
+            const TrainCallbacks& callbacks, const TrainOptions& options);
+    TrainResult run();
+
+private:
+    void trainStep();
+    void endEpoch();
+    std::optional<std::string> actOnRequests();
+    TrainResult end(TrainStatus status, const std::string& message);
+    template <typename Call> void eachHook(Call call) { for (auto& hook : m_hooks) call(*hook); }
+
+    const PreparedExperiment& m_experiment;
+    const ExperimentSpec& m_spec;
+    const DataBundle& m_data;
+    const TrainCallbacks& m_callbacks;
+    const bool m_classify;
+    const DeterministicScope m_deterministic;
+    const torch::Device m_device;
+    torch::nn::Sequential m_model;
+    const TensorSet m_train, m_validation, m_test;
+    const Execution m_execution;
+    FlatOptimizer m_optimizer;
+    ThreadGuard m_threadGuard;
+    Reporter m_report;
+    TrainState m_state;
+    Progress m_progress;
+    TrainRequests m_requests;
+    PauseGate m_pause;
+    Batches m_batches;
+    std::shared_ptr<WindowStats> m_stats;
+    std::shared_ptr<CheckpointPolicy> m_checkpoints;
+    std::vector<std::shared_ptr<TrainHook>> m_hooks;   // m_stats, TrainOptions::hooks, m_checkpoints
+    const bool m_randomLayers;
+    const Clock::time_point m_started = Clock::now();
+};
+
+torch::nn::Sequential seededModel(const PreparedExperiment& e, const torch::Device& device)
 {
-    if (data.train.count() == 0)
-        throw std::runtime_error("data: the training split is empty; raise data.train_limit or lower data.validation_fraction");
-    if (data.train.sampleShape != spec.model.input)
-        throw std::runtime_error("model.input: " + shapeText(spec.model.input) + " does not match the data's samples "
-                                 + shapeText(data.train.sampleShape));
-    if (spec.isClassification() && output != Shape{data.numClasses})
-        throw std::runtime_error("model.layers: the model outputs " + shapeText(output) + " but the data has "
-                                 + std::to_string(data.numClasses) + " classes");
-    if (!spec.isClassification() && output != Shape{data.train.targetDim})
-        throw std::runtime_error("model.layers: the model outputs " + shapeText(output) + " but the data has "
-                                 + std::to_string(data.train.targetDim) + " regression target(s)");
+    torch::manual_seed(e.spec.seed);
+    torch::nn::Sequential model = buildModel(e.spec.model, e.model);
+    model->to(device);
+    return model;
 }
 
-TrainResult run(const ExperimentSpec& spec, const DataBundle& data, TrainControl& control,
-                const TrainCallbacks& callbacks, const TrainOptions& options)
+Trainer::Trainer(const PreparedExperiment& experiment, const DataBundle& data, TrainControl& control,
+                 const TrainCallbacks& callbacks, const TrainOptions& options)
+    : m_experiment(experiment), m_spec(experiment.spec), m_data(data), m_callbacks(callbacks),
+      m_classify(m_spec.isClassification()), m_deterministic(m_spec.training.deterministic),
+      m_device(selectDevice(m_spec.training.device)), m_model(seededModel(experiment, m_device)),
+      m_train(toTensors(data.train, m_classify, m_device)), m_validation(toTensors(data.validation, m_classify, m_device)),
+      m_test(toTensors(data.test, m_classify, m_device)), m_execution(tuneExecution(m_spec, m_model, m_train, m_device)),
+      m_optimizer(m_spec.optimizer, m_model->parameters()),
+      m_threadGuard(m_execution, m_spec.training.threads <= 0 && !m_spec.training.deterministic),
+      m_report(callbacks, options.reportInterval), m_pause(control, m_report),
+      m_batches(m_train, m_spec, m_execution, m_device), m_randomLayers(hasLayer(m_spec.model.layers, "dropout"))
 {
-    const bool classify = spec.isClassification();
-    const torch::Device device = selectDevice(spec.training.device);
-    Problems problems;
-    const ModelInfo info = inspectModel(spec.model, problems);
-    if (!problems.empty())
-        throw std::runtime_error(problems.front().text());
-    checkDataFits(spec, data, info.outputShape);
-
-    torch::manual_seed(spec.seed);
-    torch::nn::Sequential model = buildModel(spec.model);
-    model->to(device);
-    const TensorSet train = toTensors(data.train, classify, device);
-    const TensorSet val = toTensors(data.validation, classify, device);
-    const TensorSet test = toTensors(data.test, classify, device);
-    const int64_t batch = spec.training.batchSize;
-    const int64_t stepsPerEpoch = (train.count + batch - 1) / batch;
-    const int64_t totalSteps = stepsPerEpoch * spec.training.epochs;
-    const int64_t evalBatch = spec.training.evalBatchSize > 0 ? spec.training.evalBatchSize : batch;
-
-    const Execution execution = tuneExecution(spec, model, train, device);
-    auto optimizer = makeOptimizer(spec.optimizer, model->parameters());   // the checkpoint format
-    int64_t step = 0;
+    m_state.stepsPerEpoch = (m_train.count + m_spec.training.batchSize - 1) / m_spec.training.batchSize;
+    m_state.totalSteps = m_state.stepsPerEpoch * m_spec.training.epochs;
+    m_stats = std::make_shared<WindowStats>(m_spec, m_report, m_threadGuard, m_progress);
+    m_checkpoints = std::make_shared<CheckpointPolicy>(experiment, options, m_model, m_optimizer, m_execution, m_report);
+    // Statistics first (hooks read what it reported), checkpoints last (a hook that asks
+    // for a rollback keeps the state it rejects out of the checkpoint).
+    m_hooks.push_back(m_stats);
+    m_hooks.insert(m_hooks.end(), options.hooks.begin(), options.hooks.end());
+    m_hooks.push_back(m_checkpoints);
     if (!options.resumeFrom.empty()) {
-        step = loadCheckpoint(options.resumeFrom, *model, *optimizer, layoutHash(spec));
-        applyExecution(execution, model);   // the weights came back in the layout they were saved in
+        const CheckpointState restored = m_checkpoints->restore(options.resumeFrom);
+        m_state.step = restored.step;
+        m_state.lrScale = restored.lrScale;
     }
-    FlatOptimizer flat(spec.optimizer, model->parameters());
-    flat.importState(*optimizer);
-    ThreadGuard threadGuard(execution, spec.training.threads <= 0);
-    const bool randomLayers = hasLayer(spec.model.layers, "dropout");
-    if (callbacks.started)
-        callbacks.started({device.str(), execution.threads, execution.description, info.parameters, stepsPerEpoch,
-                           totalSteps, step, data.description});
+    m_progress.epochs = m_spec.training.epochs;
+    m_progress.totalSteps = m_state.totalSteps;
+    m_progress.step = m_state.step;
+    m_progress.accuracy = m_classify ? 0.0 : -1.0;
+}
 
-    Reporter report(callbacks, options.reportInterval);
-    auto lastCheckpoint = Clock::time_point{};
-    const auto saveCheckpoint = [&](bool always) {
-        const bool due = lastCheckpoint == Clock::time_point{}
-                         || std::chrono::duration<double>(Clock::now() - lastCheckpoint).count() >= options.checkpointMinSeconds;
-        if (options.checkpointPath.empty() || !(always || due))
-            return;
-        flat.exportState(*optimizer);
-        detail::saveCheckpoint(options.checkpointPath, *model, *optimizer, step, layoutHash(spec));
-        lastCheckpoint = Clock::now();
-        report.event("checkpoint", options.checkpointPath);
-    };
+// The loop. Everything else is a named piece: the pause gate, the batches, the step, the
+// epoch's end, and the hooks (window statistics, TrainOptions::hooks, checkpoints).
+TrainResult Trainer::run()
+{
+    const ProfileScope profile;
+    TrainInfo info;
+    info.device = m_device.str();
+    info.threads = m_execution.threads;
+    info.threadChoice = m_execution.description;
+    info.parameters = m_experiment.model.parameters;
+    info.stepsPerEpoch = m_state.stepsPerEpoch;
+    info.totalSteps = m_state.totalSteps;
+    info.startStep = m_state.step;
+    info.dataDescription = m_data.description;
+    if (m_callbacks.started)
+        m_callbacks.started(info);
+    eachHook([&](TrainHook& h) { h.started(m_state); });
+    m_model->train();
+
+    while (m_state.step < m_state.totalSteps) {
+        if (!m_pause.waitWhilePaused(m_state, m_progress))
+            return end(TrainStatus::Cancelled, "cancelled at step " + std::to_string(m_state.step));
+        trainStep();
+        if (m_state.step % m_state.stepsPerEpoch == 0)
+            endEpoch();
+        if (const auto stopped = actOnRequests())
+            return end(TrainStatus::Finished, *stopped);
+    }
+    return end(TrainStatus::Finished, {});
+}
+
+// One optimizer step on the next batch, then the afterStep hooks.
+void Trainer::trainStep()
+{
     const auto started = Clock::now();
-    auto windowStart = started;
-    torch::Tensor lossSum = torch::zeros({}, device), correct = torch::zeros({}, torch::TensorOptions(torch::kInt64).device(device));
-    int64_t windowSamples = 0, windowSteps = 0, trainedSamples = 0;
-    double trainSeconds = 0.0;
-    const auto throughput = [&] { return trainSeconds > 0 ? static_cast<double>(trainedSamples) / trainSeconds : 0.0; };
-    Progress progress{0, spec.training.epochs, step, totalSteps, 0.0, 0.0, 0.0, classify ? 0.0 : -1.0};
-    model->train();
-    // NNLAB_PROFILE=FILE writes a Chrome trace of every operator of the training loop (a
-    // developer aid for the speed work: tests/bench/README.md).
-    std::unique_ptr<torch::autograd::profiler::RecordProfile> profile;
-    if (const char* path = std::getenv("NNLAB_PROFILE"); path && *path)
-        profile = std::make_unique<torch::autograd::profiler::RecordProfile>(std::string(path));
+    const Batches::Batch batch = m_batches.forStep(m_state.step);
+    m_state.lr = m_state.lrScale * learningRateAt(m_spec.schedule, m_spec.optimizer.lr, m_state.step,
+                                                  m_state.totalSteps, m_state.stepsPerEpoch);
+    if (m_randomLayers)   // dropout masks depend only on (seed, step), so a resumed run replays them
+        torch::manual_seed(mixSeed(m_spec.seed ^ 0x5EEDull, static_cast<uint64_t>(m_state.step)));
+    m_optimizer.zeroGrad();
+    const torch::Tensor output = m_model->forward(batch.x);
+    const torch::Tensor loss = lossFunction(output, batch.y, m_classify);
+    loss.backward();
+    torch::Tensor gradNorm;
+    if (m_spec.training.gradClipValue > 0)
+        m_optimizer.clipGradValue(m_spec.training.gradClipValue);
+    if (m_spec.training.gradClipNorm > 0)
+        gradNorm = m_optimizer.clipGradNorm(m_spec.training.gradClipNorm);
+    m_optimizer.step(m_state.lr);
+    ++m_state.step;
+    const StepView view{/*state*/ m_state,     /*input*/ batch.x,         /*target*/ batch.y,
+                        /*output*/ output,     /*loss*/ loss,             /*gradNorm*/ gradNorm,
+                        /*seconds*/ secondsSince(started), /*model*/ m_model, /*optimizer*/ m_optimizer};
+    eachHook([&](TrainHook& h) { h.afterStep(view, m_requests); });
+}
 
-    for (int64_t epoch = step / stepsPerEpoch; epoch < spec.training.epochs; ++epoch) {
-        torch::manual_seed(mix(spec.seed, static_cast<uint64_t>(epoch)));
-        const torch::Tensor order = spec.data.shuffle ? torch::randperm(train.count, torch::TensorOptions(torch::kInt64).device(device))
-                                                      : torch::arange(train.count, torch::TensorOptions(torch::kInt64).device(device));
-        progress.epoch = epoch + 1;
-        for (int64_t b = step - epoch * stepsPerEpoch; b < stepsPerEpoch; ++b) {
-            if (control.isPaused()) {
-                report.progress(progress, true);
-                report.event("paused", "step " + std::to_string(step));
-            }
-            const bool wasPaused = control.isPaused();
-            const auto waitStart = Clock::now();
-            if (!control.checkpoint()) {
-                saveCheckpoint(true);
-                report.flush();
-                return {TrainStatus::Cancelled, "cancelled at step " + std::to_string(step), step, 0.0, throughput(), report.last()};
-            }
-            if (wasPaused) {
-                windowStart += Clock::now() - waitStart;   // paused time is not training time
-                report.event("resumed", "step " + std::to_string(step));
-            }
+// Validation, the afterEvaluation and atEpochEnd hooks, and the epoch on the timeline.
+void Trainer::endEpoch()
+{
+    const int64_t epoch = m_state.step / m_state.stepsPerEpoch;
+    const EvalView view{m_state, !m_validation.empty(),
+                        evaluate(m_model, m_validation, m_spec.training.evalBatchSize > 0 ? m_spec.training.evalBatchSize
+                                                                                          : m_spec.training.batchSize,
+                                 m_classify)};
+    eachHook([&](TrainHook& h) { h.afterEvaluation(view, m_requests); });
+    m_report.event(EventKind::Epoch, std::to_string(epoch));
+    eachHook([&](TrainHook& h) { h.atEpochEnd(m_state, epoch, m_requests); });
+    m_report.progress(m_progress, true);
+}
 
-            const torch::Tensor idx = order.slice(0, b * batch, std::min((b + 1) * batch, train.count));
-            const torch::Tensor x = toExecutionFormat(train.x.index_select(0, idx), execution), y = train.y.index_select(0, idx);
-            const double lr = learningRateAt(spec.schedule, spec.optimizer.lr, step, totalSteps, stepsPerEpoch);
-            if (randomLayers)   // dropout masks depend only on (seed, step), so a resumed run replays them
-                torch::manual_seed(mix(spec.seed ^ 0x5EEDull, static_cast<uint64_t>(step)));
-            flat.zeroGrad();
-            const torch::Tensor out = model->forward(x);
-            const torch::Tensor loss = lossFunction(out, y, classify);
-            loss.backward();
-            torch::Tensor gradNorm;
-            if (spec.training.gradClipValue > 0)
-                flat.clipGradValue(spec.training.gradClipValue);
-            if (spec.training.gradClipNorm > 0)
-                gradNorm = flat.clipGradNorm(spec.training.gradClipNorm);
-            flat.step(lr);
-            ++step;
-            lossSum.add_(loss.detach(), x.size(0));
-            if (classify)
-                correct.add_(out.argmax(1).eq(y).sum());
-            windowSamples += x.size(0);
-            ++windowSteps;
-
-            if (step % spec.training.logEverySteps == 0 || b + 1 == stepsPerEpoch) {
-                // The only reads of tensor values in the step loop: once per logging window.
-                const double meanLoss = lossSum.item<double>() / static_cast<double>(windowSamples);
-                if (!std::isfinite(meanLoss))
-                    throw std::runtime_error("the training loss became " + std::string(std::isnan(meanLoss) ? "NaN" : "infinite")
-                                             + " at step " + std::to_string(step) + " (epoch " + std::to_string(epoch + 1)
-                                             + "); lower optimizer.lr or set training.grad_clip_norm");
-                const double seconds = std::chrono::duration<double>(Clock::now() - windowStart).count();
-                if (const std::string slow = threadGuard.check(windowSteps, seconds); !slow.empty())
-                    report.event("threads", slow);
-                trainSeconds += seconds;
-                trainedSamples += windowSamples;
-                progress.samplesPerSec = static_cast<double>(windowSamples) / std::max(seconds, 1e-9);
-                progress.loss = meanLoss;
-                report.add("train/loss", step, meanLoss);
-                if (classify) {
-                    progress.accuracy = static_cast<double>(correct.item<int64_t>()) / static_cast<double>(windowSamples);
-                    report.add("train/accuracy", step, progress.accuracy);
-                }
-                report.add("lr", step, lr);
-                report.add("grad_norm", step, (gradNorm.defined() ? gradNorm : flat.gradNorm()).item<double>());
-                report.add("samples_per_sec", step, progress.samplesPerSec);
-                progress.step = step;
-                progress.etaSeconds = static_cast<double>(totalSteps - step) * seconds / static_cast<double>(windowSteps);
-                report.progress(progress);
-                lossSum.zero_();
-                correct.zero_();
-                windowSamples = windowSteps = 0;
-                windowStart = Clock::now();
-            }
-            if (options.checkpointEverySteps > 0 && step % options.checkpointEverySteps == 0 && b + 1 < stepsPerEpoch)
-                saveCheckpoint(true);
-        }
-        const Evaluation v = evaluate(model, val, evalBatch, classify);
-        if (!val.empty()) {
-            report.add("val/loss", step, v.loss);
-            if (classify)
-                report.add("val/accuracy", step, v.accuracy);
-        }
-        report.event("epoch", std::to_string(epoch + 1));
-        saveCheckpoint(epoch + 1 == spec.training.epochs);
-        report.progress(progress, true);
-        windowStart = Clock::now();   // evaluation is not training time
+// Acts on what hooks asked: roll back, change the learning rate, stop (the reason, then).
+std::optional<std::string> Trainer::actOnRequests()
+{
+    if (m_requests.empty())
+        return std::nullopt;
+    if (const auto why = m_requests.takeRollback()) {
+        const int64_t from = m_state.step;
+        const CheckpointState restored = m_checkpoints->rollBack();
+        m_state.step = restored.step;
+        m_state.lrScale = restored.lrScale;
+        m_report.event(EventKind::Rollback, "step " + std::to_string(from) + " -> " + std::to_string(m_state.step) + ": " + *why);
+        eachHook([&](TrainHook& h) { h.rolledBack(m_state, *why); });
     }
-    if (!test.empty()) {
-        const Evaluation t = evaluate(model, test, evalBatch, classify);
-        report.add("test/loss", step, t.loss);
-        if (classify)
-            report.add("test/accuracy", step, t.accuracy);
+    if (const auto change = m_requests.takeLearningRate()) {
+        m_state.lrScale *= change->first;
+        m_report.event(EventKind::LearningRate, "x" + std::to_string(change->first) + ": " + change->second);
+        eachHook([&](TrainHook& h) { h.learningRateChanged(m_state, change->first, change->second); });
     }
-    report.flush();
-    const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-    return {TrainStatus::Finished, {}, step, seconds, throughput(), report.last()};
+    if (const auto why = m_requests.takeStop()) {
+        m_report.event(EventKind::Stop, *why);
+        return "stopped at step " + std::to_string(m_state.step) + ": " + *why;
+    }
+    return std::nullopt;
+}
+
+TrainResult Trainer::end(TrainStatus status, const std::string& message)
+{
+    eachHook([&](TrainHook& h) { h.ending(m_state, status); });
+    if (status == TrainStatus::Finished && !m_test.empty()) {
+        const Evaluation t = evaluate(m_model, m_test, m_spec.training.batchSize, m_classify);
+        m_report.add("test/loss", m_state.step, t.loss);
+        if (m_classify)
+            m_report.add("test/accuracy", m_state.step, t.accuracy);
+    }
+    m_report.flush();
+    TrainResult result;
+    result.status = status;
+    result.message = message;
+    result.steps = m_state.step;
+    result.seconds = secondsSince(m_started);
+    result.samplesPerSec = m_stats->samplesPerSec();
+    result.finalMetrics = m_report.last();
+    return result;
 }
 
 } // namespace
 
-TrainResult train(const ExperimentSpec& spec, const DataBundle& data, TrainControl& control,
+TrainResult train(const PreparedExperiment& experiment, const DataBundle& data, TrainControl& control,
                   const TrainCallbacks& callbacks, const TrainOptions& options)
 {
     const auto started = std::chrono::steady_clock::now();
     TrainResult result;
     try {
-        result = run(spec, data, control, callbacks, options);
+        const Preparation fitted = experiment.fitted ? Preparation{experiment, {}} : fitToData(experiment, data);
+        if (!fitted.ok())
+            throw std::runtime_error(fitted.problems.front().text());
+        Trainer trainer(fitted.experiment, data, control, callbacks, options);
+        result = trainer.run();
     } catch (const c10::Error& e) {
         result.status = TrainStatus::Failed;
         result.message = std::string("LibTorch: ") + e.what_without_backtrace();

@@ -101,8 +101,8 @@ int runNnlabChild(const std::string& specFile, int threads)
         firstStep = Clock::now();
         firstCpu = cpuSeconds();
     };
-    hooks.callbacks.event = [&](const std::string& kind, const std::string& detail) {
-        if (kind == "epoch" && detail == std::to_string(spec.training.epochs)) {
+    hooks.callbacks.event = [&](nnlab::EventKind kind, const std::string& detail) {
+        if (kind == nnlab::EventKind::Epoch && detail == std::to_string(spec.training.epochs)) {
             lastEpoch = Clock::now();
             lastCpu = cpuSeconds();
         }
@@ -110,7 +110,7 @@ int runNnlabChild(const std::string& specFile, int threads)
     nnlab::TrainControl control;
     nnlab::RunSessionOptions options;
     options.store = false;
-    const nnlab::RunSessionResult outcome = nnlab::runTrainingSession(spec, control, options, hooks);
+    const nnlab::RunSessionResult outcome = nnlab::runTrainingSession(nnlab::prepareExperiment(spec).experiment, control, options, hooks);
     const nnlab::TrainResult& r = outcome.result;
     if (r.status != nnlab::TrainStatus::Finished) {
         std::fprintf(stderr, "nnlab run failed: %s\n", r.message.c_str());

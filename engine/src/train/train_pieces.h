@@ -1,0 +1,126 @@
+// The small named pieces the training loop is made of, kept out of it so that the loop
+// reads as what it does: pausing, the batches of each epoch, the logging window, the
+// checkpoint policy and the optional profiler.
+#pragma once
+
+#include "checkpoint.h"
+#include "train_hooks.h"
+#include "tuning.h"
+
+#include "nnlab/experiment.h"
+#include "nnlab/trainer.h"
+
+#include <torch/csrc/autograd/profiler_legacy.h>
+
+#include <chrono>
+#include <memory>
+
+namespace nnlab::detail {
+
+using Clock = std::chrono::steady_clock;
+
+// Seeds that depend only on (seed, epoch) or (seed, step), so a resumed or rolled-back run
+// draws the same shuffles and dropout masks as an uninterrupted one.
+uint64_t mixSeed(uint64_t seed, uint64_t n);
+
+// Blocks while the run is paused, with "paused" and "resumed" on the timeline.
+class PauseGate {
+public:
+    PauseGate(TrainControl& control, Reporter& report) : m_control(control), m_report(report) {}
+    // False when the run was cancelled (before or while paused).
+    bool waitWhilePaused(const TrainState& state, const Progress& progress);
+
+private:
+    TrainControl& m_control;
+    Reporter& m_report;
+};
+
+// The training set in each epoch's order: shuffled from (seed, epoch) when data.shuffle.
+class Batches {
+public:
+    Batches(const TensorSet& train, const ExperimentSpec& spec, const Execution& execution, const torch::Device& device);
+    struct Batch {
+        torch::Tensor x, y;
+    };
+    Batch forStep(int64_t step);   // the batch that step `step` (0-based) trains on
+
+private:
+    const TensorSet& m_train;
+    const Execution& m_execution;
+    torch::Device m_device;
+    uint64_t m_seed;
+    bool m_shuffle;
+    int64_t m_batch;
+    int64_t m_stepsPerEpoch;
+    int64_t m_epoch = -1;
+    torch::Tensor m_order;
+};
+
+// The logging window: mean loss and accuracy over the last training.log_every_steps steps,
+// throughput, ETA, and the thread guard. Reads tensor values only once per window. A
+// non-finite loss ends the run with a message naming the step.
+class WindowStats : public TrainHook {
+public:
+    WindowStats(const ExperimentSpec& spec, Reporter& report, ThreadGuard& guard, Progress& progress);
+    void afterStep(const StepView& step, TrainRequests&) override;
+    void afterEvaluation(const EvalView& eval, TrainRequests&) override;
+    void rolledBack(const TrainState&, const std::string&) override { reset(); }
+    double samplesPerSec() const { return m_trainSeconds > 0 ? static_cast<double>(m_trainedSamples) / m_trainSeconds : 0.0; }
+
+private:
+    void reset();
+    const ExperimentSpec& m_spec;
+    Reporter& m_report;
+    ThreadGuard& m_guard;
+    Progress& m_progress;
+    torch::Tensor m_lossSum, m_correct;
+    int64_t m_samples = 0, m_steps = 0, m_trainedSamples = 0;
+    double m_seconds = 0.0, m_trainSeconds = 0.0;
+};
+
+// Where checkpoints go and when: the latest every training.checkpoint_every_steps steps,
+// when the last is training.checkpoint_every_seconds old, at the final epoch's end and when
+// the run ends early; the best by training.best_metric after each evaluation that improves it.
+// Nothing is saved at a hook point where a hook asked for a rollback.
+class CheckpointPolicy : public TrainHook {
+public:
+    CheckpointPolicy(const PreparedExperiment& experiment, const TrainOptions& options, torch::nn::Sequential& model,
+                     FlatOptimizer& optimizer, const Execution& execution, Reporter& report);
+    // Restores a checkpoint into the model and optimizer; returns its state.
+    CheckpointState restore(const std::string& path);
+    // Restores the latest checkpoint (a hook's rollback). Throws when there is none.
+    CheckpointState rollBack();
+
+    void afterStep(const StepView& step, TrainRequests&) override;
+    void afterEvaluation(const EvalView& eval, TrainRequests&) override;
+    void atEpochEnd(const TrainState& state, int64_t epoch, TrainRequests&) override;
+    void ending(const TrainState& state, TrainStatus status) override;
+
+private:
+    void saveLatest(const TrainState& state);
+    bool improves(double value) const;
+
+    const PreparedExperiment& m_experiment;
+    const TrainOptions& m_options;
+    torch::nn::Sequential& m_model;
+    FlatOptimizer& m_optimizer;
+    const Execution& m_execution;
+    Reporter& m_report;
+    std::string m_bestMetric;            // "" = no best checkpoint
+    bool m_higherIsBetter = false;
+    double m_bestValue = std::numeric_limits<double>::quiet_NaN();
+    Clock::time_point m_lastSave = Clock::now();
+    int64_t m_lastSavedStep = -1;
+};
+
+// NNLAB_PROFILE=FILE writes a Chrome trace of every operator of the training loop (a
+// developer aid for the speed work: tests/bench/README.md).
+class ProfileScope {
+public:
+    ProfileScope();
+
+private:
+    std::unique_ptr<torch::autograd::profiler::RecordProfile> m_profile;
+};
+
+} // namespace nnlab::detail
