@@ -45,8 +45,4 @@ RunSessionResult runTrainingSession(const PreparedExperiment& experiment, TrainC
 RunSessionResult resumeTrainingSession(const std::string& runId, TrainControl& control,
                                        const RunSessionOptions& options, const RunSessionHooks& hooks = {});
 
-// The checkpoint files of a run: <store folder>/checkpoints/<run id>.pt, and .best.pt.
-std::string checkpointPathFor(const std::string& databasePath, const std::string& runId);
-std::string bestCheckpointPathFor(const std::string& databasePath, const std::string& runId);
-
 } // namespace nnlab

@@ -4,33 +4,9 @@
 #include "nnlab/runtime.h"
 #include "nnlab/spec_json.h"
 
-#include <filesystem>
 #include <memory>
 
 namespace nnlab {
-
-namespace {
-
-std::string checkpointFile(const std::string& databasePath, const std::string& name)
-{
-    namespace fs = std::filesystem;
-    const fs::path dir = fs::path(databasePath).parent_path() / "checkpoints";
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    return (dir / name).string();
-}
-
-} // namespace
-
-std::string checkpointPathFor(const std::string& databasePath, const std::string& runId)
-{
-    return checkpointFile(databasePath, runId + ".pt");
-}
-
-std::string bestCheckpointPathFor(const std::string& databasePath, const std::string& runId)
-{
-    return checkpointFile(databasePath, runId + ".best.pt");
-}
 
 namespace {
 
@@ -54,8 +30,8 @@ public:
                 if (!id.ok())
                     return storeFailed(id.error.message);
                 m_out.runId = id.value;
-                m_train.checkpointPath = checkpointPathFor(m_recorder->path(), m_out.runId);
-                m_train.bestCheckpointPath = bestCheckpointPathFor(m_recorder->path(), m_out.runId);
+                m_train.checkpointPath = checkpointPathFor(m_recorder->path(), m_out.runId, CheckpointKind::Latest);
+                m_train.bestCheckpointPath = checkpointPathFor(m_recorder->path(), m_out.runId, CheckpointKind::Best);
             }
             trainRecorded(experiment);
         });
@@ -74,7 +50,7 @@ public:
             if (!prepared.ok())
                 return fail("the stored experiment of run " + m_out.runId + " no longer validates: " + prepared.errorText());
             m_train.resumeFrom = m_train.checkpointPath = point.value.checkpointPath;
-            m_train.bestCheckpointPath = bestCheckpointPathFor(m_recorder->path(), m_out.runId);
+            m_train.bestCheckpointPath = checkpointPathFor(m_recorder->path(), m_out.runId, CheckpointKind::Best);
             trainRecorded(prepared.experiment);
         });
     }
