@@ -2,6 +2,8 @@
 
 #include "nnlab/layer_types.h"
 
+#include <tuple>
+
 namespace nnlab {
 
 double LayerSpec::option(const std::string& key) const
@@ -65,5 +67,73 @@ ExperimentSpec defaultExperiment()
     spec.training.gradClipNorm = 1.0;
     return spec;
 }
+
+// Equality, field by field. Each fields() binds every field of its struct, in declaration
+// order, and compares them all: a struct with one more field no longer decomposes into that
+// many names, so adding a field stops the build here until it is listed, and so compared.
+namespace {
+
+auto fields(const LayerSpec& l)
+{
+    const auto& [type, name, options, layers] = l;
+    return std::tie(type, name, options, layers);
+}
+
+auto fields(const ModelSpec& m)
+{
+    const auto& [input, layers] = m;
+    return std::tie(input, layers);
+}
+
+auto fields(const DataSpec& d)
+{
+    const auto& [source, path, testPath, samples, classes, noise, trainLimit, validationFraction, normalize,
+                 shuffle, labelColumn, header, delimiter, skipRows, comment] = d;
+    return std::tie(source, path, testPath, samples, classes, noise, trainLimit, validationFraction, normalize,
+                    shuffle, labelColumn, header, delimiter, skipRows, comment);
+}
+
+auto fields(const OptimizerSpec& o)
+{
+    const auto& [type, lr, momentum, nesterov, weightDecay, beta1, beta2, eps, alpha] = o;
+    return std::tie(type, lr, momentum, nesterov, weightDecay, beta1, beta2, eps, alpha);
+}
+
+auto fields(const ScheduleSpec& s)
+{
+    const auto& [type, warmupSteps, stepSize, gamma, minLr, pctStart, divFactor, finalDivFactor] = s;
+    return std::tie(type, warmupSteps, stepSize, gamma, minLr, pctStart, divFactor, finalDivFactor);
+}
+
+auto fields(const TrainingSpec& t)
+{
+    const auto& [epochs, batchSize, evalBatchSize, gradClipNorm, gradClipValue, threads, device, logEverySteps,
+                 checkpointEverySteps, checkpointEverySeconds, bestMetric, deterministic] = t;
+    return std::tie(epochs, batchSize, evalBatchSize, gradClipNorm, gradClipValue, threads, device, logEverySteps,
+                    checkpointEverySteps, checkpointEverySeconds, bestMetric, deterministic);
+}
+
+auto fields(const ExperimentSpec& e)
+{
+    const auto& [name, seed, data, model, loss, optimizer, schedule, training] = e;
+    return std::tie(name, seed, data, model, loss, optimizer, schedule, training);
+}
+
+} // namespace
+
+bool operator==(const LayerSpec& a, const LayerSpec& b) { return fields(a) == fields(b); }
+bool operator!=(const LayerSpec& a, const LayerSpec& b) { return !(a == b); }
+bool operator==(const ModelSpec& a, const ModelSpec& b) { return fields(a) == fields(b); }
+bool operator!=(const ModelSpec& a, const ModelSpec& b) { return !(a == b); }
+bool operator==(const DataSpec& a, const DataSpec& b) { return fields(a) == fields(b); }
+bool operator!=(const DataSpec& a, const DataSpec& b) { return !(a == b); }
+bool operator==(const OptimizerSpec& a, const OptimizerSpec& b) { return fields(a) == fields(b); }
+bool operator!=(const OptimizerSpec& a, const OptimizerSpec& b) { return !(a == b); }
+bool operator==(const ScheduleSpec& a, const ScheduleSpec& b) { return fields(a) == fields(b); }
+bool operator!=(const ScheduleSpec& a, const ScheduleSpec& b) { return !(a == b); }
+bool operator==(const TrainingSpec& a, const TrainingSpec& b) { return fields(a) == fields(b); }
+bool operator!=(const TrainingSpec& a, const TrainingSpec& b) { return !(a == b); }
+bool operator==(const ExperimentSpec& a, const ExperimentSpec& b) { return fields(a) == fields(b); }
+bool operator!=(const ExperimentSpec& a, const ExperimentSpec& b) { return !(a == b); }
 
 } // namespace nnlab
