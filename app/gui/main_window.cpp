@@ -1,6 +1,7 @@
 #include "main_window.h"
 
 #include "file_actions.h"
+#include "shortcuts_dialog.h"
 #include "training_bar.h"
 
 #include "charts/charts_panel.h"
@@ -132,6 +133,9 @@ void MainWindow::createMenus()
         view->addAction(d->toggleViewAction());
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
+    m_shortcutsAction = help->addAction(tr("&Keyboard Shortcuts…"), this, &MainWindow::showShortcuts);
+    m_shortcutsAction->setObjectName(QStringLiteral("shortcutsAction"));
+    m_shortcutsAction->setShortcuts({QKeySequence::HelpContents, QKeySequence(Qt::CTRL | Qt::Key_Slash)});
     help->addAction(tr("&About nnlab"), this, [this] {
         const nnlab::RuntimeInfo info = nnlab::probeRuntime(false);
         QMessageBox::about(this, tr("About nnlab"),
@@ -167,11 +171,11 @@ void MainWindow::connectTraining()
             });
     connect(m_controller, &TrainingController::metricsArrived, m_charts, &ChartsPanel::appendMetrics);
     connect(m_controller, &TrainingController::runFinished, this,
-            [this](const QString& runId, const QString& status, const QString& message) {
+            [this](const QString& runId, nnlab::TrainStatus status, const QString& message) {
                 if (!runId.isEmpty())
                     m_charts->endLiveRun(runId);
                 m_runs->refresh();
-                if (status == QLatin1String("failed"))
+                if (status == nnlab::TrainStatus::Failed)
                     QMessageBox::warning(this, tr("Training failed"), message);
             });
 }
@@ -236,6 +240,18 @@ void MainWindow::resumeRun(const QString& runId)
     }
     if (!m_controller->start(parsed.spec, runId))
         QMessageBox::information(this, tr("Cannot resume"), tr("A run is already training."));
+}
+
+void MainWindow::showShortcuts()
+{
+    if (m_shortcuts) {   // one at a time; it lists the actions as they were when it opened
+        m_shortcuts->raise();
+        m_shortcuts->activateWindow();
+        return;
+    }
+    m_shortcuts = new ShortcutsDialog(this, this);
+    m_shortcuts->setAttribute(Qt::WA_DeleteOnClose);
+    m_shortcuts->show();
 }
 
 void MainWindow::checkRuntime()

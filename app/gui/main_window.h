@@ -3,7 +3,10 @@
 // them to the training controller and the run store.
 #pragma once
 
+#include "shortcuts_dialog.h"
+
 #include <QMainWindow>
+#include <QPointer>
 
 class ChartsPanel;
 class DataPanel;
@@ -29,6 +32,8 @@ public:
     ModelEditor* modelEditor() const { return m_modelEditor; }
     ChartsPanel* charts() const { return m_charts; }
     RunsPanel* runs() const { return m_runs; }
+    QAction* shortcutsAction() const { return m_shortcutsAction; }   // Help > Keyboard Shortcuts
+    ShortcutsDialog* shortcutsDialog() const { return m_shortcuts; }  // while it is open
     QString databasePath() const;
     void setDatabasePath(const QString& path);
 
@@ -43,6 +48,7 @@ private:
     void openStoredExperiment(const QString& runId, const QString& json);
     void resumeRun(const QString& runId);
     void chooseDatabase();
+    void showShortcuts();
     void checkRuntime();
 
     ExperimentDocument* m_document;
@@ -55,4 +61,6 @@ private:
     HyperparametersPanel* m_hyper = nullptr;
     ChartsPanel* m_charts = nullptr;
     RunsPanel* m_runs = nullptr;
+    QAction* m_shortcutsAction = nullptr;
+    QPointer<ShortcutsDialog> m_shortcuts;
 };

@@ -23,7 +23,7 @@ TrainingBar::TrainingBar(ExperimentDocument* document, TrainingController* contr
     : QObject(statusBar), m_document(document), m_controller(controller)
 {
     m_train = new QAction(QIcon::fromTheme("media-playback-start"), tr("&Train"), this);
-    m_train->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
+    m_train->setShortcuts({QKeySequence(Qt::CTRL | Qt::Key_R), QKeySequence(Qt::Key_F5)});
     m_pause = new QAction(QIcon::fromTheme("media-playback-pause"), tr("&Pause"), this);
     m_pause->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_P));
     m_stop = new QAction(QIcon::fromTheme("media-playback-stop"), tr("&Stop"), this);
@@ -67,9 +67,10 @@ TrainingBar::TrainingBar(ExperimentDocument* document, TrainingController* contr
     connect(m_controller, &TrainingController::progressChanged, this,
             [this](const QString&, const nnlab::Progress& p) { showProgress(p); });
     connect(m_controller, &TrainingController::runFinished, this,
-            [this](const QString&, const QString& status, const QString& message) {
+            [this](const QString&, nnlab::TrainStatus status, const QString& message) {
                 m_progress->hide();
-                m_status->setText(message.isEmpty() ? tr("Run %1").arg(status) : tr("Run %1: %2").arg(status, message));
+                const QString outcome = displayText(status);
+                m_status->setText(message.isEmpty() ? tr("Run %1").arg(outcome) : tr("Run %1: %2").arg(outcome, message));
                 m_status->setToolTip(message);
             });
     updateActions();
@@ -91,7 +92,9 @@ void TrainingBar::updateActions()
     const bool running = m_controller->isRunning();
     const QString reason = blockedReason();
     m_train->setEnabled(!running && reason.isEmpty());
-    m_train->setToolTip(reason.isEmpty() ? tr("Train this experiment (Ctrl+R)") : tr("Cannot train: %1").arg(reason));
+    m_train->setToolTip(reason.isEmpty()
+                            ? tr("Train this experiment (%1)").arg(m_train->shortcut().toString(QKeySequence::NativeText))
+                            : tr("Cannot train: %1").arg(reason));
     m_problems->setText(reason.isEmpty() ? QString() : tr("⚠ %1").arg(reason));
     m_pause->setEnabled(running);
     m_pause->setText(m_controller->isPaused() ? tr("&Resume") : tr("&Pause"));

@@ -4,6 +4,8 @@ TrainingController::TrainingController(QObject* parent) : QObject(parent)
 {
     qRegisterMetaType<nnlab::Progress>();
     qRegisterMetaType<QVector<nnlab::MetricPoint>>();
+    qRegisterMetaType<nnlab::TrainStatus>();
+    qRegisterMetaType<nnlab::EventKind>();
 }
 
 TrainingController::~TrainingController()
@@ -35,12 +37,12 @@ bool TrainingController::start(const nnlab::ExperimentSpec& spec, const QString&
     connect(worker, &TrainingWorker::metrics, this, &TrainingController::metricsArrived);
     connect(worker, &TrainingWorker::throughput, this, [this](double s) { m_lastSamplesPerSec = s; });
     connect(worker, &TrainingWorker::progress, this, &TrainingController::progressChanged);
-    connect(worker, &TrainingWorker::event, this, [this](const QString& id, const QString& kind, const QString& detail) {
+    connect(worker, &TrainingWorker::eventOccurred, this, [this](const QString& id, nnlab::EventKind kind, const QString& detail) {
         emit eventOccurred(id, kind, detail);
-        if (kind == QLatin1String("paused") || kind == QLatin1String("resumed"))
+        if (kind == nnlab::EventKind::Paused || kind == nnlab::EventKind::Resumed)
             emit stateChanged();
     });
-    connect(worker, &TrainingWorker::finished, this, [this](const QString& id, const QString& status, const QString& message) {
+    connect(worker, &TrainingWorker::finished, this, [this](const QString& id, nnlab::TrainStatus status, const QString& message) {
         cleanUp();
         emit runFinished(id, status, message);
         emit stateChanged();

@@ -34,8 +34,8 @@ signals:
     void runStarted(const QString& runId, const QString& summary, qint64 totalSteps);
     void metricsArrived(const QString& runId, const QVector<nnlab::MetricPoint>& batch);
     void progressChanged(const QString& runId, const nnlab::Progress& progress);
-    void eventOccurred(const QString& runId, const QString& kind, const QString& detail);
-    void runFinished(const QString& runId, const QString& status, const QString& message);
+    void eventOccurred(const QString& runId, nnlab::EventKind kind, const QString& detail);
+    void runFinished(const QString& runId, nnlab::TrainStatus status, const QString& message);
     void stateChanged();   // running, paused or idle changed
 
 private:

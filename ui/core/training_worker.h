@@ -1,20 +1,18 @@
 // Trains one experiment on a worker thread through the engine and records it in the run
 // store exactly as nnlab-cli does. Pause and cancel are thread-safe direct calls (atomics in
 // TrainControl); metrics leave the thread in batches (the trainer reports every ~100 ms).
-// No exception leaves run(): every failure becomes finished(..., "failed", message), and
-// there is exactly one finished() per run.
+// No exception leaves run(): every failure becomes finished(..., TrainStatus::Failed, message),
+// and there is exactly one finished() per run.
 #pragma once
+
+#include "run_types_qt.h"
 
 #include "nnlab/spec.h"
 #include "nnlab/trainer.h"
 
-#include <QMetaType>
 #include <QObject>
 #include <QString>
 #include <QVector>
-
-Q_DECLARE_METATYPE(nnlab::Progress)
-Q_DECLARE_METATYPE(QVector<nnlab::MetricPoint>)
 
 class TrainingWorker : public QObject {
     Q_OBJECT
@@ -35,10 +33,10 @@ signals:
     void started(const QString& runId, const QString& summary, qint64 totalSteps);
     void metrics(const QString& runId, const QVector<nnlab::MetricPoint>& batch);
     void progress(const QString& runId, const nnlab::Progress& progress);
-    void event(const QString& runId, const QString& kind, const QString& detail);
+    void eventOccurred(const QString& runId, nnlab::EventKind kind, const QString& detail);
     // Mean training throughput of the run's steps (TrainResult::samplesPerSec), just before finished().
     void throughput(double samplesPerSec);
-    void finished(const QString& runId, const QString& status, const QString& message);
+    void finished(const QString& runId, nnlab::TrainStatus status, const QString& message);
 
 private:
     nnlab::ExperimentSpec m_spec;

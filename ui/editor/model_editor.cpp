@@ -85,6 +85,8 @@ ModelEditor::ModelEditor(ExperimentDocument* doc, QWidget* parent)
                          editor::mergeIdFor("model.input"));
     });
 
+    m_tree->setObjectName(QStringLiteral("layerTree"));
+    m_tree->setAccessibleName(tr("layer tree"));   // the shortcuts dialog: "while the layer tree has focus"
     m_tree->setColumnCount(ColumnCount);
     m_tree->setHeaderLabels({tr("Layer"), tr("Output"), tr("Params"), tr("MACs")});
     m_tree->headerItem()->setToolTip(ShapeColumn, tr("Output shape of one sample"));
@@ -178,9 +180,12 @@ void ModelEditor::createActions()
     m_remove = make(tr("Remove"), QStyle::SP_TrashIcon, QKeySequence::Delete, tr("Remove the selected layers"));
     m_duplicate = make(tr("Duplicate"), QStyle::SP_FileDialogContentsView, QKeySequence(tr("Ctrl+D")),
                        tr("Insert copies of the selected layers after them"));
-    m_moveUp = make(tr("Up"), QStyle::SP_ArrowUp, QKeySequence(tr("Alt+Up")), tr("Move the selected layers up"));
-    m_moveDown = make(tr("Down"), QStyle::SP_ArrowDown, QKeySequence(tr("Alt+Down")), tr("Move the selected layers down"));
-    m_wrap = make(tr("Wrap in residual"), QStyle::SP_DirLinkIcon, QKeySequence(tr("Ctrl+R")),
+    m_moveUp = make(tr("Move up"), QStyle::SP_ArrowUp, QKeySequence(tr("Alt+Up")), tr("Move the selected layers up"));
+    m_moveUp->setIconText(tr("Up"));   // the toolbar's short label
+    m_moveDown = make(tr("Move down"), QStyle::SP_ArrowDown, QKeySequence(tr("Alt+Down")), tr("Move the selected layers down"));
+    m_moveDown->setIconText(tr("Down"));
+    // Ctrl+G groups in drawing and diagram tools; Ctrl+R is the window's Train.
+    m_wrap = make(tr("Wrap in residual"), QStyle::SP_DirLinkIcon, QKeySequence(tr("Ctrl+G")),
                   tr("Put the selected consecutive layers into a residual block, which adds its input to their output"));
     connect(m_remove, &QAction::triggered, this, &ModelEditor::removeSelected);
     connect(m_duplicate, &QAction::triggered, this, &ModelEditor::duplicateSelected);
