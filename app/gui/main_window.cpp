@@ -42,8 +42,8 @@ MainWindow::MainWindow(const QString& databasePath, QWidget* parent)
     connectTraining();
 
     QSettings settings;
-    QString db = databasePath;
-    if (db.isEmpty())
+    QString db = databasePath;   // --db, which beats $NNLAB_DB, which beats the store last used
+    if (db.isEmpty() && qEnvironmentVariableIsEmpty("NNLAB_DB"))
         db = settings.value("database").toString();
     if (db.isEmpty())
         db = QString::fromStdString(nnlab::defaultDatabasePath());

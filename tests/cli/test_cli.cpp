@@ -1,6 +1,7 @@
 // nnlab-cli as a user runs it: exit statuses, messages on stderr, the per-layer table, and
 // a real training run recorded in a store.
 #include <QProcess>
+#include <QRegularExpression>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -149,6 +150,61 @@ private slots:
         QVERIFY2(r.err.contains(db), qPrintable(r.err));
         QVERIFY(f.open(QIODevice::ReadOnly));
         QCOMPARE(f.readAll(), QByteArray("this is not a database, and stays as it is\n"));
+    }
+
+    // `runs --help` is made from the table of sub-commands: every one is listed and has its help.
+    void runsHelpListsEverySubcommand()
+    {
+        const Result overview = cli({"runs", "--help"});
+        QCOMPARE(overview.status, 0);
+        const QStringList subcommands{"list", "show", "export", "diff", "delete", "resume", "import"};
+        for (const QString& sub : subcommands) {
+            QVERIFY2(overview.out.contains(QRegularExpression("\\n  " + sub + "\\b")), qPrintable(sub));
+            const Result help = cli({"runs", sub, "--help"});
+            QCOMPARE(help.status, 0);
+            QVERIFY2(help.out.startsWith("Usage: nnlab-cli runs " + sub), qPrintable(help.out));
+        }
+    }
+
+    void unknownRunsSubcommandNamesTheValidOnes()
+    {
+        const Result r = cli({"runs", "frob"});
+        QCOMPARE(r.status, 2);
+        QVERIFY2(r.err.contains("unknown command 'frob'"), qPrintable(r.err));
+        QVERIFY2(r.err.contains("list, show, export, diff, delete, resume, import"), qPrintable(r.err));
+    }
+
+    // An explicit --db beats $NNLAB_DB.
+    void dbFlagBeatsTheEnvironment()
+    {
+        QTemporaryDir dir;
+        const Result r = cli({"runs", "list", "--db", dir.filePath("flag.db")}, dir.filePath("env.db"));
+        QCOMPARE(r.status, 0);
+        QVERIFY2(r.out.contains("flag.db does not exist"), qPrintable(r.out));
+    }
+
+    // `runs delete` removes the run's latest and best checkpoints; another run's stay.
+    void runsDeleteRemovesCheckpoints()
+    {
+        QTemporaryDir dir;
+        const QString db = dir.filePath("runs.db");
+        QStringList ids;
+        for (int i = 0; i < 2; ++i) {
+            const Result r = cli({"train", kExamples + "spiral-mlp.json", "--epochs", "2", "--set", "data.samples=300",
+                                  "--quiet"}, db);
+            QVERIFY2(r.status == 0, qPrintable(r.err));
+            ids << r.out.section('\n', 0, 0).section(' ', 1, 1).trimmed();
+        }
+        const QString gone = dir.filePath("checkpoints/" + ids[0]);
+        const QString kept = dir.filePath("checkpoints/" + ids[1]);
+        QVERIFY(QFile::exists(gone + ".pt") && QFile::exists(kept + ".pt"));
+        const Result r = cli({"runs", "delete", ids[0]}, db);
+        QVERIFY2(r.status == 0, qPrintable(r.err));
+        QVERIFY2(r.out.contains("checkpoint file"), qPrintable(r.out));
+        QVERIFY(!QFile::exists(gone + ".pt"));
+        QVERIFY(!QFile::exists(gone + ".best.pt"));
+        QVERIFY(QFile::exists(kept + ".pt"));
+        QCOMPARE(cli({"runs", "show", ids[0]}, db).status, 1);
     }
 };
 
