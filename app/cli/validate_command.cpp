@@ -1,6 +1,7 @@
 #include "cli_args.h"
 #include "train_command.h"
 
+#include "nnlab/data.h"
 #include "nnlab/model_info.h"
 #include "nnlab/spec_json.h"
 
@@ -14,7 +15,9 @@ const char* kValidateHelp = R"(Usage: nnlab-cli validate EXPERIMENT.json [--set 
 
 Checks an experiment file without training: prints every layer with its output shape,
 parameter count and multiply-accumulates per sample, or every problem with its JSON path.
-Exit status: 0 valid, 2 problems found.
+A model that leaves its input shape or its number of classes to the data (model.input or
+the last linear layer's out_features omitted) has its data loaded to know them.
+Exit status: 0 valid, 2 problems found (a data file that cannot be read included).
 )";
 
 void printModelTable(const ModelInfo& info)
@@ -54,9 +57,33 @@ int validateCommand(const std::vector<std::string>& argv)
             std::fprintf(stderr, "  %s\n", p.text().c_str());
         return kExitUsage;
     }
-    Problems none;
-    std::printf("%s: valid\n\n", parsed.spec.name.c_str());
-    printModelTable(inspectModel(parsed.spec.model, none));
+    ModelInfo info = parsed.model;
+    std::string dataNote;
+    if (!info.shapesKnown) {
+        // The shapes wait for the data: load it, as training would.
+        const ExperimentSpec& spec = parsed.spec;
+        Problems problems;
+        try {
+            const DataBundle data = loadData(spec.data, spec.isClassification(), spec.seed);
+            const ExperimentSpec completed = completeFromData(spec, data);
+            if (completed.model.input != data.train.sampleShape)
+                problems.push_back({"model.input", shapeText(completed.model.input) + " does not match the data's samples "
+                                                       + shapeText(data.train.sampleShape)});
+            else
+                info = inspectModel(completed.model, problems);
+            dataNote = "shapes from the data: " + data.description + "\n";
+        } catch (const DataError& e) {
+            problems.push_back({"", e.what()});
+        }
+        if (!problems.empty()) {
+            std::fprintf(stderr, "%s: the model's shapes depend on the data:\n", files[0].c_str());
+            for (const auto& p : problems)
+                std::fprintf(stderr, "  %s\n", p.text().c_str());
+            return kExitUsage;
+        }
+    }
+    std::printf("%s: valid\n%s\n", parsed.spec.name.c_str(), dataNote.c_str());
+    printModelTable(info);
     return kExitOk;
 }
 

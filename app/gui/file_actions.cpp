@@ -62,7 +62,7 @@ bool FileActions::maybeSave()
 
 bool FileActions::open(const QString& path)
 {
-    const nnlab::ParseResult parsed = nnlab::loadExperimentFile(path.toStdString());
+    const nnlab::ParseResult parsed = m_document->load(path);
     if (!parsed.complete) {
         // Unknown keys or wrong types: the spec would not say what the file says, so it is
         // not opened; every problem is listed so the user can fix the file.
@@ -70,7 +70,6 @@ bool FileActions::open(const QString& path)
                              tr("%1 has problems:\n\n%2").arg(path, QString::fromStdString(parsed.errorText())));
         return false;
     }
-    m_document->reset(parsed.spec, path);
     addRecent(path);
     return true;
 }
@@ -79,14 +78,7 @@ bool FileActions::save()
 {
     if (m_document->filePath().isEmpty())
         return saveAs();
-    const std::string error = nnlab::saveExperimentFile(m_document->spec(), m_document->filePath().toStdString());
-    if (!error.empty()) {
-        QMessageBox::critical(m_window, tr("Cannot save"), QString::fromStdString(error));
-        return false;
-    }
-    m_document->markSaved();
-    addRecent(m_document->filePath());
-    return true;
+    return saveTo(m_document->filePath());
 }
 
 bool FileActions::saveAs(const QString& given)
@@ -102,8 +94,18 @@ bool FileActions::saveAs(const QString& given)
     }
     if (QFileInfo(path).suffix().isEmpty())
         path += ".json";
-    m_document->setFilePath(path);
-    return save();
+    return saveTo(path);
+}
+
+bool FileActions::saveTo(const QString& path)
+{
+    const QString error = m_document->save(path);
+    if (!error.isEmpty()) {
+        QMessageBox::critical(m_window, tr("Cannot save"), error);
+        return false;
+    }
+    addRecent(path);
+    return true;
 }
 
 QStringList FileActions::recentFiles() const

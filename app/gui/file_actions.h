@@ -1,5 +1,6 @@
 // New / Open / Save / Save As / recent files for the experiment document, with the
-// unsaved-changes prompt. Files are the same experiment JSON nnlab-cli trains.
+// unsaved-changes prompt. Files are the same experiment JSON nnlab-cli trains, read and
+// written by the document, so data paths are relative to the file's folder as in nnlab-cli.
 #pragma once
 
 #include <QObject>
@@ -29,6 +30,7 @@ public:
     QStringList recentFiles() const;
 
 private:
+    bool saveTo(const QString& path);   // a message box on failure
     void addRecent(const QString& path);
     void rebuildRecentMenu();
 

@@ -152,6 +152,56 @@ private slots:
         QCOMPARE(f.readAll(), QByteArray("this is not a database, and stays as it is\n"));
     }
 
+    // A CSV experiment as a new user writes it: the data beside the file, named relative to
+    // it, and a model that takes its input width and class count from the data. It validates
+    // (with shapes) and trains from any working directory.
+    void csvExperimentBesideItsDataFromAnyFolder()
+    {
+        QTemporaryDir dir;
+        QVERIFY(QDir(dir.path()).mkpath("data"));
+        QFile csv(dir.filePath("data/flowers.csv"));
+        QVERIFY(csv.open(QIODevice::WriteOnly));
+        csv.write("# flowers, measured in 2024\na,b,c,d,kind\n");
+        for (int i = 0; i < 90; ++i) {
+            const int k = i % 3;
+            csv.write(QString("%1,%2,%3,%4,%5\n").arg(k + (i % 7) * 0.05).arg(-k).arg(i % 5).arg(k * 2)
+                          .arg(QStringList{"iris", "rose", "tulip"}[k]).toUtf8());
+        }
+        csv.close();
+        QFile exp(dir.filePath("flowers.json"));
+        QVERIFY(exp.open(QIODevice::WriteOnly));
+        // (No raw string: Qt 6.4's moc loses the class after one holding "#" across lines.)
+        exp.write("{\"name\": \"flowers\", \"data\": {\"source\": \"csv\", \"path\": \"data/flowers.csv\", "
+                  "\"comment\": \"#\"}, \"model\": {\"layers\": [{\"type\": \"linear\", \"out_features\": 8}, "
+                  "{\"type\": \"relu\"}, {\"type\": \"linear\"}]}, \"training\": {\"epochs\": 2, \"batch_size\": 16}}");
+        exp.close();
+
+        const auto run = [](const QString& cwd, const QStringList& args) {
+            QProcess p;
+            p.setWorkingDirectory(cwd);
+            p.start(NNLAB_CLI, args);
+            p.waitForFinished(300000);
+            return Result{p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1,
+                          QString::fromUtf8(p.readAllStandardOutput()), QString::fromUtf8(p.readAllStandardError())};
+        };
+        for (const QString& cwd : {QStringLiteral("/"), dir.path()}) {
+            const Result v = run(cwd, {"validate", exp.fileName()});
+            QVERIFY2(v.status == 0, qPrintable(v.err));
+            QVERIFY2(v.out.contains("shapes from the data"), qPrintable(v.out));
+            QVERIFY2(v.out.contains(QRegularExpression("\\b0 +linear +\\[8\\] +40\\b")), qPrintable(v.out));
+            QVERIFY2(v.out.contains(QRegularExpression("\\b2 +linear +\\[3\\] +27\\b")), qPrintable(v.out));
+            const Result t = run(cwd, {"train", exp.fileName(), "--no-store", "--quiet"});
+            QVERIFY2(t.status == 0, qPrintable(t.err));
+        }
+
+        // Without the comment setting the error names the file, the line and both settings.
+        const Result bad = run(QStringLiteral("/"), {"train", exp.fileName(), "--no-store", "--quiet",
+                                                    "--set", "data.comment=\"\""});
+        QCOMPARE(bad.status, 1);
+        QVERIFY2(bad.err.contains("flowers.csv:2: expected 2 columns as on line 1, got 5"), qPrintable(bad.err));
+        QVERIFY2(bad.err.contains("data.skip_rows") && bad.err.contains("data.comment"), qPrintable(bad.err));
+    }
+
     // `runs --help` is made from the table of sub-commands: every one is listed and has its help.
     void runsHelpListsEverySubcommand()
     {

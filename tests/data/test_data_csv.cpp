@@ -85,7 +85,9 @@ private slots:
     {
         // The quoted label spans lines 2-3, so the bad row is line 4.
         const std::string f = write("ml.csv", "a,b\n1,\"x\ny\"\n2\n");
-        QCOMPARE(errorOf([&] { readCsv(f, {}); }), f + ":4: expected 2 columns, got 1");
+        QCOMPARE(errorOf([&] { readCsv(f, {}); }),
+                 f + ":4: expected 2 columns as on line 1, got 1; if the file starts with metadata or comment "
+                     "lines, set data.skip_rows (now 0) or data.comment (now none)");
     }
 
     void labelColumn_data()
@@ -191,9 +193,9 @@ private slots:
         QTest::addColumn<QString>("message");   // after "FILE"
 
         QTest::newRow("too few columns") << "a,b,c\n1,2,x\n3,4\n" << "auto" << "" << true
-                                         << ":3: expected 3 columns, got 2";
+                                         << ":3: expected 3 columns as on line 1, got 2";
         QTest::newRow("too many columns") << "1,2,x\n3,4,5,y\n" << "auto" << "" << true
-                                          << ":2: expected 3 columns, got 4";
+                                          << ":2: expected 3 columns as on line 1, got 4";
         QTest::newRow("non-numeric feature") << "a,b,c\n1,2,x\n3,abc,y\n" << "auto" << "" << true
                                              << ":3: column \"b\": \"abc\" is not a number";
         QTest::newRow("non-numeric, no header") << "1,2,x\n3,4e,y\n" << "no" << "" << true
@@ -226,7 +228,7 @@ private slots:
         QTest::newRow("text after quote") << "a,b\n1,\"x\"y\n" << "auto" << "" << true
                                           << ":2: unexpected text after the closing quote";
         QTest::newRow("crlf line count") << "a,b\r\n1,2\r\n\r\n3\r\n" << "auto" << "" << true
-                                         << ":4: expected 2 columns, got 1";
+                                         << ":4: expected 2 columns as on line 1, got 1";
     }
     void badFiles()
     {
@@ -243,6 +245,97 @@ private slots:
         const std::string error = errorOf([&] { readCsv(f, o); });
         QVERIFY2(error.rfind(f + message.toStdString(), 0) == 0,
                  ("got \"" + error + "\"").c_str());
+    }
+
+    // A published CSV: a title and a source line, then comments between the rows.
+    static std::string withMetadata()
+    {
+        return "Iris data set, 1936, R. A. Fisher, The use of multiple measurements, in taxonomic problems\n"
+               "source: UCI, 150 rows, 4 features, 1 label, cleaned 2024, see README\n"
+               "sepal,petal,species\n"
+               "# measured in cm\n"
+               "1,2,setosa\n"
+               "  # a comment after spaces, with \"an unbalanced quote\n"
+               "3,4,virginica\n"
+               "#5,6,dropped\n"
+               "7,8,setosa\n";
+    }
+
+    void skipRowsAndComments_data()
+    {
+        QTest::addColumn<bool>("gzip");
+        QTest::newRow("plain") << false;
+        QTest::newRow("gzip") << true;
+    }
+    void skipRowsAndComments()
+    {
+        QFETCH(bool, gzip);
+        const std::string text = withMetadata();
+        const std::string f = path(gzip ? "meta.csv.gz" : "meta.csv");
+        if (gzip)
+            writeGzip(f, Bytes(text.begin(), text.end()));
+        else
+            writeText(f, text);
+        CsvOptions o;
+        o.skipRows = 2;
+        o.comment = "#";
+        const CsvTable t = readCsv(f, o);
+        QCOMPARE(t.featureNames, (std::vector<std::string>{"sepal", "petal"}));
+        QCOMPARE(t.classNames, (std::vector<std::string>{"setosa", "virginica"}));
+        QCOMPARE(t.data.features, (std::vector<float>{1, 2, 3, 4, 7, 8}));
+        QCOMPARE(t.data.labels, (std::vector<int64_t>{0, 1, 0}));
+
+        // Line numbers still count the skipped lines: the bad row is line 10.
+        const std::string bad = write("meta_bad.csv", text + "9\n");
+        QVERIFY(errorOf([&] { readCsv(bad, o); }).rfind(bad + ":10: expected 3 columns as on line 3, got 1", 0) == 0);
+        o.comment = "//";
+        const std::string slashes = write("meta_slashes.csv", "a,b\n// note\n1,x\n2,y\n");
+        o.skipRows = 0;
+        QCOMPARE(readCsv(slashes, o).data.count(), int64_t(2));
+    }
+
+    void metadataWithoutSettingsNamesBoth_data()
+    {
+        QTest::addColumn<QString>("text");
+        QTest::addColumn<QString>("message");   // after "FILE"
+        QTest::newRow("metadata with commas")
+            << "Iris, 1936, Fisher, UCI\nsepal,petal,species\n1,2,setosa\n"
+            << ":2: expected 4 columns as on line 1, got 3; if the file starts with metadata or comment lines, "
+               "set data.skip_rows (now 0) or data.comment (now none)";
+        QTest::newRow("one-word title")
+            << "iris\nsepal,petal,species\n1,2,setosa\n"
+            << ":1: expected at least 2 columns (features and a label), got 1 (is the delimiter ','?); if the file "
+               "starts with metadata or comment lines, set data.skip_rows (now 0) or data.comment (now none)";
+    }
+    void metadataWithoutSettingsNamesBoth()
+    {
+        QFETCH(QString, text);
+        QFETCH(QString, message);
+        const std::string f = write("meta_plain.csv", text.toStdString());
+        QCOMPARE(errorOf([&] { readCsv(f, {}); }), f + message.toStdString());
+
+        // The settings in force are named too.
+        CsvOptions o;
+        o.skipRows = 1;
+        o.comment = "%";
+        const std::string g = write("meta_wrong.csv", "title\nx, y\na,b,c\n1,2,3\n");
+        QVERIFY(contains(errorOf([&] { readCsv(g, o); }), "set data.skip_rows (now 1) or data.comment (now \"%\")"));
+    }
+
+    void optionsFromTheSpec()
+    {
+        DataSpec spec;
+        spec.source = "csv";
+        spec.skipRows = 3;
+        spec.comment = "#";
+        spec.delimiter = "tab";
+        const CsvOptions o = csvOptions(spec, false);
+        QCOMPARE(o.skipRows, int64_t(3));
+        QCOMPARE(o.comment, std::string("#"));
+        QCOMPARE(o.delimiter, '\t');
+        QVERIFY(!o.classification);
+        spec.delimiter = ";;";
+        QCOMPARE(errorOf([&] { csvOptions(spec, true); }), std::string("data.delimiter: must be one character (or \"tab\"), got \";;\""));
     }
 
     void badOptionsAndMissingFile()

@@ -114,6 +114,50 @@ private slots:
             QCOMPARE(built.outputShape, info.outputShape);
         }
     }
+
+    // A model that waits for the data: every layer listed and its options checked, no shape
+    // guessed, and nothing reported as a problem.
+    void shapesWaitForTheData()
+    {
+        ModelSpec model;
+        model.input.clear();
+        const ModelSpec given = modelOf(R"([{"type": "linear", "out_features": 8},
+            {"type": "residual", "layers": [{"type": "linear", "out_features": 8}, {"type": "relu"}]},
+            {"type": "linear"}])", "[5]", "csv");
+        model.layers = given.layers;
+        Problems problems;
+        ModelInfo info = inspectModel(model, problems);
+        QVERIFY(problems.empty());
+        QVERIFY(info.ok);
+        QVERIFY(!info.shapesKnown);
+        QCOMPARE(info.layers.size(), size_t(5));   // linear, residual, its two layers, linear
+        for (const auto& row : info.layers)
+            QVERIFY(row.outputShape.empty());
+
+        // With the input known, only the output size waits.
+        model.input = {5};
+        info = inspectModel(model, problems);
+        QVERIFY(problems.empty());
+        QVERIFY(!info.shapesKnown);
+        QCOMPARE(info.layers[3].outputShape, Shape({8}));
+        QVERIFY(info.layers[4].outputShape.empty());
+        QVERIFY(info.outputShape.empty());
+
+        // Options are still checked while the input waits; a size left to the data anywhere
+        // but the output layer is a problem.
+        model.input.clear();
+        model.layers[1].layers[1].type = "dropout";
+        model.layers[1].layers[1].options = {{"p", 2.0}};
+        inspectModel(model, problems);
+        QCOMPARE(problems.size(), size_t(1));
+        QCOMPARE(QString::fromStdString(problems[0].path), QString("model.layers[1].layers[1].p"));
+        problems.clear();
+        model.layers[1].layers[1].options = {{"p", 0.5}};
+        model.layers[0].options["out_features"] = 0;
+        inspectModel(model, problems);
+        QCOMPARE(problems.size(), size_t(1));
+        QCOMPARE(QString::fromStdString(problems[0].path), QString("model.layers[0].out_features"));
+    }
 };
 
 QTEST_APPLESS_MAIN(TestModelInfo)

@@ -240,7 +240,7 @@ private slots:
         row("missing out_features", {"model.layers[0]={\"type\":\"linear\"}"}, "model.layers[0].out_features", "missing");
         row("out_features string", {"model.layers[0].out_features=\"big\""}, "model.layers[0].out_features", "must be an integer");
         row("out_features fraction", {"model.layers[0].out_features=2.5"}, "model.layers[0].out_features", "must be an integer, got 2.5");
-        row("negative out_features", {"model.layers[0].out_features=-3"}, "model.layers[0].out_features", "must be >= 1, got -3");
+        row("negative out_features", {"model.layers[0].out_features=-3"}, "model.layers[0].out_features", "must be >= 0, got -3");
         row("option of another type", {"model.layers[1].kernel_size=3"}, "model.layers[1].kernel_size", "unknown key; not an option of relu");
         row("dropout p above 1", {"model.layers[1]={\"type\":\"dropout\",\"p\":1.5}"}, "model.layers[1].p", "must be <= 1, got 1.5");
         row("bias not bool", {"model.layers[0].bias=\"yes\""}, "model.layers[0].bias", "must be true or false");
@@ -268,13 +268,25 @@ private slots:
         row("epochs zero", {"training.epochs=0"}, "training.epochs", "must be >= 1, got 0");
         row("batch size negative", {"training.batch_size=-1"}, "training.batch_size", "must be >= 1");
         row("unknown training key", {"training.lr=0.1"}, "training.lr", "unknown key; not a training option");
-        row("bad device", {"training.device=\"tpu\""}, "training.device", "unknown value \"tpu\"");
+        row("bad device", {"training.device=\"tpu\""}, "training.device", "must be auto, cpu, cuda or cuda:N, got \"tpu\"");
         row("unknown loss", {"loss=\"hinge\""}, "loss", "unknown value \"hinge\"");
         row("mse on classes", {"loss=\"mse\""}, "loss", "mse needs regression targets");
         row("seed negative", {"seed=-4"}, "seed", "must be >= 0");
         row("wrong format", {"format=\"nnlab.experiment/9\""}, "format", "unsupported format");
         row("bad set syntax", {"training.epochs"}, "--set training.epochs", "expected key.path=value");
         row("set past a list", {"model.layers[9].out_features=3"}, "model.layers[9].out_features", "no list element [9]");
+        const char* csv = "data={\"source\":\"csv\",\"path\":\"/d/x.csv\"}";
+        row("skip_rows negative", {csv, "data.skip_rows=-1"}, "data.skip_rows", "must be >= 0, got -1");
+        row("skip_rows fraction", {csv, "data.skip_rows=1.5"}, "data.skip_rows", "must be an integer");
+        row("skip_rows text", {csv, "data.skip_rows=\"two\""}, "data.skip_rows", "must be an integer");
+        row("comment number", {csv, "data.comment=3"}, "data.comment", "must be a string");
+        row("comment line break", {csv, "data.comment=\"#\\n\""}, "data.comment", "must be a prefix on one line");
+        row("skip_rows of spiral", {"data.skip_rows=2"}, "data.skip_rows", "unknown key; not an option of source \"spiral\"");
+        row("input empty list", {"model.input=[]"}, "model.input", "or omitted to take it from the data");
+        row("size from data not last", {"model.layers[0].out_features=0"}, "model.layers[0].out_features",
+            "only the model's last linear layer may leave its size to the data");
+        row("size from data in a block", {csv, "model.input=[4]", "model.layers[1]={\"type\":\"residual\",\"layers\":[{\"type\":\"linear\"}]}"},
+            "model.layers[1].layers[0].out_features", "only the model's last linear layer");
     }
 
     void badSpecs()
@@ -386,6 +398,129 @@ private slots:
     {
         const ParseResult r = loadExperimentFile("/nonexistent/x.json");
         QCOMPARE(QString::fromStdString(r.problems.at(0).path), QString("/nonexistent/x.json"));
+    }
+
+    void csvSkipRowsAndCommentRoundTrip()
+    {
+        const ParseResult r = parseExperiment(kBase, {"data={\"source\":\"csv\",\"path\":\"/d/x.csv\",\"skip_rows\":2,\"comment\":\"#\"}"});
+        QVERIFY2(r.ok(), qPrintable(dump(r.problems)));
+        QCOMPARE(r.spec.data.skipRows, int64_t(2));
+        QCOMPARE(r.spec.data.comment, std::string("#"));
+        const std::string json = experimentToJson(r.spec);
+        QVERIFY(json.find("\"skip_rows\": 2") != std::string::npos);
+        QVERIFY(json.find("\"comment\": \"#\"") != std::string::npos);
+        const ParseResult back = parseExperiment(json);
+        QVERIFY2(back.ok(), qPrintable(dump(back.problems)));
+        QVERIFY(back.spec == r.spec);
+        // Defaults: nothing skipped.
+        const ParseResult plain = parseExperiment(kBase, {"data={\"source\":\"csv\",\"path\":\"/d/x.csv\"}"});
+        QCOMPARE(plain.spec.data.skipRows, int64_t(0));
+        QCOMPARE(plain.spec.data.comment, std::string());
+    }
+
+    // A model for a CSV: the input shape and the class count come from the data.
+    void inputAndClassCountFromTheData()
+    {
+        const char* text = R"({
+          "name": "table", "data": {"source": "csv", "path": "/d/iris.csv"},
+          "model": {"layers": [{"type": "linear", "out_features": 8}, {"type": "relu"},
+                               {"type": "linear"}, {"type": "dropout", "p": 0.1}]}})";
+        const ParseResult r = parseExperiment(text);
+        QVERIFY2(r.ok(), qPrintable(dump(r.problems)));
+        QVERIFY(r.spec.model.input.empty());
+        QCOMPARE(r.spec.model.layers[2].intOption("out_features"), int64_t(0));
+        QVERIFY(dependsOnData(r.spec.model));
+        QVERIFY(r.model.ok);
+        QVERIFY(!r.model.shapesKnown);
+        QCOMPARE(r.model.layers.size(), size_t(4));
+        QVERIFY(r.model.layers[0].outputShape.empty());
+
+        // Written back as it was given: no input, no out_features on the output layer.
+        const std::string json = experimentToJson(r.spec);
+        QVERIFY2(json.find("\"input\"") == std::string::npos, json.c_str());
+        QCOMPARE(QString::fromStdString(json).count("out_features"), 1);
+        QVERIFY(parseExperiment(json).spec == r.spec);
+
+        const ExperimentSpec done = completeFromData(r.spec, {4}, 3, 0);
+        QCOMPARE(done.model.input, (std::vector<int64_t>{4}));
+        QCOMPARE(done.model.layers[2].intOption("out_features"), int64_t(3));
+        QVERIFY(!dependsOnData(done.model));
+        Problems problems;
+        const ModelInfo info = inspectModel(done.model, problems);
+        QVERIFY2(problems.empty(), qPrintable(dump(problems)));
+        QVERIFY(info.shapesKnown);
+        QCOMPARE(info.outputShape, (std::vector<int64_t>{3}));
+        QCOMPARE(info.parameters, int64_t(4 * 8 + 8 + 8 * 3 + 3));
+
+        // Regression: the output size is the number of targets; given sizes stay as they are.
+        ExperimentSpec mse = r.spec;
+        mse.loss = "mse";
+        QCOMPARE(completeFromData(mse, {4}, 0, 1).model.layers[2].intOption("out_features"), int64_t(1));
+        QCOMPARE(completeFromData(done, {9}, 5, 0).model.input, (std::vector<int64_t>{4}));
+        QCOMPARE(completeFromData(done, {9}, 5, 0).model.layers[2].intOption("out_features"), int64_t(3));
+    }
+
+    // A built-in source fixes the input shape and the classes: validation fills them in.
+    void builtInSourceFillsWhatIsLeftToTheData()
+    {
+        const ParseResult r = parseExperiment(kBase, {"model={\"layers\":[{\"type\":\"linear\",\"out_features\":16},{\"type\":\"linear\"}]}"});
+        QVERIFY2(r.ok(), qPrintable(dump(r.problems)));
+        QVERIFY(r.model.shapesKnown);
+        QCOMPARE(r.model.outputShape, (std::vector<int64_t>{3}));
+        QCOMPARE(r.model.layers[0].inputShape, (std::vector<int64_t>{2}));
+    }
+
+    // Data paths in a file are relative to the file's folder, wherever nnlab runs.
+    void dataPathsAreRelativeToTheFile()
+    {
+        QTemporaryDir dir;
+        QVERIFY(QDir(dir.path()).mkpath("project/experiments"));
+        const QString folder = dir.filePath("project/experiments");
+        const std::string file = (folder + "/e.json").toStdString();
+        {
+            std::ofstream out(file);
+            out << R"({"name": "t", "data": {"source": "csv", "path": "../data/train.csv", "test_path": "test.csv"},
+                       "model": {"input": [2], "layers": [{"type": "linear", "out_features": 2}]}})";
+        }
+        const QString project = QDir::cleanPath(dir.filePath("project"));
+        for (const QString& cwd : {dir.path(), folder, QStringLiteral("/")}) {
+            const QString before = QDir::currentPath();
+            QVERIFY(QDir::setCurrent(cwd));
+            const ParseResult r = loadExperimentFile(file);
+            QDir::setCurrent(before);
+            QVERIFY2(r.ok(), qPrintable(dump(r.problems)));
+            QCOMPARE(QString::fromStdString(r.spec.data.path), project + "/data/train.csv");
+            QCOMPARE(QString::fromStdString(r.spec.data.testPath), project + "/experiments/test.csv");
+        }
+        // A --set path is a command-line argument: relative to the working directory.
+        const ParseResult set = loadExperimentFile(file, {"data.test_path=other.csv"});
+        QCOMPARE(set.spec.data.testPath, std::string("other.csv"));
+
+        // Saved elsewhere, the file still names the same data: relative where the two share
+        // a folder below the root, else absolute.
+        const ParseResult r = loadExperimentFile(file);
+        QVERIFY(QDir(dir.path()).mkpath("project/copies/deeper"));
+        const std::string copy = dir.filePath("project/copies/deeper/e.json").toStdString();
+        ExperimentSpec spec = r.spec;
+        spec.data.testPath = "/usr/share/datasets/x.csv";
+        QCOMPARE(saveExperimentFile(spec, copy), std::string());
+        std::ifstream in(copy);
+        const std::string written((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        QVERIFY2(written.find("\"path\": \"../../data/train.csv\"") != std::string::npos, written.c_str());
+        QVERIFY2(written.find("\"test_path\": \"/usr/share/datasets/x.csv\"") != std::string::npos, written.c_str());
+        const ParseResult again = loadExperimentFile(copy);
+        QCOMPARE(again.spec.data.path, r.spec.data.path);
+        QVERIFY(again.spec == spec);
+
+        // Saved back where it came from, the file says what it said.
+        QCOMPARE(saveExperimentFile(r.spec, file), std::string());
+        std::ifstream back(file);
+        const std::string same((std::istreambuf_iterator<char>(back)), std::istreambuf_iterator<char>());
+        QVERIFY2(same.find("\"path\": \"../data/train.csv\"") != std::string::npos, same.c_str());
+        QVERIFY2(same.find("\"test_path\": \"test.csv\"") != std::string::npos, same.c_str());
+
+        // Built in memory, nothing is resolved: the working directory applies.
+        QCOMPARE(parseExperiment(experimentToJson(set.spec)).spec.data.testPath, std::string("other.csv"));
     }
     // A field the serializer drops, or reads back into the wrong place, fails here: each
     // experiment sets every field it can hold, and together they set every field there is.

@@ -34,6 +34,15 @@ private:
     int m_mergeId;
 };
 
+// The data settings that decide the sample shape and the classes (not the split, the
+// normalization or the sample count of a file).
+bool sameShapeSource(const nnlab::DataSpec& a, const nnlab::DataSpec& b)
+{
+    return a.source == b.source && a.path == b.path && a.testPath == b.testPath && a.classes == b.classes
+           && a.labelColumn == b.labelColumn && a.header == b.header && a.delimiter == b.delimiter
+           && a.skipRows == b.skipRows && a.comment == b.comment;
+}
+
 } // namespace
 
 ExperimentDocument::ExperimentDocument(QObject* parent)
@@ -75,6 +84,34 @@ void ExperimentDocument::reset(const nnlab::ExperimentSpec& spec, const QString&
     emit modifiedChanged(false);
 }
 
+nnlab::ParseResult ExperimentDocument::load(const QString& path)
+{
+    nnlab::ParseResult parsed = nnlab::loadExperimentFile(path.toStdString());
+    if (parsed.complete)
+        reset(parsed.spec, path);
+    return parsed;
+}
+
+QString ExperimentDocument::save(const QString& path)
+{
+    const std::string error = nnlab::saveExperimentFile(m_spec, path.toStdString());
+    if (!error.empty())
+        return QString::fromStdString(error);
+    setFilePath(path);
+    markSaved();
+    return {};
+}
+
+void ExperimentDocument::setLoadedData(const nnlab::DataSpec& data, bool classification,
+                                       const std::vector<int64_t>& sampleShape, int64_t numClasses, int64_t targetDim)
+{
+    m_loaded = LoadedData{data, classification, sampleShape, numClasses, targetDim};
+    if (!nnlab::dependsOnData(m_spec.model))
+        return;
+    revalidate();
+    emit specChanged();
+}
+
 void ExperimentDocument::setFilePath(const QString& path)
 {
     if (path == m_filePath)
@@ -96,7 +133,12 @@ void ExperimentDocument::setSpecSilently(const nnlab::ExperimentSpec& spec)
 
 void ExperimentDocument::revalidate()
 {
-    m_problems = nnlab::validateExperiment(m_spec);
-    nnlab::Problems ignored;
-    m_modelInfo = nnlab::inspectModel(m_spec.model, ignored);
+    m_problems = nnlab::validateExperiment(m_spec, &m_modelInfo);
+    if (m_loaded && nnlab::dependsOnData(m_spec.model) && sameShapeSource(m_loaded->data, m_spec.data)
+        && m_loaded->classification == m_spec.isClassification()) {
+        const nnlab::ExperimentSpec completed = nnlab::completeFromData(m_spec, m_loaded->sampleShape,
+                                                                        m_loaded->numClasses, m_loaded->targetDim);
+        nnlab::Problems ignored;
+        m_modelInfo = nnlab::inspectModel(completed.model, ignored);
+    }
 }

@@ -29,6 +29,10 @@
 namespace {
 
 constexpr int kDebounceMs = 300;
+// The preview's parts may shrink to this many pixels (plot, image grid, table) and class
+// rows, so that at the default window size the settings above keep their natural height.
+constexpr int kPreviewMinHeight = 80;
+constexpr int kCountsMinRows = 2;
 
 bool isToy(const std::string& s)
 {
@@ -57,7 +61,7 @@ DataPanel::DataPanel(ExperimentDocument* doc, QWidget* parent)
     m_message->setAlignment(Qt::AlignCenter);
     m_message->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_scatter->setObjectName(QStringLiteral("scatter"));
-    m_scatter->setMinimumHeight(220);
+    m_scatter->setMinimumHeight(kPreviewMinHeight);
     m_scatter->legend->setVisible(true);
     m_scatter->legend->setFont(font());
     m_scatter->xAxis->setLabel(QStringLiteral("x1"));
@@ -84,6 +88,8 @@ DataPanel::DataPanel(ExperimentDocument* doc, QWidget* parent)
 
     auto* preview = new QGroupBox(tr("Preview"), this);
     auto* previewLayout = new QVBoxLayout(preview);
+    previewLayout->setContentsMargins(4, 4, 4, 4);
+    previewLayout->setSpacing(4);
     previewLayout->addWidget(m_status);
     previewLayout->addWidget(m_stack, 3);
     previewLayout->addWidget(m_counts, 1);
@@ -94,8 +100,8 @@ DataPanel::DataPanel(ExperimentDocument* doc, QWidget* parent)
     connect(splitter, &QSplitter::splitterMoved, this, [this] { m_userSplit = true; });
     splitter->addWidget(formScroll);
     splitter->addWidget(preview);
-    // The form keeps its natural height (it scrolls when the panel is short); the preview
-    // takes the rest.
+    // The form keeps its natural height (it scrolls only when the panel is too short for it
+    // and a small preview); the preview takes the rest.
     splitter->setStretchFactor(0, 0);
     splitter->setStretchFactor(1, 1);
     splitter->setChildrenCollapsible(false);
@@ -129,10 +135,9 @@ void DataPanel::buildForm(QWidget* host)
         [](const S& s) { return s.data.source; },
         [](S& s, std::string v) {
             s.data.source = v;
-            // The built-in sources fix the sample shape; the model's input follows in the same step.
-            const auto shape = nnlab::knownSampleShape(s.data);
-            if (!shape.empty())
-                s.model.input = shape;
+            // The built-in sources fix the sample shape; the model's input follows in the same
+            // step. For files (csv, idx) it is left to the data.
+            s.model.input = nnlab::knownSampleShape(s.data);
         });
     m_binder->addInt(tr("Samples"), "data.samples", 10, 10000000, tr("Number of generated points"),
                      [](const S& s) { return s.data.samples; }, [](S& s, int64_t v) { s.data.samples = v; });
@@ -163,6 +168,16 @@ void DataPanel::buildForm(QWidget* host)
         tr("Delimiter"), "data.delimiter", tr("One character between fields, or \"tab\""),
         [](const S& s) { return s.data.delimiter; }, [](S& s, std::string v) { s.data.delimiter = std::move(v); });
     delimiter->setMaximumWidth(80);
+    QSpinBox* skipRows = m_binder->addInt(
+        tr("Skip rows"), "data.skip_rows", 0, std::numeric_limits<int>::max(),
+        tr("Lines skipped at the top of the file, before the header or data (a title, metadata)"),
+        [](const S& s) { return s.data.skipRows; }, [](S& s, int64_t v) { s.data.skipRows = v; });
+    skipRows->setMaximumWidth(120);
+    QLineEdit* comment = m_binder->addText(
+        tr("Comment prefix"), "data.comment", tr("Lines that start with this text (such as #) are skipped wherever they are"),
+        [](const S& s) { return s.data.comment; }, [](S& s, std::string v) { s.data.comment = std::move(v); });
+    comment->setPlaceholderText(tr("none"));
+    comment->setMaximumWidth(120);
 
     QSpinBox* limit = m_binder->addInt(
         tr("Train limit"), "data.train_limit", 0, std::numeric_limits<int>::max(),
@@ -195,12 +210,15 @@ void DataPanel::browse(bool folder, const std::string& pathKey)
 
 void DataPanel::fitFormHeight()
 {
-    // The form as tall as its visible rows (a scroll area would ask for far more), the
-    // preview the rest.
-    const int total = m_splitter->height();
-    const int form = std::min(m_formHost->sizeHint().height() + 4, total / 2);
-    if (total > 0)
-        m_splitter->setSizes({form, total - form});
+    // The form as tall as its visible rows (a scroll area would ask for far more), so every
+    // setting stays readable; the preview gets the rest, at least its minimum (which is kept
+    // small for that), and the form scrolls only below that.
+    const int total = m_splitter->height() - m_splitter->handleWidth();
+    if (total <= 0)
+        return;
+    const int previewMin = m_splitter->widget(1)->minimumSizeHint().height();
+    const int form = std::max(0, std::min(m_formHost->sizeHint().height() + 4, total - previewMin));
+    m_splitter->setSizes({form, total - form});
 }
 
 void DataPanel::resizeEvent(QResizeEvent* event)
@@ -220,7 +238,8 @@ void DataPanel::updateVisibility()
     m_binder->setRowVisible("data.noise", toy);
     m_binder->setRowVisible("data.classes", source == "spiral" || source == "blobs");
     m_binder->setRowVisible("data.path", !toy);
-    for (const char* key : {"data.test_path", "data.label_column", "data.header", "data.delimiter"})
+    for (const char* key : {"data.test_path", "data.label_column", "data.header", "data.delimiter", "data.skip_rows",
+                            "data.comment"})
         m_binder->setRowVisible(key, csv);
     if (auto* path = qobject_cast<QLineEdit*>(m_binder->editor("data.path")))
         path->setPlaceholderText(source == "fashion-mnist" ? QString::fromStdString(nnlab::defaultFashionMnistPath())
@@ -256,7 +275,7 @@ std::string DataPanel::previewKey() const
     return d.source + '\n' + d.path + '\n' + d.testPath + '\n' + std::to_string(d.samples) + '\n'
            + std::to_string(d.classes) + '\n' + std::to_string(d.noise) + '\n' + std::to_string(d.trainLimit) + '\n'
            + std::to_string(d.validationFraction) + '\n' + d.labelColumn + '\n' + d.header + '\n' + d.delimiter + '\n'
-           + std::to_string(s.seed) + '\n' + (s.isClassification() ? "c" : "r");
+           + std::to_string(d.skipRows) + '\n' + d.comment + '\n' + std::to_string(s.seed) + '\n' + (s.isClassification() ? "c" : "r");
 }
 
 void DataPanel::refreshPreview()
@@ -277,6 +296,11 @@ void DataPanel::showPreview(const DataPreview& preview)
     if (m_requestedKey != previewKey())
         return;   // the data changed while it loaded (hidden meanwhile); the next load replaces it
     m_preview = preview;
+    if (preview.error.isEmpty()) {
+        // The model's shapes that wait for the data can be shown now.
+        const nnlab::ExperimentSpec& s = m_doc->spec();
+        m_doc->setLoadedData(s.data, s.isClassification(), preview.sampleShape, preview.numClasses, preview.targetDim);
+    }
     if (!preview.error.isEmpty()) {
         m_status->setText(tr("Could not load the data"));
         m_message->setText(preview.error);
@@ -363,8 +387,12 @@ void DataPanel::showCounts(const DataPreview& preview)
     }
     m_counts->resizeColumnsToContents();
     m_counts->horizontalHeader()->setSectionResizeMode(0, QHeaderView::Stretch);
-    // As tall as its rows (up to ten classes show without scrolling), no blank space below.
-    const int rows = std::min(classes, 10);
-    m_counts->setFixedHeight(m_counts->horizontalHeader()->sizeHint().height()
-                             + rows * m_counts->verticalHeader()->defaultSectionSize() + 2 * m_counts->frameWidth());
+    // As tall as its rows (up to ten classes show without scrolling) and no blank space below
+    // when there is room; it scrolls, down to two rows, when the panel is short.
+    const int rowHeight = m_counts->verticalHeader()->defaultSectionSize();
+    const int frame = m_counts->horizontalHeader()->sizeHint().height() + 2 * m_counts->frameWidth();
+    m_counts->setMaximumHeight(frame + std::min(classes, 10) * rowHeight);
+    m_counts->setMinimumHeight(frame + std::min(classes, kCountsMinRows) * rowHeight);
+    if (!m_userSplit)
+        fitFormHeight();   // the preview's minimum changed with the class count
 }

@@ -60,12 +60,7 @@ void addPoints(DataPreview& out, const nnlab::Dataset& data, const std::vector<i
 
 void addTable(DataPreview& out, const nnlab::DataSpec& spec, bool classification)
 {
-    nnlab::CsvOptions options;
-    options.labelColumn = spec.labelColumn;
-    options.header = spec.header;
-    options.classification = classification;
-    options.delimiter = (spec.delimiter == "tab" || spec.delimiter == "\\t") ? '\t' : spec.delimiter.at(0);
-    const nnlab::CsvTable table = nnlab::readCsv(spec.path, options);
+    const nnlab::CsvTable table = nnlab::readCsv(spec.path, nnlab::csvOptions(spec, classification));
     for (const auto& name : table.featureNames)
         out.columns << QString::fromStdString(name);
     out.columns << (spec.labelColumn.empty() ? QStringLiteral("label") : QString::fromStdString(spec.labelColumn));
@@ -107,6 +102,8 @@ DataPreview buildDataPreview(const nnlab::DataSpec& spec, bool classification, u
         out.validationCount = bundle.validation.count();
         out.testCount = bundle.test.count();
         out.targetDim = static_cast<int>(bundle.train.targetDim);
+        out.sampleShape = bundle.train.sampleShape;
+        out.numClasses = bundle.numClasses;
         for (const auto& name : bundle.classNames)
             out.classNames << QString::fromStdString(name);
         // Regression (mse) has no classes: no counts, unlabelled samples.

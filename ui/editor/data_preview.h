@@ -30,6 +30,8 @@ struct DataPreview {
     qint64 validationCount = 0;
     qint64 testCount = 0;
     int targetDim = 0;               // regression targets per sample
+    std::vector<int64_t> sampleShape;  // per-sample feature shape: what an omitted model.input becomes
+    qint64 numClasses = 0;           // classification: what an output layer left to the data becomes
 
     QVector<QImage> images;          // Images: the first training samples
     QVector<int> imageLabels;        // class of each image, -1 when unknown

@@ -179,11 +179,14 @@ DiagramLayout layoutDiagram(const nnlab::ModelSpec& model, const nnlab::ModelInf
 {
     DiagramLayout out;
     Builder builder(info, problems, metrics, out);
-    out.inputText = QStringLiteral("input ") + editor::shapeText(model.input);
+    // An input left to the data shows the data's shape once the document knows it.
+    const std::vector<int64_t>& input = model.input.empty() && !info.layers.empty() ? info.layers.front().inputShape
+                                                                                    : model.input;
+    out.inputText = QStringLiteral("input ") + (input.empty() ? QStringLiteral("from the data") : editor::shapeText(input));
     out.input = QRectF(-kBoxWidth / 2, 0, kBoxWidth, kNodeHeight);
     builder.include(out.input);
 
-    QString shape = editor::shapeText(model.input);
+    QString shape = input.empty() ? QStringLiteral("?") : editor::shapeText(input);
     bool known = true;
     const double bottom = builder.list(model.layers, {}, out.input.bottom(), shape, known, true);
     known = known && info.ok && !info.outputShape.empty();

@@ -154,7 +154,7 @@ QString layerSummary(const nnlab::LayerSpec& layer)
         else if (opt.key == "out_channels")
             parts << value + QStringLiteral(" ch");
         else if (opt.key == "out_features")
-            parts << value + QStringLiteral(" out");
+            parts << (v == 0 ? QStringLiteral("out from the data") : value + QStringLiteral(" out"));
         else if (opt.key == "kernel_size")
             parts << value + QStringLiteral("×") + value;
         else if (opt.key == "output_size")

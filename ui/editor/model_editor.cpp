@@ -70,15 +70,16 @@ ModelEditor::ModelEditor(ExperimentDocument* doc, QWidget* parent)
     auto* inputRow = new QHBoxLayout;
     auto* inputLabel = new QLabel(tr("Input shape"), this);
     const QString inputTip = tr("Shape of one sample without the batch: [features] or [channels, height, width] "
-                                "(default [1, 28, 28]); the data source fixes it for the built-in sets");
+                                "(default [1, 28, 28]); the data source fixes it for the built-in sets; empty: taken from the data");
     inputLabel->setToolTip(inputTip);
     m_input->setObjectName(QStringLiteral("input"));
     m_input->setToolTip(inputTip);
+    m_input->setPlaceholderText(tr("from the data"));
     inputRow->addWidget(inputLabel);
     inputRow->addWidget(m_input, 1);
     connect(m_input, &QLineEdit::textEdited, this, [this](const QString& text) {
         std::vector<int64_t> shape;
-        const bool ok = readShape(text, shape);
+        const bool ok = readShape(text, shape) || text.trimmed().isEmpty();   // empty: from the data
         m_input->setStyleSheet(ok ? QString() : QStringLiteral("QLineEdit { border: 1px solid #c0392b; }"));
         if (ok)
             m_doc->apply(tr("Set model input"), [&](nnlab::ExperimentSpec& s) { s.model.input = shape; },
@@ -202,7 +203,7 @@ void ModelEditor::refresh()
     std::vector<int64_t> shown;
     // Text that already reads as the input ("1 28 28" typed just now) stays as typed.
     if (!readShape(m_input->text(), shown) || shown != spec.model.input) {
-        m_input->setText(editor::shapeText(spec.model.input));
+        m_input->setText(spec.model.input.empty() ? QString() : editor::shapeText(spec.model.input));
         m_input->setStyleSheet(QString());
     }
     editor::setProblemText(m_inputProblem, editor::problemMessages(m_doc->problemsAt("model.input")));

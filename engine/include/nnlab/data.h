@@ -45,6 +45,10 @@ struct DataBundle {
     std::vector<float> inputScale;
 };
 
+// Fills in what spec.model leaves to the data (model.input, the output layer's size) from the
+// loaded data; see completeFromData in model_info.h.
+ExperimentSpec completeFromData(const ExperimentSpec& spec, const DataBundle& data);
+
 // Reports loading progress as a fraction 0..1 with a short stage name.
 using DataProgress = std::function<void(double fraction, const std::string& stage)>;
 
@@ -78,7 +82,11 @@ struct CsvOptions {
     std::string header = "auto";        // auto|yes|no
     char delimiter = ',';
     bool classification = true;         // labels become class ids; else float regression targets
+    int64_t skipRows = 0;               // lines skipped at the top, before the header or data
+    std::string comment;                // lines starting with it (after spaces) are skipped; "" = none
 };
+// The CSV options a DataSpec asks for. Throws DataError naming the key for a bad delimiter.
+CsvOptions csvOptions(const DataSpec& spec, bool classification);
 struct CsvTable {
     Dataset data;
     std::vector<std::string> featureNames;

@@ -16,6 +16,10 @@ struct OptionInfo {
     double max = 0;
     bool required = false;    // must be given (sizes the user chooses)
     std::string doc;          // one line for tooltips and --help
+    // A required size that the model's output layer may leave to the data: 0 there (the key
+    // omitted in JSON) means "the number of classes, or of regression targets". Only linear's
+    // out_features; see ModelSpec::layers.
+    bool fromData = false;
 };
 
 struct LayerTypeInfo {

@@ -37,6 +37,15 @@ std::string listForMessage(const std::vector<std::string>& items, size_t limit =
     return out;
 }
 
+// The fix for a row whose column count differs: usually metadata or comments that were read
+// as the header or first row.
+std::string skipHint(const CsvOptions& options)
+{
+    return "; if the file starts with metadata or comment lines, set data.skip_rows (now "
+           + std::to_string(options.skipRows) + ") or data.comment (now "
+           + (options.comment.empty() ? std::string("none") : inQuotes(options.comment)) + ")";
+}
+
 std::optional<size_t> parseIndex(const std::string& s)
 {
     const auto isDigit = [](unsigned char c) { return c >= '0' && c <= '9'; };
@@ -60,7 +69,7 @@ Layout resolveLayout(const std::string& file, size_t line, const std::vector<std
     const size_t columns = first.size();
     if (columns < 2)
         fail(file, line, "expected at least 2 columns (features and a label), got 1 (is the "
-                         "delimiter '" + std::string(1, options.delimiter) + "'?)");
+                         "delimiter '" + std::string(1, options.delimiter) + "'?)" + skipHint(options));
 
     const std::string& wanted = options.labelColumn;
     const std::optional<size_t> index = parseIndex(wanted);
@@ -160,12 +169,15 @@ private:
 CsvTable readTable(const std::string& file, const CsvOptions& options, const KnownClasses* known)
 {
     const std::vector<unsigned char> bytes = detail::readFileBytes(file);
+    if (options.skipRows < 0)
+        throw DataError("data.skip_rows: must be >= 0, got " + std::to_string(options.skipRows));
     detail::CsvParser parser(reinterpret_cast<const char*>(bytes.data()), bytes.size(),
-                             options.delimiter, file);
+                             options.delimiter, file, size_t(options.skipRows), options.comment);
     std::vector<std::string> fields;
     if (!parser.next(fields))
         throw DataError(file + ":1: empty file (no header and no data rows)");
-    const Layout layout = resolveLayout(file, parser.recordLine(), fields, options);
+    const size_t firstLine = parser.recordLine();
+    const Layout layout = resolveLayout(file, firstLine, fields, options);
     const size_t columns = layout.columnNames.size();
 
     CsvTable table;
@@ -190,8 +202,9 @@ CsvTable readTable(const std::string& file, const CsvOptions& options, const Kno
         pending = false;
         const size_t line = parser.recordLine();
         if (fields.size() != columns)
-            fail(file, line, "expected " + std::to_string(columns) + " columns, got "
-                             + std::to_string(fields.size()));
+            fail(file, line, "expected " + std::to_string(columns) + " columns as on line "
+                             + std::to_string(firstLine) + ", got " + std::to_string(fields.size())
+                             + skipHint(options));
         for (size_t i = 0; i < columns; ++i) {
             if (i == layout.labelIndex)
                 continue;
@@ -241,6 +254,23 @@ CsvTable readTable(const std::string& file, const CsvOptions& options, const Kno
 }
 
 } // namespace
+
+CsvOptions csvOptions(const DataSpec& spec, bool classification)
+{
+    CsvOptions options;
+    options.labelColumn = spec.labelColumn;
+    options.header = spec.header;
+    options.classification = classification;
+    options.skipRows = spec.skipRows;
+    options.comment = spec.comment;
+    if (spec.delimiter == "\\t" || spec.delimiter == "tab")
+        options.delimiter = '\t';
+    else if (spec.delimiter.size() == 1 && spec.delimiter != "\"" && spec.delimiter != "\n")
+        options.delimiter = spec.delimiter[0];
+    else
+        throw DataError("data.delimiter: must be one character (or \"tab\"), got " + inQuotes(spec.delimiter));
+    return options;
+}
 
 CsvTable readCsv(const std::string& file, const CsvOptions& options)
 {

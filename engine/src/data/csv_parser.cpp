@@ -8,12 +8,22 @@
 
 namespace nnlab::detail {
 
-CsvParser::CsvParser(const char* text, size_t size, char delimiter, std::string file)
-    : m_pos(text), m_end(text + size), m_delimiter(delimiter), m_file(std::move(file))
+CsvParser::CsvParser(const char* text, size_t size, char delimiter, std::string file, size_t skipLines,
+                     std::string comment)
+    : m_pos(text), m_end(text + size), m_delimiter(delimiter), m_file(std::move(file)), m_comment(std::move(comment))
 {
     // A UTF-8 byte order mark (Excel writes one) would otherwise stick to the first name.
     if (size >= 3 && std::equal(text, text + 3, "\xEF\xBB\xBF"))
         m_pos += 3;
+    for (size_t i = 0; i < skipLines && m_pos != m_end; ++i)
+        skipLine();
+}
+
+void CsvParser::skipLine()
+{
+    while (!atLineEnd())
+        ++m_pos;
+    consumeLineEnd();
 }
 
 bool CsvParser::atLineEnd() const
@@ -32,12 +42,19 @@ void CsvParser::consumeLineEnd()
     ++m_line;
 }
 
-void CsvParser::skipBlankLines()
+void CsvParser::skipBlankAndCommentLines()
 {
     while (m_pos != m_end) {
         const char* p = m_pos;
         while (p != m_end && isSpace(*p))
             ++p;
+        const bool comment = !m_comment.empty() && size_t(m_end - p) >= m_comment.size()
+                             && std::equal(m_comment.begin(), m_comment.end(), p);
+        if (comment) {
+            m_pos = p;
+            skipLine();
+            continue;
+        }
         if (p != m_end && *p != '\n' && *p != '\r')
             return;
         m_pos = p;
@@ -85,7 +102,7 @@ void CsvParser::readPlain(std::string& field)
 
 bool CsvParser::next(std::vector<std::string>& fields)
 {
-    skipBlankLines();
+    skipBlankAndCommentLines();
     if (m_pos == m_end)
         return false;
     m_recordLine = m_line;

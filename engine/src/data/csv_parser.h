@@ -1,5 +1,6 @@
 // A tokenizer for real-world CSV: quoted fields (with delimiters, doubled quotes and line
-// breaks inside), CRLF or LF line ends, blank lines skipped, spaces around fields trimmed.
+// breaks inside), CRLF or LF line ends, blank lines skipped, spaces around fields trimmed,
+// optionally the first lines and comment lines skipped.
 #pragma once
 
 #include <cstddef>
@@ -11,8 +12,12 @@ namespace nnlab::detail {
 
 class CsvParser {
 public:
-    // `text` must outlive the parser; `file` only names it in error messages.
-    CsvParser(const char* text, size_t size, char delimiter, std::string file);
+    // `text` must outlive the parser; `file` only names it in error messages. The first
+    // `skipLines` lines are skipped as they are (quotes in them mean nothing), and so is every
+    // line whose first non-blank text is `comment` (when not empty). Line numbers still count
+    // the skipped lines.
+    CsvParser(const char* text, size_t size, char delimiter, std::string file, size_t skipLines = 0,
+              std::string comment = {});
 
     // Reads the next record into `fields` (reusing its strings). Returns false at the end.
     // Throws DataError "FILE:LINE: ..." for an unterminated quote or text after a closing quote.
@@ -24,7 +29,8 @@ public:
     size_t currentLine() const { return m_line; }
 
 private:
-    void skipBlankLines();
+    void skipLine();
+    void skipBlankAndCommentLines();
     void readQuoted(std::string& field);
     void readPlain(std::string& field);
     bool atLineEnd() const;
@@ -35,6 +41,7 @@ private:
     const char* m_end;
     char m_delimiter;
     std::string m_file;
+    std::string m_comment;
     size_t m_line = 1;
     size_t m_recordLine = 0;
 };

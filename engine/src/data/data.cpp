@@ -2,6 +2,8 @@
 // (statistics from the training part only) in that order.
 #include "nnlab/data.h"
 
+#include "nnlab/model_info.h"
+
 #include "prepare.h"
 #include "sources.h"
 
@@ -115,6 +117,11 @@ std::vector<int64_t> knownSampleShape(const DataSpec& spec)
     if (spec.source == "cifar10")
         return {3, 32, 32};
     return {};
+}
+
+ExperimentSpec completeFromData(const ExperimentSpec& spec, const DataBundle& data)
+{
+    return completeFromData(spec, data.train.sampleShape, data.numClasses, data.train.targetDim);
 }
 
 std::string defaultFashionMnistPath()

@@ -216,17 +216,7 @@ RawSource loadCsv(const DataSpec& spec, bool classification, const DataProgress&
 {
     if (spec.path.empty())
         throw DataError("data.path: required for csv (the training CSV file)");
-    CsvOptions options;
-    options.labelColumn = spec.labelColumn;
-    options.header = spec.header;
-    options.classification = classification;
-    if (spec.delimiter == "\\t" || spec.delimiter == "tab")
-        options.delimiter = '\t';
-    else if (spec.delimiter.size() == 1 && spec.delimiter != "\"" && spec.delimiter != "\n")
-        options.delimiter = spec.delimiter[0];
-    else
-        throw DataError("data.delimiter: must be one character (or \"tab\"), got "
-                        + inQuotes(spec.delimiter));
+    const CsvOptions options = csvOptions(spec, classification);
 
     RawSource raw;
     raw.name = "csv " + fs::path(spec.path).filename().string();

@@ -13,6 +13,12 @@ OptionInfo req(const char* key, double min, double max, const char* doc)
 {
     return {key, K::Int, 0, min, max, true, doc};
 }
+OptionInfo outputSize(const char* key, const char* doc)
+{
+    OptionInfo info = req(key, 0, kBig, doc);
+    info.fromData = true;
+    return info;
+}
 OptionInfo intOpt(const char* key, double def, double min, double max, const char* doc)
 {
     return {key, K::Int, def, min, max, false, doc};
@@ -31,7 +37,8 @@ std::vector<LayerTypeInfo> makeTable()
     // Defaults follow torch.nn; a pool's stride of 0 stands for torch's None (= kernel_size).
     return {
         {"linear", "Linear", "Fully connected layer y = xW^T + b on a flat input",
-         {req("out_features", 1, kBig, "Number of output features"),
+         {outputSize("out_features", "Number of output features; on the model's last linear layer 0 (or "
+                                     "omitted) = as many as the data has classes (or regression targets)"),
           boolOpt("bias", true, "Learn an additive bias (default true)")}},
         {"conv2d", "Convolution", "2-D convolution over a [C, H, W] input",
          {req("out_channels", 1, kBig, "Number of output channels"),
