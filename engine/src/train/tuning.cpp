@@ -1,7 +1,7 @@
 #include "tuning.h"
 
 #include "flat_optim.h"
-#include "optim.h"
+#include "tuning_cache.h"
 
 #include <algorithm>
 #include <chrono>
@@ -9,6 +9,7 @@
 #include <dlfcn.h>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <thread>
 #include <time.h>
 
@@ -192,6 +193,26 @@ Execution tuneExecution(const ExperimentSpec& spec, torch::nn::Sequential& model
         e.description = "device " + device.str();
         return e;
     }
+    if (spec.training.deterministic) {
+        Execution e;
+        e.threads = spec.training.threads > 0 ? static_cast<int>(spec.training.threads) : 1;
+        e.nativeConvs.assign(convolutions(model).size(), false);
+        e.description = "deterministic: " + std::to_string(e.threads) + " thread(s), nchw, oneDNN convolutions";
+        applyExecution(e, model);
+        return e;
+    }
+    const std::string cachePath = tuningCachePath();
+    const std::string cacheKey = cachePath.empty() ? std::string() : tuningKey(spec, model, train, device);
+    if (std::optional<Execution> cached = loadTuning(cachePath, cacheKey);
+        cached && cached->nativeConvs.size() == convolutions(model).size()) {
+        const std::string measured = "measured: ";
+        if (cached->description.rfind(measured, 0) == 0)
+            cached->description.erase(0, measured.size());
+        cached->description = "cached: " + cached->description;
+        cached->cached = true;
+        applyExecution(*cached, model);
+        return *cached;
+    }
     std::vector<torch::Tensor> saved;
     for (const auto& t : model->parameters())
         saved.push_back(t.detach().clone());
@@ -278,6 +299,8 @@ Execution tuneExecution(const ExperimentSpec& spec, torch::nn::Sequential& model
     for (auto& t : model->buffers())
         t.copy_(saved[i++]);
     applyExecution(best, model);
+    if (measure)
+        storeTuning(cachePath, cacheKey, best);   // a cache: a failed write only costs the next start
     return best;
 }
 

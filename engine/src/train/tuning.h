@@ -1,6 +1,9 @@
 // Chooses the execution set-up of a run by timing a few real training steps of the job, the
 // way cudnn.benchmark picks kernels: intra-op threads, and for convolutional networks the
 // memory format (NCHW or channels-last) and each convolution's back end (oneDNN or native).
+// The choices are cached per model shape and machine (tuning_cache.h), so that a second start
+// of the same model skips the measuring. training.deterministic measures nothing: fixed
+// choices, so that two runs on one machine compute the same numbers.
 #pragma once
 
 #include "builder.h"
@@ -18,12 +21,17 @@ struct Execution {
     std::vector<bool> nativeConvs;  // per TunedConv2d, in module order
     double stepSeconds = 0.0;       // measured time of a full-batch step; 0 when not measured
     double oneThreadSeconds = 0.0;  // the same on one thread, when that was measured
-    std::string description;        // what was measured, for the run's record
+    std::string description;        // what was measured, for the run's record: "measured: ...",
+                                    // "cached: ..." (the measurements of an earlier run), "fixed: ...",
+                                    // "deterministic: ..."
+    bool cached = false;            // taken from the tuning cache, not measured now
 };
 
 // Times candidate set-ups on a copy of the start state (parameters and buffers are restored
-// afterwards) and applies the fastest. training.threads > 0 fixes the thread count; a
-// network without convolutions at a fixed count is not timed at all.
+// afterwards) and applies the fastest; or applies the cached choice of an earlier run of the
+// same model on this machine. training.threads > 0 fixes the thread count; a network without
+// convolutions at a fixed count is not timed at all. training.deterministic: training.threads
+// (else 1) threads, NCHW, oneDNN for every convolution, nothing timed or cached.
 Execution tuneExecution(const ExperimentSpec& spec, torch::nn::Sequential& model, const TensorSet& train,
                         const torch::Device& device);
 
