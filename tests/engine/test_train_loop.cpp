@@ -5,9 +5,7 @@
 #include "checkpoint.h"
 #include "train_hooks.h"
 
-#include "nnlab/experiment.h"
-#include "nnlab/spec_json.h"
-#include "nnlab/trainer.h"
+#include "train_test_util.h"
 
 #include <QTemporaryDir>
 #include <QtTest>
@@ -23,21 +21,12 @@ namespace {
 
 ExperimentSpec spiralSpec()
 {
-    const ParseResult r = loadExperimentFile(NNLAB_SOURCE_DIR "/resources/experiments/spiral-mlp.json");
-    if (!r.ok())
-        qFatal("%s", r.errorText().c_str());
-    ExperimentSpec spec = r.spec;
+    ExperimentSpec spec = test::spiralSpec();
     spec.training.threads = 1;
     return spec;
 }
 
-PreparedExperiment prepared(const ExperimentSpec& spec)
-{
-    const Preparation p = prepareExperiment(spec);
-    if (!p.ok())
-        qFatal("%s", p.errorText().c_str());
-    return p.experiment;
-}
+using test::prepared;
 
 struct Timeline {
     std::mutex mutex;

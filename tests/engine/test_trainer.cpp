@@ -2,8 +2,7 @@
 // checkpoint, pause/resume/cancel from another thread, and failures that end the run
 // with a message instead of a crash.
 #include "nnlab/run_session.h"
-#include "nnlab/spec_json.h"
-#include "nnlab/trainer.h"
+#include "train_test_util.h"
 
 #include <QTemporaryDir>
 #include <QtTest>
@@ -15,26 +14,9 @@
 #include <thread>
 
 using namespace nnlab;
+using namespace nnlab::test;
 
 namespace {
-
-ExperimentSpec spiralSpec()
-{
-    const ParseResult r = loadExperimentFile(NNLAB_SOURCE_DIR "/resources/experiments/spiral-mlp.json");
-    if (!r.ok())
-        qFatal("%s", r.errorText().c_str());
-    return r.spec;
-}
-
-// The one way in: prepare (validate, inspect, hash) and train.
-TrainResult trainSpec(const ExperimentSpec& spec, const DataBundle& data, TrainControl& control,
-                      const TrainCallbacks& callbacks, const TrainOptions& options = {})
-{
-    const Preparation prepared = prepareExperiment(spec);
-    if (!prepared.ok())
-        qFatal("%s", prepared.errorText().c_str());
-    return train(prepared.experiment, data, control, callbacks, options);
-}
 
 struct Recorder {
     std::mutex mutex;

@@ -191,9 +191,11 @@ void CheckpointPolicy::atEpochEnd(const TrainState& state, int64_t epoch, TrainR
 {
     if (requests.rollingBack())
         return;
+    // The first epoch's end always has one (a short run killed later can resume), the last's
+    // too; between them, the seconds policy holds.
     const double age = std::chrono::duration<double>(Clock::now() - m_lastSave).count();
     const double every = m_experiment.spec.training.checkpointEverySeconds;
-    if (epoch == m_experiment.spec.training.epochs || every <= 0 || age >= every)
+    if (m_lastSavedStep < 0 || epoch == m_experiment.spec.training.epochs || every <= 0 || age >= every)
         saveLatest(state);
 }
 

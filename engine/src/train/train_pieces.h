@@ -79,7 +79,8 @@ private:
 };
 
 // Where checkpoints go and when: the latest every training.checkpoint_every_steps steps,
-// when the last is training.checkpoint_every_seconds old, at the final epoch's end and when
+// when the last is training.checkpoint_every_seconds old, at the first and the final
+// epoch's end (and at other epoch ends that policy allows), and when
 // the run ends early; the best by training.best_metric after each evaluation that improves it.
 // Nothing is saved at a hook point where a hook asked for a rollback.
 class CheckpointPolicy : public TrainHook {
