@@ -19,12 +19,14 @@ inline constexpr const char* kJsonTag = "BENCH_JSON ";
 
 struct ProcessResult {
     int exitCode = -1;
-    std::string output;   // stdout; stderr goes to ours
+    std::string output;   // stdout (and stderr with captureStderr); else stderr goes to ours
     Json json;            // the BENCH_JSON line, or null
+    double seconds = 0.0; // wall time from fork to the child's exit: what a user waits for
 };
 // Runs argv[0] with its arguments (no shell), capturing stdout. `extraEnv` "K=V" strings
 // are set in the child only.
-ProcessResult runProcess(const std::vector<std::string>& argv, const std::vector<std::string>& extraEnv = {});
+ProcessResult runProcess(const std::vector<std::string>& argv, const std::vector<std::string>& extraEnv = {},
+                         bool captureStderr = false);
 
 // One benchmark job: an experiment of resources/experiments with the benchmark's overrides.
 struct Job {
@@ -61,6 +63,16 @@ Json measurePeak(const std::vector<int>& threadCounts, const Json& convShapes, d
 
 // Runs bench_gui, bench_charts and bench_store when they are in `folder`; their figures by name.
 Json runCompanions(const std::string& folder);
+
+// The targets of a finished report (targets.cpp), each {"what", "kind", "value", "unit",
+// "target", "pass"}: kind "speed" (ratios, share of peak: the targets) or "sanity"
+// (runs finished, accuracies, the tuning cache on a second start), which hold however loaded
+// the machine is. pass is null when the figure was not measured in this run (no peer).
+Json buildTargets(const Json& report);
+
+// Figures the table needs that the report lacks ("cnn threads auto: nnlab process_seconds"):
+// a broken measurement, not a slow one.
+std::vector<std::string> missingFigures(const Json& report);
 
 // The table on stdout.
 void printTable(const Json& report);

@@ -29,7 +29,8 @@ double cpuSeconds()
 
 } // namespace
 
-ProcessResult runProcess(const std::vector<std::string>& argv, const std::vector<std::string>& extraEnv)
+ProcessResult runProcess(const std::vector<std::string>& argv, const std::vector<std::string>& extraEnv,
+                         bool captureStderr)
 {
     ProcessResult result;
     int fds[2];
@@ -37,9 +38,12 @@ ProcessResult runProcess(const std::vector<std::string>& argv, const std::vector
         return result;
     std::fflush(stdout);
     std::fflush(stderr);
+    const auto spawned = std::chrono::steady_clock::now();
     const pid_t pid = fork();
     if (pid == 0) {
         dup2(fds[1], STDOUT_FILENO);
+        if (captureStderr)
+            dup2(fds[1], STDERR_FILENO);
         close(fds[0]);
         close(fds[1]);
         for (const auto& kv : extraEnv)
@@ -64,6 +68,7 @@ ProcessResult runProcess(const std::vector<std::string>& argv, const std::vector
     close(fds[0]);
     int status = 0;
     waitpid(pid, &status, 0);
+    result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - spawned).count();
     result.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 
     std::istringstream lines(result.output);
