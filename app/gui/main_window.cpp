@@ -221,24 +221,7 @@ void MainWindow::openStoredExperiment(const QString& runId, const QString& json)
 
 void MainWindow::resumeRun(const QString& runId)
 {
-    nnlab::StoreOptions options;
-    options.readOnly = true;
-    auto store = nnlab::RunStore::open(databasePath().toStdString(), options);
-    if (!store.ok()) {
-        QMessageBox::warning(this, tr("Cannot resume"), QString::fromStdString(store.error.message));
-        return;
-    }
-    auto run = store.value->getRun(runId.toStdString());
-    if (!run.ok()) {
-        QMessageBox::warning(this, tr("Cannot resume"), QString::fromStdString(run.error.message));
-        return;
-    }
-    const nnlab::ParseResult parsed = nnlab::parseExperiment(run.value.experimentJson);
-    if (!parsed.ok()) {
-        QMessageBox::warning(this, tr("Cannot resume"), QString::fromStdString(parsed.errorText()));
-        return;
-    }
-    if (!m_controller->start(parsed.spec, runId))
+    if (!m_controller->resumeStoredRun(runId))
         QMessageBox::information(this, tr("Cannot resume"), tr("A run is already training."));
 }
 

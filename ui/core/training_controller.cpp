@@ -18,7 +18,11 @@ TrainingController::~TrainingController()
     }
 }
 
-bool TrainingController::start(const nnlab::ExperimentSpec& spec, const QString& resumeRunId)
+bool TrainingController::start(const nnlab::ExperimentSpec& spec) { return launch(spec, {}); }
+
+bool TrainingController::resumeStoredRun(const QString& runId) { return launch({}, runId); }
+
+bool TrainingController::launch(const nnlab::ExperimentSpec& spec, const QString& resumeRunId)
 {
     if (m_thread)
         return false;

@@ -24,7 +24,10 @@ public:
 
 public slots:
     // Returns false (and does nothing) while a run is in progress.
-    bool start(const nnlab::ExperimentSpec& spec, const QString& resumeRunId = {});
+    bool start(const nnlab::ExperimentSpec& spec);
+    // Continues a stored run with the experiment it was recorded with (the engine's one
+    // resume path); why it cannot resume arrives as a failed runFinished.
+    bool resumeStoredRun(const QString& runId);
     void pause();
     void resume();
     void stop();
@@ -39,6 +42,7 @@ signals:
     void stateChanged();   // running, paused or idle changed
 
 private:
+    bool launch(const nnlab::ExperimentSpec& spec, const QString& resumeRunId);
     void cleanUp();
 
     QString m_databasePath;

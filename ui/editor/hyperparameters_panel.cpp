@@ -172,6 +172,24 @@ QWidget* HyperparametersPanel::buildTraining()
                           [](const S& s) { return s.training.device; }, [](S& s, std::string v) { s.training.device = v; });
     m_training->addInt(tr("Log every"), "training.log_every_steps", 1, 1000000, tr("Report training metrics every N steps"),
                        [](const S& s) { return s.training.logEverySteps; }, [](S& s, int64_t v) { s.training.logEverySteps = v; });
+    QDoubleSpinBox* everySeconds = m_training->addDecimal(
+        tr("Checkpoint every"), "training.checkpoint_every_seconds", 0, 86400, 5, 0,
+        tr("Write the latest checkpoint when the last one is this many seconds old; 0 = at epoch ends only"),
+        [](const S& s) { return s.training.checkpointEverySeconds; }, [](S& s, double v) { s.training.checkpointEverySeconds = v; });
+    everySeconds->setSuffix(tr(" s"));
+    everySeconds->setSpecialValueText(tr("epoch ends"));
+    QSpinBox* everySteps = m_training->addInt(
+        tr("Checkpoint steps"), "training.checkpoint_every_steps", 0, 1000000000,
+        tr("Also write the latest checkpoint every N steps; 0 = off"),
+        [](const S& s) { return s.training.checkpointEverySteps; }, [](S& s, int64_t v) { s.training.checkpointEverySteps = v; });
+    everySteps->setSpecialValueText(tr("off"));
+    m_training->addChoice(tr("Keep best by"), "training.best_metric", {"auto", "none", "val/accuracy", "val/loss"},
+                          tr("Keep a second checkpoint at the best value of this metric; auto = val/accuracy for "
+                             "classification, val/loss for regression"),
+                          [](const S& s) { return s.training.bestMetric; }, [](S& s, std::string v) { s.training.bestMetric = v; });
+    m_training->addBool(tr("Deterministic"), "training.deterministic",
+                        tr("Same metrics bit for bit on this machine: fixed threads and kernels, no speed tuning"),
+                        [](const S& s) { return s.training.deterministic; }, [](S& s, bool v) { s.training.deterministic = v; });
     return group;
 }
 
