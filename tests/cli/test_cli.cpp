@@ -1,34 +1,13 @@
 // nnlab-cli as a user runs it: exit statuses, messages on stderr, the per-layer table, and
 // a real training run recorded in a store.
+#include "cli_test_util.h"
+
 #include <QProcess>
 #include <QRegularExpression>
 #include <QTemporaryDir>
 #include <QtTest>
 
-namespace {
-
-struct Result {
-    int status = -1;
-    QString out;
-    QString err;
-};
-
-Result cli(const QStringList& args, const QString& db = {})
-{
-    QProcess p;
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    if (!db.isEmpty())
-        env.insert("NNLAB_DB", db);
-    p.setProcessEnvironment(env);
-    p.start(NNLAB_CLI, args);
-    p.waitForFinished(300000);
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, QString::fromUtf8(p.readAllStandardOutput()),
-            QString::fromUtf8(p.readAllStandardError())};
-}
-
-const QString kExamples = QStringLiteral(NNLAB_SOURCE_DIR "/resources/experiments/");
-
-} // namespace
+using namespace nnlab::test;
 
 class TestCli : public QObject {
     Q_OBJECT
@@ -103,13 +82,7 @@ private slots:
         QTemporaryDir dir;
         const QString db = dir.filePath("runs.db");
         QProcess p;
-        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-        env.insert("NNLAB_DB", db);
-        p.setProcessEnvironment(env);
-        p.start(NNLAB_CLI, {"train", kExamples + "spiral-mlp.json", "--epochs", "400", "--quiet"});
-        QVERIFY(p.waitForStarted());
-        QVERIFY(p.waitForReadyRead(30000));
-        const QString runId = QString::fromUtf8(p.readLine()).section(' ', 1, 1).trimmed();
+        const QString runId = startRecordedRun(p, db, {kExamples + "spiral-mlp.json", "--epochs", "400", "--quiet"});
         QVERIFY(!runId.isEmpty());
         QTest::qSleep(2500);   // several epochs: checkpoints and metric flushes exist
         QVERIFY(p.state() == QProcess::Running);

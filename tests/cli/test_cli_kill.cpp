@@ -3,29 +3,15 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include "cli_test_util.h"
+
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
 
+using namespace nnlab::test;
+
 namespace {
-
-struct Result {
-    int status = -1;
-    QString out;
-    QString err;
-};
-
-Result cli(const QStringList& args, const QString& db)
-{
-    QProcess p;
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    env.insert("NNLAB_DB", db);
-    p.setProcessEnvironment(env);
-    p.start(NNLAB_CLI, args);
-    p.waitForFinished(300000);
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, QString::fromUtf8(p.readAllStandardOutput()),
-            QString::fromUtf8(p.readAllStandardError())};
-}
 
 // The step of the run's newest latest-checkpoint artifact, -1 when there is none yet.
 int64_t checkpointStep(const QString& runId, const QString& db)
@@ -49,15 +35,10 @@ private slots:
         QTemporaryDir dir;
         const QString db = dir.filePath("runs.db");
         QProcess p;
-        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-        env.insert("NNLAB_DB", db);
-        p.setProcessEnvironment(env);
         // All 54,000 training images at batch 8: 6750 steps in the one epoch, several seconds.
-        p.start(NNLAB_CLI, {"train", "--epochs", "1", "--quiet", "--set", "training.checkpoint_every_seconds=1",
-                            "--set", "training.threads=1", "--set", "training.batch_size=8", "--set", "data.train_limit=0"});
-        QVERIFY(p.waitForStarted());
-        QVERIFY(p.waitForReadyRead(60000));
-        const QString runId = QString::fromUtf8(p.readLine()).section(' ', 1, 1).trimmed();
+        const QString runId = startRecordedRun(p, db, {"--epochs", "1", "--quiet", "--set", "training.checkpoint_every_seconds=1",
+                                                       "--set", "training.threads=1", "--set", "training.batch_size=8",
+                                                       "--set", "data.train_limit=0"});
         QVERIFY(!runId.isEmpty());
         int64_t step = -1;
         QTRY_VERIFY_WITH_TIMEOUT((step = checkpointStep(runId, db)) > 0, 120000);
