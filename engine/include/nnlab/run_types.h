@@ -64,6 +64,8 @@ enum class EventKind {
     Rollback,         // a hook rolled back to a checkpoint; detail: which step
     Stop,             // a hook stopped the run; detail: why
     Interrupted,      // the store found the run's process dead
+    Alert,            // a monitor rule fired; detail: compact JSON {"rule", "metric", "step", "value",
+                      // "threshold", "action", "message"} (monitor_alert.h reads and writes it)
     Note,             // anything else a hook wants on the timeline
 };
 const char* toString(EventKind kind);       // "checkpoint", "best_checkpoint", "paused", ...

@@ -112,6 +112,74 @@ struct TrainingSpec {
                                              // no measuring
 };
 
+// A monitor rule: a recorded metric, a threshold (a fixed value, or coefficient x a running
+// statistic of the metric) and what to do when the metric crosses it. JSON names in quotes.
+enum class MonitorRule {
+    NotFinite,          // "not_finite": NaN or infinite
+    Above,              // "above": > value
+    Below,              // "below": < value
+    AboveRunningMin,    // "above_min": > coefficient x the lowest value so far (a diverging loss)
+    BelowRunningMax,    // "below_max": < coefficient x the highest value so far (a collapsing accuracy)
+    Spike,              // "spike": > coefficient x the mean of the previous `window` values
+    Plateau,            // "plateau": no improvement by min_delta for `patience` evaluations (early stopping)
+    SlowThroughput,     // "slow_throughput": < coefficient x the median of the previous `window` values
+};
+
+enum class MonitorAction {
+    Annotate,           // "annotate": an alert on the timeline, the charts and the Alerts dock only
+    Notify,             // "notify": also a desktop notification (GUI)
+    Stop,               // "stop": end the run early, as finished (as failed for not_finite)
+    StopKeepBest,       // "stop_keep_best": end it and restore the best checkpoint's weights
+    Rollback,           // "rollback": back to the last checkpoint, learning rate x lr_factor, at most
+                        // max_rollbacks times (then stop)
+    MultiplyLr,         // "multiply_lr": learning rate x lr_factor (reduce on plateau)
+};
+
+struct MonitorSpec {
+    std::string name;                        // shown in alerts; empty = "<metric> <rule>"
+    std::string metric = "train/loss";       // a recorded tag: train/loss, val/accuracy, grad_norm,
+                                             // samples_per_sec, step_time, ...
+    MonitorRule rule = MonitorRule::NotFinite;
+    double value = 0.0;                      // above, below: the fixed threshold
+    double coefficient = 1.0;                // above_min, below_max, spike, slow_throughput: threshold =
+                                             // coefficient x statistic; > 0
+    int64_t window = 20;                     // spike, slow_throughput: values in the mean / median, >= 1
+    double minDelta = 0.0;                   // plateau: a smaller improvement does not count, >= 0
+    int64_t patience = 5;                    // plateau: evaluations (points) without improvement, >= 1
+    std::vector<MonitorAction> actions{MonitorAction::Annotate};   // at least one
+    double lrFactor = 0.5;                   // rollback, multiply_lr: 0 < f
+    int64_t maxRollbacks = 3;                // rollback: at most this many, >= 1
+};
+
+// The rules a run gets when the experiment names none: a non-finite training loss stops it
+// (as failed, naming the step and the first layer whose gradient went non-finite).
+std::vector<MonitorSpec> defaultMonitors();
+
+// A hyperparameter search over key paths of the experiment (as `--set` takes them).
+enum class SweepMethod { Grid, Random };          // "grid": every combination; "random": `trials` draws
+enum class SweepPruner { None, Asha, Median };    // "none", "asha" (successive halving), "median" stopping
+enum class SweepScale { Linear, Log };            // random ranges: uniform, or log-uniform
+
+struct SweepParameter {
+    std::string path;                        // "optimizer.lr", "model.layers[0].out_channels"
+    std::vector<std::string> values;         // grid, or a random choice: JSON texts ("0.01", "\"sgd\"")
+    double min = 0.0;                        // random range, when values is empty: min < max
+    double max = 0.0;
+    SweepScale scale = SweepScale::Linear;   // log needs min > 0
+    bool integer = false;                    // round drawn values
+};
+
+struct SweepSpec {
+    SweepMethod method = SweepMethod::Grid;
+    std::vector<SweepParameter> parameters;  // empty = no sweep
+    int64_t trials = 10;                     // random: how many, >= 1
+    int64_t concurrent = 1;                  // trials trained at once on this machine, >= 1
+    std::string metric = "auto";             // what the trials are ranked by; auto = training.best_metric's
+    SweepPruner pruner = SweepPruner::None;
+    int64_t reductionFactor = 3;             // asha: keep 1 in this many at each rung, >= 2
+    int64_t minEpochs = 1;                   // asha: epochs of the first rung; median: epochs before stopping, >= 1
+};
+
 struct ExperimentSpec {
     std::string name = "experiment";
     uint64_t seed = 0;
@@ -121,6 +189,8 @@ struct ExperimentSpec {
     OptimizerSpec optimizer;
     ScheduleSpec schedule;
     TrainingSpec training;
+    std::vector<MonitorSpec> monitors = defaultMonitors();
+    SweepSpec sweep;
 
     bool isClassification() const { return loss == "cross_entropy"; }
 };
@@ -157,6 +227,12 @@ bool operator==(const ScheduleSpec& a, const ScheduleSpec& b);
 bool operator!=(const ScheduleSpec& a, const ScheduleSpec& b);
 bool operator==(const TrainingSpec& a, const TrainingSpec& b);
 bool operator!=(const TrainingSpec& a, const TrainingSpec& b);
+bool operator==(const MonitorSpec& a, const MonitorSpec& b);
+bool operator!=(const MonitorSpec& a, const MonitorSpec& b);
+bool operator==(const SweepParameter& a, const SweepParameter& b);
+bool operator!=(const SweepParameter& a, const SweepParameter& b);
+bool operator==(const SweepSpec& a, const SweepSpec& b);
+bool operator!=(const SweepSpec& a, const SweepSpec& b);
 bool operator==(const ExperimentSpec& a, const ExperimentSpec& b);
 bool operator!=(const ExperimentSpec& a, const ExperimentSpec& b);
 

@@ -57,6 +57,7 @@ const char* toString(EventKind kind)
     case EventKind::Rollback: return "rollback";
     case EventKind::Stop: return "stop";
     case EventKind::Interrupted: return "interrupted";
+    case EventKind::Alert: return "alert";
     case EventKind::Note: return "note";
     }
     return "note";
@@ -66,7 +67,7 @@ std::optional<EventKind> eventKindFromString(const std::string& text)
 {
     for (EventKind kind : {EventKind::Checkpoint, EventKind::BestCheckpoint, EventKind::Paused, EventKind::Resumed,
                            EventKind::Epoch, EventKind::Threads, EventKind::LearningRate, EventKind::Rollback,
-                           EventKind::Stop, EventKind::Interrupted, EventKind::Note}) {
+                           EventKind::Stop, EventKind::Interrupted, EventKind::Alert, EventKind::Note}) {
         if (text == toString(kind))
             return kind;
     }

@@ -34,6 +34,15 @@ LayerSpec layer(const std::string& type, std::map<std::string, double> options =
 
 } // namespace
 
+std::vector<MonitorSpec> defaultMonitors()
+{
+    MonitorSpec nan;
+    nan.metric = "train/loss";
+    nan.rule = MonitorRule::NotFinite;
+    nan.actions = {MonitorAction::Stop};
+    return {nan};
+}
+
 ExperimentSpec defaultExperiment()
 {
     // A small CNN that reaches ~88% validation accuracy on Fashion-MNIST in two epochs on
@@ -113,10 +122,28 @@ auto fields(const TrainingSpec& t)
                     checkpointEverySteps, checkpointEverySeconds, bestMetric, deterministic);
 }
 
+auto fields(const MonitorSpec& m)
+{
+    const auto& [name, metric, rule, value, coefficient, window, minDelta, patience, actions, lrFactor, maxRollbacks] = m;
+    return std::tie(name, metric, rule, value, coefficient, window, minDelta, patience, actions, lrFactor, maxRollbacks);
+}
+
+auto fields(const SweepParameter& p)
+{
+    const auto& [path, values, min, max, scale, integer] = p;
+    return std::tie(path, values, min, max, scale, integer);
+}
+
+auto fields(const SweepSpec& s)
+{
+    const auto& [method, parameters, trials, concurrent, metric, pruner, reductionFactor, minEpochs] = s;
+    return std::tie(method, parameters, trials, concurrent, metric, pruner, reductionFactor, minEpochs);
+}
+
 auto fields(const ExperimentSpec& e)
 {
-    const auto& [name, seed, data, model, loss, optimizer, schedule, training] = e;
-    return std::tie(name, seed, data, model, loss, optimizer, schedule, training);
+    const auto& [name, seed, data, model, loss, optimizer, schedule, training, monitors, sweep] = e;
+    return std::tie(name, seed, data, model, loss, optimizer, schedule, training, monitors, sweep);
 }
 
 } // namespace
@@ -133,6 +160,12 @@ bool operator==(const ScheduleSpec& a, const ScheduleSpec& b) { return fields(a)
 bool operator!=(const ScheduleSpec& a, const ScheduleSpec& b) { return !(a == b); }
 bool operator==(const TrainingSpec& a, const TrainingSpec& b) { return fields(a) == fields(b); }
 bool operator!=(const TrainingSpec& a, const TrainingSpec& b) { return !(a == b); }
+bool operator==(const MonitorSpec& a, const MonitorSpec& b) { return fields(a) == fields(b); }
+bool operator!=(const MonitorSpec& a, const MonitorSpec& b) { return !(a == b); }
+bool operator==(const SweepParameter& a, const SweepParameter& b) { return fields(a) == fields(b); }
+bool operator!=(const SweepParameter& a, const SweepParameter& b) { return !(a == b); }
+bool operator==(const SweepSpec& a, const SweepSpec& b) { return fields(a) == fields(b); }
+bool operator!=(const SweepSpec& a, const SweepSpec& b) { return !(a == b); }
 bool operator==(const ExperimentSpec& a, const ExperimentSpec& b) { return fields(a) == fields(b); }
 bool operator!=(const ExperimentSpec& a, const ExperimentSpec& b) { return !(a == b); }
 

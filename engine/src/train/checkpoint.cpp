@@ -52,6 +52,9 @@ void saveCheckpoint(const std::string& path, torch::nn::Module& model, const Fla
     } catch (const c10::Error& e) {
         std::remove(temp.c_str());
         throw std::runtime_error(path + ": cannot write the checkpoint (" + e.what_without_backtrace() + ")");
+    } catch (...) {
+        std::remove(temp.c_str());
+        throw;
     }
     if (!syncPath(temp, false) || std::rename(temp.c_str(), path.c_str()) != 0) {
         std::remove(temp.c_str());
@@ -64,9 +67,12 @@ void saveCheckpoint(const std::string& path, torch::nn::Module& model, const Fla
 CheckpointState loadCheckpoint(const std::string& path, torch::nn::Module& model, FlatOptimizer& optimizer,
                                uint64_t layoutHash, const std::function<void()>& afterModelLoad)
 {
+    // Onto the device the model lives on: a checkpoint written on another device still loads.
+    const auto parameters = model.parameters();
+    const torch::Device device = parameters.empty() ? torch::Device(torch::kCPU) : parameters.front().device();
     torch::serialize::InputArchive archive;
     try {
-        archive.load_from(path);
+        archive.load_from(path, device);
     } catch (const c10::Error&) {
         throw std::runtime_error(path + ": not a readable nnlab checkpoint (missing or corrupt)");
     }
@@ -76,11 +82,11 @@ CheckpointState loadCheckpoint(const std::string& path, torch::nn::Module& model
         if (!archive.try_read("format", format))
             throw std::runtime_error(path + ": a checkpoint of an earlier nnlab (format 1, optimizer state in "
                                             "torch::optim form), which this version no longer reads; start a new run");
-        if (static_cast<uint64_t>(readInt(archive, "spec_hash")) != layoutHash)
-            throw std::runtime_error(path + ": the checkpoint was made by a different model or training set-up");
         if (format.item<int64_t>() != kCheckpointFormat)
             throw std::runtime_error(path + ": checkpoint format " + std::to_string(format.item<int64_t>())
                                      + ", this version reads " + std::to_string(kCheckpointFormat));
+        if (static_cast<uint64_t>(readInt(archive, "spec_hash")) != layoutHash)
+            throw std::runtime_error(path + ": the checkpoint was made by a different model or training set-up");
         state.step = readInt(archive, "step");
         torch::Tensor lrScale, best;
         archive.read("lr_scale", lrScale);

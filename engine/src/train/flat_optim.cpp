@@ -153,9 +153,20 @@ void FlatOptimizer::save(torch::serialize::OutputArchive& archive) const
     archive.write("steps", torch::tensor(m_steps, torch::kInt64));
     archive.write("momentum_started", torch::tensor(static_cast<int64_t>(m_momentumStarted), torch::kInt64));
     if (m_first.defined())
-        archive.write("first", m_first);
+        archive.write("first", canonical(m_first));
     if (m_second.defined())
-        archive.write("second", m_second);
+        archive.write("second", canonical(m_second));
+}
+
+// Each parameter's state in its logical (contiguous) order, so a checkpoint does not depend
+// on the memory format the run happened to pick (channels-last convolution weights).
+torch::Tensor FlatOptimizer::canonical(const torch::Tensor& flat) const
+{
+    std::vector<torch::Tensor> pieces;
+    pieces.reserve(m_params.size());
+    for (size_t i = 0; i < m_params.size(); ++i)
+        pieces.push_back(view(flat, i).contiguous().flatten());
+    return pieces.empty() ? flat.clone() : torch::cat(pieces);
 }
 
 void FlatOptimizer::load(torch::serialize::InputArchive& archive)
@@ -178,7 +189,12 @@ void FlatOptimizer::load(torch::serialize::InputArchive& archive)
         if (stored.numel() != buffer.numel())
             throw std::runtime_error(std::string("the checkpoint's optimizer state \"") + key + "\" has "
                                      + std::to_string(stored.numel()) + " values, the model " + std::to_string(buffer.numel()));
-        buffer.copy_(stored);
+        int64_t offset = 0;
+        for (size_t i = 0; i < m_params.size(); ++i) {
+            torch::Tensor target = view(buffer, i);
+            target.copy_(stored.slice(0, offset, offset + target.numel()).view(target.sizes()));
+            offset += target.numel();
+        }
     };
     readInto("first", m_first);
     readInto("second", m_second);

@@ -41,6 +41,7 @@ public:
 
 private:
     torch::Tensor view(const torch::Tensor& flat, size_t i) const;
+    torch::Tensor canonical(const torch::Tensor& flat) const;
 
     OptimizerSpec m_spec;
     std::vector<torch::Tensor> m_params;

@@ -70,8 +70,10 @@ void Reporter::add(const std::string& tag, int64_t step, double value)
     point.step = step;
     point.wallTime = unixTime();
     point.value = value;
-    m_pending.push_back(std::move(point));
     m_last[tag] = value;
+    if (m_listener)
+        m_listener(point);
+    m_pending.push_back(std::move(point));
 }
 
 void Reporter::progress(const Progress& p, bool force)

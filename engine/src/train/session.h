@@ -39,6 +39,8 @@ public:
     void progress(const Progress& p, bool force = false);   // flushes metrics too when due
     void flush();
     void event(EventKind kind, const std::string& detail);
+    // Called with each point as it is added (the trainer passes points on to its hooks).
+    void setListener(std::function<void(const MetricPoint&)> listener) { m_listener = std::move(listener); }
     const std::map<std::string, double>& last() const { return m_last; }
 
 private:
@@ -46,6 +48,7 @@ private:
     double m_interval;
     std::vector<MetricPoint> m_pending;
     std::map<std::string, double> m_last;
+    std::function<void(const MetricPoint&)> m_listener;
     std::chrono::steady_clock::time_point m_lastFlush = std::chrono::steady_clock::now();
 };
 

@@ -49,13 +49,25 @@ struct EvalView {
     Evaluation validation;
 };
 
+// How a requested stop ends the run.
+enum class StopKind {
+    Finished,          // early, as finished (early stopping)
+    FinishedBest,      // early, as finished, with the best checkpoint's weights restored first
+    Failed,            // as failed (a non-finite loss)
+};
+
 // What hooks ask of the loop. It acts once the current hook point has run, in this order:
 // roll back, change the learning rate, stop; each hook then hears what was done.
 class TrainRequests {
 public:
     void rollBack(const std::string& why) { m_rollback = why; }   // to the latest checkpoint
     void multiplyLearningRate(double factor, const std::string& why) { m_lrFactor = factor; m_lrWhy = why; }
-    void stop(const std::string& why) { m_stop = why; }          // ends the run as finished, early
+    void stop(const std::string& why, StopKind kind = StopKind::Finished)
+    {
+        m_stop = why;
+        m_stopKind = kind;
+    }
+    StopKind stopKind() const { return m_stopKind; }
 
     bool empty() const { return !m_rollback && !m_lrFactor && !m_stop; }
     bool rollingBack() const { return m_rollback.has_value(); }
@@ -81,6 +93,7 @@ private:
     std::optional<double> m_lrFactor;
     std::string m_lrWhy;
     std::optional<std::string> m_stop;
+    StopKind m_stopKind = StopKind::Finished;
 };
 
 class TrainHook {
@@ -88,6 +101,9 @@ public:
     virtual ~TrainHook() = default;
     // Before the first step (after a resume, at the checkpoint's step).
     virtual void started(const TrainState&) {}
+    // Each metric point as it is reported (train/* and lr ... at each logging window, val/*
+    // after evaluation), from inside the hook point that reported it.
+    virtual void metricReported(const TrainState&, const MetricPoint&, TrainRequests&) {}
     virtual void afterStep(const StepView&, TrainRequests&) {}
     virtual void afterEvaluation(const EvalView&, TrainRequests&) {}
     // After evaluation; `epoch` is the 1-based number of the epoch that ended.

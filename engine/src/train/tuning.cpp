@@ -172,6 +172,11 @@ void applyThreads(int threads)
 void applyExecution(const Execution& e, torch::nn::Sequential& model)
 {
     applyThreads(e.threads);
+    applyLayout(e, model);
+}
+
+void applyLayout(const Execution& e, torch::nn::Sequential& model)
+{
     at::globalContext().setUserEnabledMkldnn(true);
     std::vector<Conv> convs = convolutions(model);
     if (hasImageLayers(model, convs))

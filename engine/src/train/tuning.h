@@ -40,6 +40,9 @@ void applyThreads(int threads);
 
 // Applies an execution set-up to this process and the model.
 void applyExecution(const Execution& execution, torch::nn::Sequential& model);
+// Only the model's part (memory format, convolution back ends): for weights just loaded from
+// a checkpoint, leaving the thread count (which the thread guard may have lowered) alone.
+void applyLayout(const Execution& execution, torch::nn::Sequential& model);
 
 // Puts an image batch in the memory format the execution uses.
 torch::Tensor toExecutionFormat(const torch::Tensor& x, const Execution& execution);
