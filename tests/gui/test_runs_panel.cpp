@@ -7,7 +7,7 @@
 
 #include <QAction>
 #include <QSignalSpy>
-#include <QTableView>
+#include <QTreeView>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -113,7 +113,7 @@ void TestRunsPanel::listsRunsFromTheStore()
 
 void TestRunsPanel::sortsByAnyColumn()
 {
-    QTableView* view = m_panel->view();
+    QTreeView* view = m_panel->view();
     view->sortByColumn(Column::NameColumn, Qt::AscendingOrder);
     QCOMPARE(visibleNames(), (QStringList{QStringLiteral("alpha"), QStringLiteral("beta"), QStringLiteral("Gamma")}));
     view->sortByColumn(Column::NameColumn, Qt::DescendingOrder);

@@ -8,6 +8,7 @@ RunsFilterProxy::RunsFilterProxy(QObject* parent)
     setSortRole(RunsTableModel::SortRole);
     setDynamicSortFilter(true);
     setSortCaseSensitivity(Qt::CaseInsensitive);
+    setRecursiveFilteringEnabled(true);
 }
 
 void RunsFilterProxy::setFilterText(const QString& text)
@@ -19,14 +20,19 @@ void RunsFilterProxy::setFilterText(const QString& text)
     invalidateRowsFilter();
 }
 
-bool RunsFilterProxy::filterAcceptsRow(int sourceRow, const QModelIndex& sourceParent) const
+bool RunsFilterProxy::matches(const QModelIndex& sourceIndex) const
 {
-    if (m_words.isEmpty())
-        return true;
-    const QString haystack =
-        sourceModel()->index(sourceRow, 0, sourceParent).data(RunsTableModel::FilterTextRole).toString();
+    const QString haystack = sourceIndex.data(RunsTableModel::FilterTextRole).toString();
     for (const QString& word : m_words)
         if (!haystack.contains(word))
             return false;
     return true;
+}
+
+bool RunsFilterProxy::filterAcceptsRow(int sourceRow, const QModelIndex& sourceParent) const
+{
+    if (m_words.isEmpty())
+        return true;
+    return matches(sourceModel()->index(sourceRow, 0, sourceParent))
+        || (sourceParent.isValid() && matches(sourceParent));
 }

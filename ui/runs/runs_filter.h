@@ -1,6 +1,7 @@
 // Sorting and filtering for the runs table. The filter text is split into words; a run is
 // shown when every word occurs in its name, tags, status, dataset or id (case-insensitive),
-// so "failed spiral" finds the failed spiral runs.
+// so "failed spiral" finds the failed spiral runs. A sweep's row is shown when it or one of
+// its trials matches; a sweep that matches ("sweep:abc") shows all its trials.
 #pragma once
 
 #include <QSortFilterProxyModel>
@@ -18,6 +19,8 @@ protected:
     bool filterAcceptsRow(int sourceRow, const QModelIndex& sourceParent) const override;
 
 private:
+    bool matches(const QModelIndex& sourceIndex) const;
+
     QString m_text;
     QStringList m_words;
 };

@@ -1,11 +1,15 @@
 #include "runs/runs_model.h"
 
+#include "runs/sweep_data.h"
+
 #include <QBrush>
 #include <QColor>
 #include <QDateTime>
 #include <QFont>
+#include <QHash>
 #include <QLocale>
 
+#include <algorithm>
 #include <cmath>
 
 namespace {
@@ -42,8 +46,30 @@ bool sameRow(const nnlab::RunSummary& a, const nnlab::RunSummary& b)
 } // namespace
 
 RunsTableModel::RunsTableModel(QObject* parent)
-    : QAbstractTableModel(parent)
+    : QAbstractItemModel(parent)
 {
+}
+
+RunsTableModel::Layout RunsTableModel::layoutOf(const std::vector<nnlab::RunSummary>& runs) const
+{
+    Layout layout;
+    QHash<QString, int> groupOf;
+    for (size_t i = 0; i < runs.size(); ++i) {
+        const int row = static_cast<int>(i);
+        const QString sweepId = m_grouped ? sweep::sweepIdOf(runs[i].tags) : QString();
+        if (sweepId.isEmpty()) {
+            layout.top.push_back({-1, row});
+            continue;
+        }
+        auto it = groupOf.find(sweepId);
+        if (it == groupOf.end()) {
+            it = groupOf.insert(sweepId, static_cast<int>(layout.groups.size()));
+            layout.groups.push_back({sweepId, {}});
+            layout.top.push_back({it.value(), -1});
+        }
+        layout.groups[static_cast<size_t>(it.value())].members.push_back(row);
+    }
+    return layout;
 }
 
 void RunsTableModel::setRuns(std::vector<nnlab::RunSummary> runs)
@@ -51,19 +77,28 @@ void RunsTableModel::setRuns(std::vector<nnlab::RunSummary> runs)
     bool sameIds = runs.size() == m_runs.size();
     for (size_t i = 0; sameIds && i < runs.size(); ++i)
         sameIds = runs[i].id == m_runs[i].id;
-    if (sameIds) {
+    Layout layout = layoutOf(runs);
+    if (sameIds && layout == m_layout) {
+        std::vector<int> changedGroups;
         for (size_t i = 0; i < runs.size(); ++i) {
-            const bool changed = !sameRow(runs[i], m_runs[i]);
+            const bool changed = !sameRow(runs[i], m_runs[i]) || runs[i].metrics.size() != m_runs[i].metrics.size();
             m_runs[i] = std::move(runs[i]);
             if (changed) {
-                const int row = static_cast<int>(i);
-                emit dataChanged(index(row, 0), index(row, ColumnCount - 1));
+                const QModelIndex first = indexOfRun(text(m_runs[i].id));
+                emit dataChanged(first, first.siblingAtColumn(ColumnCount - 1));
+                if (first.parent().isValid())
+                    changedGroups.push_back(groupAt(first.parent()));
             }
+        }
+        for (int g : changedGroups) {
+            const QModelIndex row = index(topRowOfGroup(g), 0);
+            emit dataChanged(row, row.siblingAtColumn(ColumnCount - 1));
         }
         return;
     }
     beginResetModel();
     m_runs = std::move(runs);
+    m_layout = std::move(layout);
     endResetModel();
     QStringList kept;
     for (const QString& id : m_ticked)
@@ -89,6 +124,106 @@ int RunsTableModel::rowOf(const QString& runId) const
     return -1;
 }
 
+const nnlab::RunSummary* RunsTableModel::runAt(const QModelIndex& index) const
+{
+    return runAt(runRowAt(index));
+}
+
+QModelIndex RunsTableModel::indexOfRun(const QString& runId, int column) const
+{
+    const int run = rowOf(runId);
+    if (run < 0)
+        return {};
+    for (size_t t = 0; t < m_layout.top.size(); ++t) {
+        const TopRow& top = m_layout.top[t];
+        if (top.run == run)
+            return index(static_cast<int>(t), column);
+        if (top.group < 0)
+            continue;
+        const auto& members = m_layout.groups[static_cast<size_t>(top.group)].members;
+        const auto it = std::find(members.begin(), members.end(), run);
+        if (it != members.end())
+            return index(static_cast<int>(it - members.begin()), column, index(static_cast<int>(t), 0));
+    }
+    return {};
+}
+
+void RunsTableModel::setGroupedBySweep(bool on)
+{
+    if (on == m_grouped)
+        return;
+    beginResetModel();
+    m_grouped = on;
+    m_layout = layoutOf(m_runs);
+    endResetModel();
+}
+
+QStringList RunsTableModel::sweepIds() const
+{
+    QStringList ids;
+    for (const Group& g : m_layout.groups)
+        ids << g.sweepId;
+    return ids;
+}
+
+QStringList RunsTableModel::runsOfSweep(const QString& sweepId) const
+{
+    QStringList ids;
+    for (const nnlab::RunSummary& run : m_runs)
+        if (!sweepId.isEmpty() && sweep::sweepIdOf(run.tags) == sweepId)
+            ids << text(run.id);
+    return ids;
+}
+
+QModelIndex RunsTableModel::indexOfSweep(const QString& sweepId, int column) const
+{
+    for (size_t g = 0; g < m_layout.groups.size(); ++g)
+        if (m_layout.groups[g].sweepId == sweepId)
+            return index(topRowOfGroup(static_cast<int>(g)), column);
+    return {};
+}
+
+int RunsTableModel::groupAt(const QModelIndex& index) const
+{
+    if (!index.isValid() || index.internalId() != 0 || index.row() >= static_cast<int>(m_layout.top.size()))
+        return -1;
+    return m_layout.top[static_cast<size_t>(index.row())].group;
+}
+
+int RunsTableModel::runRowAt(const QModelIndex& index) const
+{
+    if (!index.isValid())
+        return -1;
+    if (index.internalId() == 0)
+        return index.row() < static_cast<int>(m_layout.top.size()) ? m_layout.top[static_cast<size_t>(index.row())].run : -1;
+    const auto g = static_cast<size_t>(index.internalId() - 1);
+    if (g >= m_layout.groups.size() || index.row() >= static_cast<int>(m_layout.groups[g].members.size()))
+        return -1;
+    return m_layout.groups[g].members[static_cast<size_t>(index.row())];
+}
+
+int RunsTableModel::topRowOfGroup(int group) const
+{
+    for (size_t t = 0; t < m_layout.top.size(); ++t)
+        if (m_layout.top[t].group == group)
+            return static_cast<int>(t);
+    return -1;
+}
+
+void RunsTableModel::emitTicksChanged()
+{
+    const int top = rowCount();
+    if (top == 0)
+        return;
+    emit dataChanged(index(0, TickColumn), index(top - 1, TickColumn), {Qt::CheckStateRole});
+    for (int t = 0; t < top; ++t) {
+        const QModelIndex parent = index(t, 0);
+        const int children = rowCount(parent);
+        if (children > 0)
+            emit dataChanged(index(0, TickColumn, parent), index(children - 1, TickColumn, parent), {Qt::CheckStateRole});
+    }
+}
+
 void RunsTableModel::setTickedRuns(const QStringList& runIds)
 {
     QStringList ticked;
@@ -98,8 +233,7 @@ void RunsTableModel::setTickedRuns(const QStringList& runIds)
     if (ticked == m_ticked)
         return;
     m_ticked = ticked;
-    if (!m_runs.empty())
-        emit dataChanged(index(0, TickColumn), index(rowCount() - 1, TickColumn), {Qt::CheckStateRole});
+    emitTicksChanged();
     emit tickedChanged(m_ticked);
 }
 
@@ -113,19 +247,47 @@ void RunsTableModel::setTicked(const QString& runId, bool on)
     setTickedRuns(ticked);
 }
 
-int RunsTableModel::rowCount(const QModelIndex& parent) const
+QModelIndex RunsTableModel::index(int row, int column, const QModelIndex& parent) const
 {
-    return parent.isValid() ? 0 : static_cast<int>(m_runs.size());
+    if (row < 0 || column < 0 || column >= ColumnCount)
+        return {};
+    if (!parent.isValid())
+        return row < static_cast<int>(m_layout.top.size()) ? createIndex(row, column, quintptr(0)) : QModelIndex();
+    const int g = groupAt(parent);
+    if (g < 0 || row >= static_cast<int>(m_layout.groups[static_cast<size_t>(g)].members.size()))
+        return {};
+    return createIndex(row, column, quintptr(g + 1));
 }
 
-int RunsTableModel::columnCount(const QModelIndex& parent) const
+QModelIndex RunsTableModel::parent(const QModelIndex& child) const
 {
-    return parent.isValid() ? 0 : ColumnCount;
+    if (!child.isValid() || child.internalId() == 0)
+        return {};
+    const int top = topRowOfGroup(static_cast<int>(child.internalId() - 1));
+    return top >= 0 ? createIndex(top, 0, quintptr(0)) : QModelIndex();
+}
+
+int RunsTableModel::rowCount(const QModelIndex& parent) const
+{
+    if (!parent.isValid())
+        return static_cast<int>(m_layout.top.size());
+    if (parent.column() > 0)
+        return 0;
+    const int g = groupAt(parent);
+    return g >= 0 ? static_cast<int>(m_layout.groups[static_cast<size_t>(g)].members.size()) : 0;
+}
+
+int RunsTableModel::columnCount(const QModelIndex&) const
+{
+    return ColumnCount;
 }
 
 QVariant RunsTableModel::data(const QModelIndex& index, int role) const
 {
-    const nnlab::RunSummary* run = runAt(index.row());
+    const int group = groupAt(index);
+    if (group >= 0)
+        return groupData(group, index.column(), role);
+    const nnlab::RunSummary* run = runAt(index);
     if (!run)
         return {};
     const int column = index.column();
@@ -163,6 +325,10 @@ QVariant RunsTableModel::data(const QModelIndex& index, int role) const
         return sortValue(*run, column);
     case RunIdRole:
         return text(run->id);
+    case SweepIdRole:
+        return sweep::sweepIdOf(run->tags);
+    case IsGroupRole:
+        return false;
     case StatusRole:
         return static_cast<int>(run->status);
     case FilterTextRole:
@@ -261,7 +427,7 @@ QVariant RunsTableModel::headerData(int section, Qt::Orientation orientation, in
 
 Qt::ItemFlags RunsTableModel::flags(const QModelIndex& index) const
 {
-    Qt::ItemFlags f = QAbstractTableModel::flags(index);
+    Qt::ItemFlags f = QAbstractItemModel::flags(index);
     if (index.column() == TickColumn)
         f |= Qt::ItemIsUserCheckable;
     return f;
@@ -269,11 +435,146 @@ Qt::ItemFlags RunsTableModel::flags(const QModelIndex& index) const
 
 bool RunsTableModel::setData(const QModelIndex& index, const QVariant& value, int role)
 {
-    const nnlab::RunSummary* run = runAt(index.row());
-    if (!run || index.column() != TickColumn || role != Qt::CheckStateRole)
+    if (index.column() != TickColumn || role != Qt::CheckStateRole)
+        return false;
+    const int group = groupAt(index);
+    if (group >= 0) {
+        // A sweep's tick ticks (or clears) all its trials, the others keeping their order.
+        QStringList ticked = m_ticked;
+        for (int member : m_layout.groups[static_cast<size_t>(group)].members) {
+            const QString id = text(m_runs[static_cast<size_t>(member)].id);
+            ticked.removeAll(id);
+            if (value.toInt() == Qt::Checked)
+                ticked << id;
+        }
+        setTickedRuns(ticked);
+        return true;
+    }
+    const nnlab::RunSummary* run = runAt(index);
+    if (!run)
         return false;
     setTicked(text(run->id), value.toInt() == Qt::Checked);
     return true;
+}
+
+QVariant RunsTableModel::groupValue(int group, int column, bool forSorting) const
+{
+    const Group& g = m_layout.groups[static_cast<size_t>(group)];
+    std::vector<const nnlab::RunSummary*> runs;
+    for (int member : g.members)
+        runs.push_back(&m_runs[static_cast<size_t>(member)]);
+    const bool running = std::any_of(runs.begin(), runs.end(),
+                                     [](const auto* r) { return r->status == nnlab::RunStatus::Running; });
+    switch (column) {
+    case TickColumn: {
+        int ticked = 0;
+        for (const auto* r : runs)
+            ticked += m_ticked.contains(text(r->id)) ? 1 : 0;
+        return forSorting ? QVariant(ticked > 0 ? 1 : 0) : QVariant();
+    }
+    case StatusColumn:
+        return running ? tr("running") : tr("sweep");
+    case NameColumn: {
+        if (forSorting)
+            return g.sweepId.toLower();
+        const auto pruned = std::count_if(runs.begin(), runs.end(), [](const auto* r) {
+            return std::find(r->tags.begin(), r->tags.end(), sweep::kPrunedTag.toStdString()) != r->tags.end();
+        });
+        QString name = tr("%1 — %n trial(s)", nullptr, static_cast<int>(runs.size())).arg(g.sweepId);
+        if (pruned > 0)
+            name += tr(", %1 pruned").arg(pruned);
+        return name;
+    }
+    case DatasetColumn: {
+        const bool same = std::all_of(runs.begin(), runs.end(), [&](const auto* r) { return r->dataset == runs.front()->dataset; });
+        return same ? text(runs.front()->dataset) : tr("mixed");
+    }
+    case ParametersColumn:
+        return forSorting ? QVariant(qlonglong(0)) : QVariant(QString());
+    case BestAccuracyColumn: {
+        const nnlab::RunSummary* best = nullptr;
+        for (const auto* r : runs)
+            if (std::isfinite(bestAccuracy(*r)) && (!best || bestAccuracy(*r) > bestAccuracy(*best)))
+                best = r;
+        if (!best)
+            return forSorting ? QVariant(-1.0) : QVariant(QStringLiteral("—"));
+        return forSorting ? sortValue(*best, column) : display(*best, column);
+    }
+    case DurationColumn: {
+        double total = 0.0;
+        for (const auto* r : runs)
+            total += r->duration;
+        return forSorting ? QVariant(total) : QVariant(total > 0 ? formatDuration(total) : QStringLiteral("—"));
+    }
+    case StartedColumn: {
+        const nnlab::RunSummary* first = nullptr;
+        for (const auto* r : runs)
+            if (startTime(*r) > 0 && (!first || startTime(*r) < startTime(*first)))
+                first = r;
+        if (!first)
+            return forSorting ? QVariant(0.0) : QVariant(QString());
+        return forSorting ? sortValue(*first, column) : display(*first, column);
+    }
+    case TagsColumn:
+        return QString(sweep::kSweepTagPrefix + g.sweepId);
+    default:
+        return {};
+    }
+}
+
+QVariant RunsTableModel::groupData(int group, int column, int role) const
+{
+    const Group& g = m_layout.groups[static_cast<size_t>(group)];
+    switch (role) {
+    case Qt::DisplayRole:
+        return groupValue(group, column, false);
+    case SortRole:
+        return groupValue(group, column, true);
+    case Qt::CheckStateRole: {
+        if (column != TickColumn)
+            return {};
+        int ticked = 0;
+        for (int member : g.members)
+            ticked += m_ticked.contains(text(m_runs[static_cast<size_t>(member)].id)) ? 1 : 0;
+        if (ticked == 0)
+            return Qt::Unchecked;
+        return ticked == static_cast<int>(g.members.size()) ? Qt::Checked : Qt::PartiallyChecked;
+    }
+    case Qt::FontRole:
+        if (column == NameColumn || column == StatusColumn) {
+            QFont bold;
+            bold.setBold(true);
+            return bold;
+        }
+        return {};
+    case Qt::ForegroundRole:
+        if (column == StatusColumn)
+            return QBrush(groupValue(group, column, true).toString() == tr("running")
+                              ? statusColour(nnlab::RunStatus::Running)
+                              : QColor(0x6a, 0x1b, 0x9a));
+        return {};
+    case Qt::TextAlignmentRole:
+        if (column == BestAccuracyColumn || column == DurationColumn)
+            return QVariant(Qt::AlignRight | Qt::AlignVCenter);
+        return {};
+    case Qt::ToolTipRole:
+        return tr("Sweep %1: %n trial(s), each an ordinary run tagged sweep:%1.\n"
+                  "Select it and press Sweep view for its parallel coordinates, curves and parameter importance.",
+                  nullptr, static_cast<int>(g.members.size()))
+            .arg(g.sweepId);
+    case RunIdRole:
+        return QString();
+    case SweepIdRole:
+        return g.sweepId;
+    case IsGroupRole:
+        return true;
+    case StatusRole:
+        return -1;
+    case FilterTextRole:
+        return (sweep::kSweepTagPrefix + g.sweepId + QLatin1Char(' ') + g.sweepId).toLower();
+    default:
+        return {};
+    }
 }
 
 QString RunsTableModel::formatDuration(double seconds)

@@ -9,8 +9,8 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QMenu>
-#include <QTableView>
 #include <QToolBar>
+#include <QTreeView>
 #include <QVBoxLayout>
 
 #include <algorithm>
@@ -46,7 +46,8 @@ void RunsPanel::buildUi()
         emit overlayChanged(ids);
     });
 
-    m_view = new QTableView(this);
+    // A tree so that sweeps can hold their trials; flat, it reads as the table it was.
+    m_view = new QTreeView(this);
     m_view->setModel(m_proxy);
     m_view->setSortingEnabled(true);
     m_view->sortByColumn(RunsTableModel::StartedColumn, Qt::DescendingOrder);
@@ -55,19 +56,35 @@ void RunsPanel::buildUi()
     m_view->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_view->setAlternatingRowColors(true);
     m_view->setWordWrap(false);
-    m_view->verticalHeader()->setVisible(false);
-    m_view->verticalHeader()->setDefaultSectionSize(m_view->fontMetrics().height() + 8);
-    m_view->horizontalHeader()->setStretchLastSection(true);
-    m_view->horizontalHeader()->setHighlightSections(false);
+    m_view->setUniformRowHeights(true);
+    m_view->setAllColumnsShowFocus(true);
+    m_view->setIndentation(14);
+    m_view->header()->setStretchLastSection(true);
+    m_view->header()->setHighlightSections(false);
     m_view->setContextMenuPolicy(Qt::CustomContextMenu);
     connect(m_view, &QWidget::customContextMenuRequested, this, &RunsPanel::showContextMenu);
     connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this, &RunsPanel::updateActions);
     connect(m_view, &QAbstractItemView::doubleClicked, this, [this](const QModelIndex& index) {
-        if (index.column() == RunsTableModel::TickColumn)
-            return;
         const QString id = index.data(RunsTableModel::RunIdRole).toString();
+        if (index.column() == RunsTableModel::TickColumn || id.isEmpty())
+            return;   // a sweep's row expands on double-click
         m_model->setTicked(id, !m_model->tickedRuns().contains(id));
     });
+    // A new run resets the model; the sweeps the user opened stay open.
+    connect(m_proxy, &QAbstractItemModel::modelAboutToBeReset, this, [this] {
+        m_expandedSweeps.clear();
+        for (int row = 0; row < m_proxy->rowCount(); ++row) {
+            const QModelIndex index = m_proxy->index(row, 0);
+            if (m_view->isExpanded(index))
+                m_expandedSweeps << index.data(RunsTableModel::SweepIdRole).toString();
+        }
+    });
+    connect(m_proxy, &QAbstractItemModel::modelReset, this, [this] {
+        for (const QString& sweepId : m_expandedSweeps)
+            m_view->expand(m_proxy->mapFromSource(m_model->indexOfSweep(sweepId)));
+        m_view->setRootIsDecorated(!m_model->sweepIds().isEmpty());
+    });
+    m_view->setRootIsDecorated(false);
 
     m_filter = new QLineEdit(this);
     m_filter->setPlaceholderText(tr("Filter by name, tag, status or dataset"));
@@ -102,6 +119,18 @@ void RunsPanel::buildUi()
         &RunsPanel::resumeSelected);
     add(QStringLiteral("compare"), tr("Compare"),
         tr("Compare two runs: select two rows, or tick two runs"), &RunsPanel::compareSelected);
+    add(QStringLiteral("sweep"), tr("Sweep view"),
+        tr("Parallel coordinates, curves by hyperparameter and parameter importance of the selected sweep, "
+           "or of the selected runs"),
+        &RunsPanel::sweepViewSelected);
+    auto* group = new QAction(tr("Group by sweep"), this);
+    group->setObjectName(QStringLiteral("groupBySweep"));
+    group->setToolTip(tr("Show the trials of each sweep (runs tagged sweep:<id>) under one row"));
+    group->setCheckable(true);
+    group->setChecked(m_model->groupedBySweep());
+    connect(group, &QAction::toggled, this, &RunsPanel::setGroupedBySweep);
+    toolbar->addAction(group);
+    m_actions << group;
     auto* refreshAction = new QAction(tr("Refresh"), this);
     refreshAction->setObjectName(QStringLiteral("refresh"));
     refreshAction->setToolTip(tr("List the runs again"));
@@ -128,10 +157,26 @@ void RunsPanel::buildUi()
 
 void RunsPanel::fitColumns()
 {
-    m_view->resizeColumnsToContents();
+    for (int column = 0; column < RunsTableModel::ColumnCount; ++column)
+        m_view->resizeColumnToContents(column);
     const int nameWidth = m_view->columnWidth(RunsTableModel::NameColumn);
     m_view->setColumnWidth(RunsTableModel::NameColumn, std::clamp(nameWidth + 16, 140, 320));
-    m_view->horizontalHeader()->setStretchLastSection(true);
+    m_view->header()->setStretchLastSection(true);
+}
+
+void RunsPanel::setGroupedBySweep(bool on)
+{
+    const QStringList selected = selectedRuns();
+    m_model->setGroupedBySweep(on);
+    if (QAction* toggle = action(QStringLiteral("groupBySweep")))
+        toggle->setChecked(on);
+    selectRuns(selected);
+    updateActions();
+}
+
+bool RunsPanel::groupedBySweep() const
+{
+    return m_model->groupedBySweep();
 }
 
 QAction* RunsPanel::action(const QString& objectName) const
@@ -190,7 +235,9 @@ bool RunsPanel::refresh()
         selectRuns(selected);
     if (before == 0 && m_model->rowCount() > 0)
         fitColumns();
-    m_count->setText(tr("%n run(s)", nullptr, m_model->rowCount()));
+    const int sweeps = static_cast<int>(m_model->sweepIds().size());
+    m_count->setText(tr("%n run(s)", nullptr, static_cast<int>(m_model->runs().size()))
+                     + (sweeps > 0 ? tr(", %n sweep(s)", nullptr, sweeps) : QString()));
     // The store answers again: an earlier message is history.
     m_lastError.clear();
     m_status->setVisible(false);
@@ -227,21 +274,43 @@ void RunsPanel::setTickedRuns(const QStringList& runIds)
 QStringList RunsPanel::selectedRuns() const
 {
     QModelIndexList rows = m_view->selectionModel()->selectedRows();
-    std::sort(rows.begin(), rows.end(), [](const QModelIndex& a, const QModelIndex& b) { return a.row() < b.row(); });
+    // Table order: a sweep's trials right after their sweep's row.
+    auto order = [](const QModelIndex& i) {
+        return i.parent().isValid() ? std::make_pair(i.parent().row(), i.row()) : std::make_pair(i.row(), -1);
+    };
+    std::sort(rows.begin(), rows.end(), [&](const QModelIndex& a, const QModelIndex& b) { return order(a) < order(b); });
     QStringList ids;
-    for (const QModelIndex& index : rows)
-        ids << index.data(RunsTableModel::RunIdRole).toString();
+    for (const QModelIndex& index : rows) {
+        const QString id = index.data(RunsTableModel::RunIdRole).toString();
+        if (!id.isEmpty())
+            ids << id;
+    }
     return ids;
+}
+
+QStringList RunsPanel::selectedSweeps() const
+{
+    QStringList ids;
+    for (const QModelIndex& index : m_view->selectionModel()->selectedRows())
+        if (index.data(RunsTableModel::IsGroupRole).toBool())
+            ids << index.data(RunsTableModel::SweepIdRole).toString();
+    return ids;
+}
+
+void RunsPanel::selectSweep(const QString& sweepId)
+{
+    const QModelIndex index = m_proxy->mapFromSource(m_model->indexOfSweep(sweepId));
+    if (!index.isValid())
+        return;
+    m_view->selectionModel()->setCurrentIndex(index.siblingAtColumn(RunsTableModel::NameColumn),
+                                              QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
 }
 
 void RunsPanel::selectRuns(const QStringList& runIds)
 {
     QItemSelection selection;
     for (const QString& id : runIds) {
-        const int row = m_model->rowOf(id);
-        if (row < 0)
-            continue;
-        const QModelIndex index = m_proxy->mapFromSource(m_model->index(row, 0));
+        const QModelIndex index = m_proxy->mapFromSource(m_model->indexOfRun(id));
         if (index.isValid())
             selection.select(index, index.siblingAtColumn(RunsTableModel::ColumnCount - 1));
     }
@@ -290,6 +359,20 @@ void RunsPanel::updateActions()
     action(QStringLiteral("open"))->setEnabled(one);
     action(QStringLiteral("resume"))->setEnabled(run && canResume(run->status));
     action(QStringLiteral("compare"))->setEnabled(compareCandidates().size() == 2);
+    action(QStringLiteral("sweep"))->setEnabled(!sweepViewCandidates().isEmpty());
+}
+
+QStringList RunsPanel::sweepViewCandidates() const
+{
+    QStringList ids;
+    for (const QString& sweepId : selectedSweeps())
+        ids << m_model->runsOfSweep(sweepId);
+    for (const QString& id : selectedRuns())
+        if (!ids.contains(id))
+            ids << id;
+    if (ids.size() == 1)
+        ids = m_model->runsOfSweep(m_model->indexOfRun(ids.front()).data(RunsTableModel::SweepIdRole).toString());
+    return ids.size() >= 2 ? ids : QStringList();
 }
 
 void RunsPanel::showEvent(QShowEvent* event)
@@ -310,7 +393,8 @@ void RunsPanel::showContextMenu(const QPoint& pos)
 {
     QMenu menu(this);
     for (QAction* a : m_actions) {
-        if (a->objectName() == QLatin1String("open") || a->objectName() == QLatin1String("refresh"))
+        if (a->objectName() == QLatin1String("open") || a->objectName() == QLatin1String("refresh")
+            || a->objectName() == QLatin1String("groupBySweep"))
             menu.addSeparator();
         menu.addAction(a);
     }

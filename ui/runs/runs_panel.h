@@ -2,7 +2,8 @@
 // validation accuracy, duration and start; sort by any column, filter by name, tag or
 // status; tick runs (or double-click their rows) to overlay their curves; rename, tag,
 // annotate, delete, open the experiment in the editor, resume an interrupted run, compare
-// two runs. While visible it lists the store again every 3 s, which picks up runs started
+// two runs. Runs tagged "sweep:<id>" are grouped under one row per sweep (a toggle), and the
+// Sweep view opens on a sweep, or on any runs selected together. While visible it lists the store again every 3 s, which picks up runs started
 // by nnlab-cli or another window.
 //
 // Store errors (a locked file, deleting a run that still trains) are shown with the store's
@@ -23,9 +24,10 @@ class CompareDialog;
 class QAction;
 class QLabel;
 class QLineEdit;
-class QTableView;
+class QTreeView;
 class RunsFilterProxy;
 class RunsTableModel;
+class SweepView;
 
 class RunsPanel : public QWidget {
     Q_OBJECT
@@ -39,8 +41,10 @@ public:
 
     QStringList tickedRuns() const;             // overlaid on the charts, in tick order
     void setTickedRuns(const QStringList& runIds);
-    QStringList selectedRuns() const;           // in table order
+    QStringList selectedRuns() const;           // in table order; a sweep's row is not a run
     void selectRuns(const QStringList& runIds);
+    QStringList selectedSweeps() const;         // the sweep ids of the selected sweep rows
+    void selectSweep(const QString& sweepId);
     void setFilterText(const QString& text);
 
     bool renameRun(const QString& runId, const QString& name);
@@ -53,8 +57,15 @@ public:
     CompareDialog* compareRuns(const QString& runA, const QString& runB);
     // The two runs Compare would use: two selected rows, else two ticked runs.
     QStringList compareCandidates() const;
+    // Opens the sweep view of these runs (deleted on close); null with lastError() on failure.
+    SweepView* openSweepView(const QStringList& runIds);
+    // The runs Sweep view would use: the trials of the selected sweeps and the selected runs;
+    // one selected trial stands for its whole sweep. Fewer than two: none.
+    QStringList sweepViewCandidates() const;
+    void setGroupedBySweep(bool on);
+    bool groupedBySweep() const;
 
-    QTableView* view() const { return m_view; }
+    QTreeView* view() const { return m_view; }
     RunsTableModel* model() const { return m_model; }
     RunsFilterProxy* proxy() const { return m_proxy; }
     QAction* action(const QString& objectName) const;   // "rename", "tags", ... for tests
@@ -94,12 +105,14 @@ private:
     void openSelected();
     void resumeSelected();
     void compareSelected();
+    void sweepViewSelected();
 
     QString m_storePath;
     std::unique_ptr<nnlab::RunStore> m_store;
     RunsTableModel* m_model = nullptr;
     RunsFilterProxy* m_proxy = nullptr;
-    QTableView* m_view = nullptr;
+    QTreeView* m_view = nullptr;
+    QStringList m_expandedSweeps;   // kept across model resets
     QLineEdit* m_filter = nullptr;
     QLabel* m_count = nullptr;
     QLabel* m_status = nullptr;

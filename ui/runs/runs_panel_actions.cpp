@@ -3,6 +3,7 @@
 
 #include "runs/compare_dialog.h"
 #include "runs/runs_model.h"
+#include "runs/sweep_view.h"
 
 #include <QInputDialog>
 #include <QMessageBox>
@@ -118,6 +119,23 @@ CompareDialog* RunsPanel::compareRuns(const QString& runA, const QString& runB)
     return dialog;
 }
 
+SweepView* RunsPanel::openSweepView(const QStringList& runIds)
+{
+    if (m_storePath.isEmpty() || runIds.isEmpty()) {
+        showError(tr("Select a sweep, or the runs to compare in the sweep view."));
+        return nullptr;
+    }
+    auto* view = new SweepView(m_storePath, runIds, this);
+    view->setAttribute(Qt::WA_DeleteOnClose);
+    if (!view->isValid()) {
+        showError(view->errorMessage());
+        delete view;
+        return nullptr;
+    }
+    view->show();
+    return view;
+}
+
 // ---- the buttons ----
 
 void RunsPanel::promptRename()
@@ -199,6 +217,13 @@ void RunsPanel::resumeSelected()
     const QString id = currentRun();
     if (!id.isEmpty() && !resumeRun(id))
         QMessageBox::warning(this, tr("Resume run"), m_lastError);
+}
+
+void RunsPanel::sweepViewSelected()
+{
+    const QStringList ids = sweepViewCandidates();
+    if (!ids.isEmpty() && !openSweepView(ids))
+        QMessageBox::warning(this, tr("Sweep view"), m_lastError);
 }
 
 void RunsPanel::compareSelected()
