@@ -1,6 +1,7 @@
 // nnlab-cli: the engine headless, for scripts and CI.
 #include "cli_args.h"
 #include "runs_command.h"
+#include "sweep_command.h"
 #include "train_command.h"
 
 #include <cstdio>
@@ -14,6 +15,7 @@ const char* kHelp = R"(Usage: nnlab-cli COMMAND [options]
 Commands:
   train [EXPERIMENT.json]   train an experiment (default: the Fashion-MNIST CNN) and record the run
   validate EXPERIMENT.json  check an experiment; print layer shapes, parameters and MACs
+  sweep EXPERIMENT.json     a hyperparameter sweep: grid or random, pruned by ASHA, locally or on Slurm
   runs ...                  list, show, export, diff, delete, resume and import stored runs
   version                   print the nnlab and LibTorch versions
 
@@ -38,6 +40,10 @@ int main(int argc, char** argv)
         return validateCommand(args);
     if (command == "runs")
         return runsCommand(args);
+    if (command == "sweep")
+        return sweepCommand(args);
+    if (command == "sweep-trial")   // hidden: one trial of a sweep, for a Slurm array task
+        return sweepTrialCommand(args);
     if (command == "version" || command == "--version") {
         std::printf("nnlab %s\n", NNLAB_VERSION);
         return kExitOk;

@@ -63,7 +63,7 @@ its metrics continue where the checkpoint was taken. Exit status as 'nnlab-cli t
   --quiet       no progress bar
 )",
      /*handler*/ resumeRunCommand},
-    {/*name*/ "import", /*arguments*/ "OTHER.db", /*options*/ "",
+    {/*name*/ "import", /*arguments*/ "OTHER.db...", /*options*/ "",
      /*summary*/ "merge the runs of another run store, skipping those already here",
      /*help*/ R"(Merges the runs of another run store (another machine, a cluster job) into this one. Runs
 already here are skipped, as are runs still training there; OTHER.db is not changed.

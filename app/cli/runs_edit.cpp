@@ -103,24 +103,34 @@ int resumeRunCommand(RunsInvocation& invocation)
 
 int importRunsCommand(RunsInvocation& invocation)
 {
-    const auto files = takePositionals(invocation, 1);
-    if (!files)
-        return kExitUsage;
-    const std::string& other = files->front();
+    // Several files at once: a Slurm array's trial-*.db.
+    std::string error;
+    const std::vector<std::string> files = invocation.args.positionals(error);
+    if (error.empty() && files.empty())
+        error = "expected " + std::string(invocation.command->arguments);
+    if (!error.empty())
+        return usageError("runs import", error);
     auto store = RunStore::open(invocation.database);
     if (!store.ok())
         return failure(invocation, store.error.message);
-    const auto report = store.value->importFrom(other);
-    if (!report.ok() && report.value.imported.empty())
-        return failure(invocation, report.error.message);
-    const ImportReport& r = report.value;
-    for (const std::string& id : r.imported)
-        std::printf("imported %s\n", id.c_str());
-    for (const std::string& id : r.stillRunning)
-        std::printf("skipped  %s (still running there; import again once it ends)\n", id.c_str());
-    std::printf("Imported %zu run%s from %s; %zu already here, %zu still running.\n", r.imported.size(),
-                r.imported.size() == 1 ? "" : "s", other.c_str(), r.alreadyPresent.size(), r.stillRunning.size());
-    return report.ok() ? kExitOk : failure(invocation, report.error.message);
+    int status = kExitOk;
+    for (const std::string& other : files) {
+        const auto report = store.value->importFrom(other);
+        if (!report.ok() && report.value.imported.empty()) {
+            status = failure(invocation, report.error.message);
+            continue;
+        }
+        const ImportReport& r = report.value;
+        for (const std::string& id : r.imported)
+            std::printf("imported %s\n", id.c_str());
+        for (const std::string& id : r.stillRunning)
+            std::printf("skipped  %s (still running there; import again once it ends)\n", id.c_str());
+        std::printf("Imported %zu run%s from %s; %zu already here, %zu still running.\n", r.imported.size(),
+                    r.imported.size() == 1 ? "" : "s", other.c_str(), r.alreadyPresent.size(), r.stillRunning.size());
+        if (!report.ok())
+            status = failure(invocation, report.error.message);
+    }
+    return status;
 }
 
 } // namespace nnlab::cli

@@ -16,6 +16,9 @@ namespace nnlab {
 struct RunSessionOptions {
     bool store = true;              // record the run (a resume always records)
     std::string databasePath;       // empty = defaultDatabasePath()
+    std::string runName;            // a new run's name; empty = the experiment's name
+    std::vector<std::string> tags;  // a new run's tags (a sweep's trials: "sweep:<id>")
+    std::string notes;              // a new run's notes
 };
 
 struct RunSessionHooks {

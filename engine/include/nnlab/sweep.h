@@ -51,6 +51,11 @@ struct SweepTrial {
     std::string label() const;                                 // "lr=0.01 batch_size=32"
 };
 
+// A grid parameter from a command line's "path=v1,v2,...": commas inside brackets, braces or
+// quotes do not split; each value is JSON when it parses as JSON, else a string (as --set reads
+// it). nullopt, with `error` set, for a malformed assignment.
+std::optional<SweepParameter> sweepParameterFromSet(const std::string& assignment, std::string& error);
+
 // Grids above this many combinations are refused (sweep.parameters: too many).
 constexpr int64_t kMaxSweepTrials = 10000;
 

@@ -1,5 +1,7 @@
 #include "spec_keys.h"
 
+#include "spec_sweep.h"
+
 #include "nnlab/layer_types.h"
 #include "nnlab/spec_json.h"
 
@@ -194,6 +196,8 @@ ordered_json toOrderedJson(const ExperimentSpec& spec)
                      {"checkpoint_every_seconds", t.checkpointEverySeconds},
                      {"best_metric", t.bestMetric},
                      {"deterministic", t.deterministic}};
+    if (spec.sweep != SweepSpec{})
+        j["sweep"] = sweepJson(spec.sweep);            // omitted: no sweep
     return j;
 }
 

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -64,6 +65,52 @@ std::string SweepTrial::label() const
     for (const auto& [path, value] : values)
         out += (out.empty() ? "" : " ") + shortName(path) + "=" + value;
     return out;
+}
+
+std::optional<SweepParameter> sweepParameterFromSet(const std::string& assignment, std::string& error)
+{
+    const size_t eq = assignment.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == assignment.size()) {
+        error = "expected key.path=value1,value2,..., e.g. optimizer.lr=0.1,0.01; got \"" + assignment + "\"";
+        return std::nullopt;
+    }
+    SweepParameter p;
+    p.path = assignment.substr(0, eq);
+    const std::string list = assignment.substr(eq + 1);
+    int depth = 0;
+    bool quoted = false;
+    std::string current;
+    auto add = [&] {
+        const json v = json::parse(current, nullptr, false);
+        p.values.push_back(v.is_discarded() ? json(current).dump() : v.dump());
+        current.clear();
+    };
+    for (size_t i = 0; i < list.size(); ++i) {
+        const char c = list[i];
+        if (quoted) {
+            if (c == '\\' && i + 1 < list.size())
+                current += list[i++];
+            else if (c == '"')
+                quoted = false;
+        } else if (c == '"') {
+            quoted = true;
+        } else if (c == '[' || c == '{') {
+            ++depth;
+        } else if (c == ']' || c == '}') {
+            --depth;
+        } else if (c == ',' && depth == 0) {
+            add();
+            continue;
+        }
+        current += c;
+    }
+    add();
+    for (const auto& v : p.values)
+        if (v == "\"\"") {
+            error = p.path + ": an empty value in \"" + list + "\"";
+            return std::nullopt;
+        }
+    return p;
 }
 
 int64_t sweepTrialCount(const SweepSpec& sweep)
@@ -199,6 +246,21 @@ std::optional<SweepNote> parseSweepNote(const std::string& notes)
         return note;
     }
     return std::nullopt;
+}
+
+std::vector<size_t> SweepResult::ranking() const
+{
+    std::vector<size_t> order(trials.size());
+    for (size_t i = 0; i < order.size(); ++i)
+        order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+        const SweepTrialResult& x = trials[a];
+        const SweepTrialResult& y = trials[b];
+        if (x.hasValue != y.hasValue)
+            return x.hasValue;
+        return x.hasValue && (direction > 0 ? x.value > y.value : x.value < y.value);
+    });
+    return order;
 }
 
 } // namespace nnlab

@@ -26,6 +26,9 @@ public:
                     return;
                 RunStartInfo info;
                 info.torchVersion = torchVersion();
+                info.name = m_options.runName;
+                info.tags = m_options.tags;
+                info.notes = m_options.notes;
                 auto id = m_recorder->begin(experiment.spec, experimentToJson(experiment.spec), info);
                 if (!id.ok())
                     return storeFailed(id.error.message);
