@@ -1,4 +1,5 @@
 // nnlab-cli: the engine headless, for scripts and CI.
+#include "check_command.h"
 #include "cli_args.h"
 #include "runs_command.h"
 #include "sweep_command.h"
@@ -16,6 +17,7 @@ Commands:
   train [EXPERIMENT.json]   train an experiment (default: the Fashion-MNIST CNN) and record the run
   validate EXPERIMENT.json  check an experiment; print layer shapes, parameters and MACs
   sweep EXPERIMENT.json     a hyperparameter sweep: grid or random, pruned by ASHA, locally or on Slurm
+  check [EXPERIMENT.json]   the recipe pre-flight: initial loss, overfit one batch, gradient flow, ...
   runs ...                  list, show, export, diff, delete, resume and import stored runs
   version                   print the nnlab and LibTorch versions
 
@@ -38,6 +40,8 @@ int main(int argc, char** argv)
         return trainCommand(args);
     if (command == "validate")
         return validateCommand(args);
+    if (command == "check")
+        return checkCommand(args);
     if (command == "runs")
         return runsCommand(args);
     if (command == "sweep")
