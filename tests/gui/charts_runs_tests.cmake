@@ -4,3 +4,4 @@ nnlab_add_test(test_charts_panel SOURCES test_charts_panel.cpp test_runs_fixture
   LIBS nnlab_ui_charts LABELS gui)
 nnlab_add_test(test_runs_panel SOURCES test_runs_panel.cpp test_runs_fixture.h LIBS nnlab_ui_runs LABELS gui)
 nnlab_add_test(test_runs_compare SOURCES test_runs_compare.cpp test_runs_fixture.h LIBS nnlab_ui_runs LABELS gui)
+nnlab_add_test(test_sweep_view SOURCES test_sweep_view.cpp test_runs_fixture.h LIBS nnlab_ui_runs LABELS gui)

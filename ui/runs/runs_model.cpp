@@ -480,7 +480,8 @@ QVariant RunsTableModel::groupValue(int group, int column, bool forSorting) cons
         const auto pruned = std::count_if(runs.begin(), runs.end(), [](const auto* r) {
             return std::find(r->tags.begin(), r->tags.end(), sweep::kPrunedTag.toStdString()) != r->tags.end();
         });
-        QString name = tr("%1 — %n trial(s)", nullptr, static_cast<int>(runs.size())).arg(g.sweepId);
+        QString name = runs.size() == 1 ? tr("%1 — 1 trial").arg(g.sweepId)
+                                        : tr("%1 — %2 trials").arg(g.sweepId).arg(runs.size());
         if (pruned > 0)
             name += tr(", %1 pruned").arg(pruned);
         return name;
@@ -558,9 +559,8 @@ QVariant RunsTableModel::groupData(int group, int column, int role) const
             return QVariant(Qt::AlignRight | Qt::AlignVCenter);
         return {};
     case Qt::ToolTipRole:
-        return tr("Sweep %1: %n trial(s), each an ordinary run tagged sweep:%1.\n"
-                  "Select it and press Sweep view for its parallel coordinates, curves and parameter importance.",
-                  nullptr, static_cast<int>(g.members.size()))
+        return tr("Sweep %1: its trials are ordinary runs tagged sweep:%1.\n"
+                  "Select it and press Sweep view for its parallel coordinates, curves and parameter importance.")
             .arg(g.sweepId);
     case RunIdRole:
         return QString();

@@ -194,7 +194,7 @@ Sweep buildSweep(const std::vector<nnlab::RunDetails>& runs, const QString& metr
         sweep.metrics << QString::fromStdString(tag);
     sweep.title = sweepIds.size() == 1 && !sweepIds.begin()->isEmpty()
         ? QObject::tr("Sweep %1").arg(*sweepIds.begin())
-        : QObject::tr("%n run(s)", nullptr, static_cast<int>(runs.size()));
+        : runs.size() == 1 ? QObject::tr("1 run") : QObject::tr("%1 runs").arg(runs.size());
 
     for (const QString& key : keyOrder) {
         QSet<QString> distinct;

@@ -216,11 +216,11 @@ void SweepView::rebuild()
             && (best < 0 || m_sweep.direction * (t.result - m_sweep.trials[static_cast<size_t>(best)].result) > 0))
             best = static_cast<int>(i);
     }
-    QString summary = tr("%n trial(s)", nullptr, static_cast<int>(m_sweep.trials.size()));
-    summary += tr(", %1 finished, %2 pruned; %n hyperparameter(s) vary", nullptr,
-                  static_cast<int>(m_sweep.parameters.size()))
-                   .arg(finished)
-                   .arg(pruned);
+    QString summary = tr("%1 trials: %2 finished, %3 pruned; %4 hyperparameters vary")
+                          .arg(m_sweep.trials.size())
+                          .arg(finished)
+                          .arg(pruned)
+                          .arg(m_sweep.parameters.size());
     if (best >= 0)
         summary += tr(". Best: %1 = %2 (%3)")
                        .arg(m_sweep.metric, sweep::formatValue(m_sweep.trials[static_cast<size_t>(best)].result),
