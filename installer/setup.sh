@@ -23,6 +23,8 @@ packages=(
   libqcustomplot-dev libsqlite3-dev nlohmann-json3-dev zlib1g-dev
   dataset-fashion-mnist
 )
+# The Slurm job-array test starts a one-node Slurm from these (tests/slurm/start_local_slurm.sh).
+if [[ "$mode" == test ]]; then packages+=(slurm-wlm munge); fi
 
 missing=()
 for p in "${packages[@]}"; do
