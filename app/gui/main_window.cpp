@@ -4,12 +4,15 @@
 #include "shortcuts_dialog.h"
 #include "training_bar.h"
 
+#include "charts/alert_notifier.h"
+#include "charts/alerts_dock.h"
 #include "charts/charts_panel.h"
 #include "core/experiment_document.h"
 #include "core/training_controller.h"
 #include "editor/data_panel.h"
 #include "editor/hyperparameters_panel.h"
 #include "editor/model_editor.h"
+#include "editor/monitors_panel.h"
 #include "editor/network_diagram.h"
 #include "runs/runs_panel.h"
 
@@ -19,6 +22,7 @@
 
 #include <QApplication>
 #include <QCloseEvent>
+#include <QDateTime>
 #include <QDockWidget>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -84,11 +88,17 @@ void MainWindow::createPanels()
     QDockWidget* hyper = dock(tr("Hyperparameters"), "hyperDock", m_hyper, Qt::LeftDockWidgetArea);
     tabifyDockWidget(model, data);
     tabifyDockWidget(data, hyper);
+    m_monitors = new MonitorsPanel(m_document, this);
+    tabifyDockWidget(hyper, dock(tr("Monitors"), "monitorsDock", m_monitors, Qt::LeftDockWidgetArea));
     model->raise();
     QDockWidget* diagram = dock(tr("Diagram"), "diagramDock", m_diagram, Qt::RightDockWidgetArea);
     QDockWidget* runs = dock(tr("Runs"), "runsDock", m_runs, Qt::BottomDockWidgetArea);
     resizeDocks({model, diagram}, {480, 300}, Qt::Horizontal);
     resizeDocks({runs}, {220}, Qt::Vertical);
+    m_alerts = new AlertsDock(m_charts, this);
+    QDockWidget* alerts = dock(tr("Alerts"), "alertsDock", m_alerts, Qt::BottomDockWidgetArea);
+    splitDockWidget(runs, alerts, Qt::Horizontal);
+    resizeDocks({runs, alerts}, {700, 400}, Qt::Horizontal);
 
     connect(m_modelEditor, &ModelEditor::selectionChangedTo, m_diagram, &NetworkDiagram::setSelectedLayer);
     connect(m_diagram, &NetworkDiagram::layerClicked, m_modelEditor, &ModelEditor::selectLayer);
@@ -170,6 +180,19 @@ void MainWindow::connectTraining()
                 statusBar()->showMessage(summary, 8000);
             });
     connect(m_controller, &TrainingController::metricsArrived, m_charts, &ChartsPanel::appendMetrics);
+    m_alertNotifier = new AlertNotifier(this, statusBar(), this);
+    connect(m_controller, &TrainingController::eventOccurred, this,
+            [this](const QString& runId, nnlab::EventKind kind, const QString& detail) {
+                if (kind != nnlab::EventKind::Alert)
+                    return;
+                const auto alert = nnlab::alertFromDetail(detail.toStdString());
+                if (!alert)
+                    return;
+                m_charts->addAlert(runId, *alert, QDateTime::currentMSecsSinceEpoch() / 1000.0);
+                const charts::ChartRun* run = m_charts->run(runId);
+                m_alertNotifier->handle(run ? run->name : runId, *alert,
+                                        AlertNotifier::wantsNotification(*alert, m_document->spec().monitors));
+            });
     connect(m_controller, &TrainingController::runFinished, this,
             [this](const QString& runId, nnlab::TrainStatus status, const QString& message) {
                 if (!runId.isEmpty())

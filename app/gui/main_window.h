@@ -8,12 +8,15 @@
 #include <QMainWindow>
 #include <QPointer>
 
+class AlertNotifier;
+class AlertsDock;
 class ChartsPanel;
 class DataPanel;
 class ExperimentDocument;
 class FileActions;
 class HyperparametersPanel;
 class ModelEditor;
+class MonitorsPanel;
 class NetworkDiagram;
 class RunsPanel;
 class TrainingBar;
@@ -32,6 +35,9 @@ public:
     ModelEditor* modelEditor() const { return m_modelEditor; }
     ChartsPanel* charts() const { return m_charts; }
     RunsPanel* runs() const { return m_runs; }
+    MonitorsPanel* monitors() const { return m_monitors; }
+    AlertsDock* alerts() const { return m_alerts; }
+    AlertNotifier* alertNotifier() const { return m_alertNotifier; }
     QAction* shortcutsAction() const { return m_shortcutsAction; }   // Help > Keyboard Shortcuts
     ShortcutsDialog* shortcutsDialog() const { return m_shortcuts; }  // while it is open
     QString databasePath() const;
@@ -61,6 +67,9 @@ private:
     HyperparametersPanel* m_hyper = nullptr;
     ChartsPanel* m_charts = nullptr;
     RunsPanel* m_runs = nullptr;
+    MonitorsPanel* m_monitors = nullptr;
+    AlertsDock* m_alerts = nullptr;
+    AlertNotifier* m_alertNotifier = nullptr;
     QAction* m_shortcutsAction = nullptr;
     QPointer<ShortcutsDialog> m_shortcuts;
 };

@@ -3,6 +3,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 
+#include <algorithm>
 #include <cmath>
 
 namespace charts {
@@ -51,6 +52,8 @@ std::unique_ptr<ChartRun> loadStoredRun(const nnlab::RunStore& store, const QStr
             run->series[tag] = std::make_unique<BucketSeries>(buckets.value, kOverviewBuckets);
         }
     }
+    if (!loadStoredAlerts(store, *run, error))
+        return nullptr;
     for (const auto& [tag, series] : run->series) {
         if (series->isEmpty())
             continue;
@@ -59,6 +62,30 @@ std::unique_ptr<ChartRun> loadStoredRun(const nnlab::RunStore& store, const QStr
             run->startTime = first;
     }
     return run;
+}
+
+bool loadStoredAlerts(const nnlab::RunStore& store, ChartRun& run, QString* error)
+{
+    const auto events = store.events(run.id.toStdString());
+    if (!events.ok()) {
+        *error = QString::fromStdString(events.error.message);
+        return false;
+    }
+    run.alerts.clear();
+    for (const nnlab::RunEvent& event : events.value) {
+        if (event.kind != nnlab::EventKind::Alert)
+            continue;
+        // An alert a newer build wrote in a form this one cannot read still marks its step.
+        nnlab::MonitorAlert alert;
+        if (auto parsed = nnlab::alertFromDetail(event.detail)) {
+            alert = *parsed;
+        } else {
+            alert.step = std::max<int64_t>(event.step, 0);
+            alert.message = event.detail;
+        }
+        run.alerts.push_back({alert, event.time});
+    }
+    return true;
 }
 
 bool loadDetail(const nnlab::RunStore& store, const QString& runId, const QString& tag,

@@ -21,6 +21,9 @@ constexpr int kOverviewBuckets = 4096;
 std::unique_ptr<ChartRun> loadStoredRun(const nnlab::RunStore& store, const QString& runId,
                                         const QStringList& tags, bool everyPoint, QString* error);
 
+// The run's Alert events (monitor rules that fired) into run.alerts.
+bool loadStoredAlerts(const nnlab::RunStore& store, ChartRun& run, QString* error);
+
 // The finer read a BucketSeries asked for.
 bool loadDetail(const nnlab::RunStore& store, const QString& runId, const QString& tag,
                 BucketSeries& series, const DetailRequest& request, QString* error);

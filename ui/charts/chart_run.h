@@ -3,6 +3,8 @@
 
 #include "charts/metric_series.h"
 
+#include "nnlab/monitor_alert.h"
+
 #include <QColor>
 #include <QString>
 
@@ -16,6 +18,13 @@ namespace charts {
 
 enum class XAxisMode { Step, Epoch, RelativeTime };
 
+// A monitor rule's firing on a run (an EventKind::Alert event): a marker on the charts and a
+// line in the Alerts dock.
+struct ChartAlert {
+    nnlab::MonitorAlert alert;                                    // its step is the marker's
+    double wallTime = std::numeric_limits<double>::quiet_NaN();   // when it fired, Unix seconds
+};
+
 struct ChartRun {
     QString id;
     QString name;
@@ -24,6 +33,7 @@ struct ChartRun {
     double startTime = std::numeric_limits<double>::quiet_NaN();   // wall time of the first point
     bool live = false;            // training now: points arrive through appendMetrics
     std::map<QString, std::unique_ptr<MetricSeries>> series;       // by tag
+    std::vector<ChartAlert> alerts;                                // in the order they fired
 
     const MetricSeries* find(const QString& tag) const
     {
@@ -44,6 +54,14 @@ struct ChartRun {
             break;
         }
         return static_cast<double>(p.step);
+    }
+
+    // The x coordinate of an alert's marker; NaN when it has none on this axis.
+    double keyOf(const ChartAlert& a, XAxisMode mode) const
+    {
+        if (mode == XAxisMode::RelativeTime)
+            return a.wallTime - (std::isfinite(startTime) ? startTime : a.wallTime);
+        return keyOf(SeriesPoint{a.alert.step, a.wallTime, 0.0}, mode);
     }
 
     // The step at x coordinate `key` of `series` (inverse of keyOf, rounded outwards by the caller).

@@ -82,6 +82,7 @@ void ChartsPanel::buildUi()
         connect(chart, &MetricChart::resetRequested, this, &ChartsPanel::resetView);
         connect(chart, &MetricChart::exportRequested, this, [this, i] { exportWithDialog(i); });
     }
+    configureAlertMarkers();
     splitter->setStretchFactor(0, 3);
     splitter->setStretchFactor(1, 3);
     splitter->setStretchFactor(2, 2);
@@ -279,6 +280,7 @@ void ChartsPanel::refresh()
     m_inRefresh = false;
     ++m_refreshCount;
     m_sinceRefresh.restart();
+    checkAlertsChanged();
     // Stored series may want a finer read for the new view; not restarted while armed, so
     // a stream of refreshes does not postpone it forever.
     if (!m_detailTimer.isActive())

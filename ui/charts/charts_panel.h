@@ -22,6 +22,7 @@
 
 #include "charts/chart_run.h"
 
+#include "nnlab/monitor_alert.h"
 #include "nnlab/trainer.h"
 
 #include <QElapsedTimer>
@@ -79,6 +80,7 @@ public:
     QCPGraph* graph(int index, const QString& runId, const QString& tag, bool smoothed = false) const;
     QColor runColour(const QString& runId) const;
     const charts::ChartRun* run(const QString& runId) const;
+    const charts::ChartRuns& runs() const { return m_runs; }   // the shown runs, in colour order
     int refreshCount() const { return m_refreshCount; }
     // Applies everything pending and replots now.
     void replotNow();
@@ -95,10 +97,16 @@ public slots:
     void setRunName(const QString& runId, const QString& name);
     void resetView();                            // fit every chart to its data; follow on
     void loadDetail();                           // finer store reads for zoomed views (debounced)
+    // A monitor rule fired on a live run (an EventKind::Alert event; wallTime in Unix seconds):
+    // a marker at its step. Stored runs bring their alerts along when they are loaded.
+    void addAlert(const QString& runId, const nnlab::MonitorAlert& alert, double wallTime);
+    // Centres every chart on this step of the run, keeping the zoom; follow off.
+    void showStep(const QString& runId, qint64 step);
 
 signals:
     void followChanged(bool on);
     void errorOccurred(const QString& message);
+    void alertsChanged();    // the shown runs' alerts changed (after the coalesced redraw)
 
 private:
     void buildUi();
@@ -112,6 +120,8 @@ private:
     void showError(const QString& message);
     void exportWithDialog(int index);
     QStringList chartTags() const;
+    void configureAlertMarkers();
+    void checkAlertsChanged();
 
     QString m_storePath;
     std::unique_ptr<nnlab::RunStore> m_store;
@@ -143,4 +153,5 @@ private:
     bool m_inRefresh = false;
     int m_refreshCount = 0;
     QString m_lastError;
+    QString m_alertSignature;     // of the alerts the last alertsChanged was for
 };

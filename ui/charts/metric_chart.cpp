@@ -1,5 +1,6 @@
 #include "charts/metric_chart.h"
 
+#include "charts/alert_markers.h"
 #include "charts/metric_chart_curve.h"
 
 #include <QHash>
@@ -127,6 +128,8 @@ MetricChart::MetricChart(Spec spec, QWidget* parent)
     m_hoverLabel->setPen(QPen(QColor(0, 0, 0, 90)));
     m_hoverLabel->setTextAlignment(Qt::AlignLeft);
     m_hoverLabel->setVisible(false);
+
+    m_alerts = std::make_unique<AlertMarkers>(this);
 }
 
 MetricChart::~MetricChart() = default;
@@ -197,6 +200,7 @@ bool MetricChart::sync(const ChartRuns& runs, const Options& options)
     const Detail detail{linePoints <= kWideLinePoints, markerPoints <= kMarkerPoints, rawAlpha};
     for (const auto& c : m_curves)
         styleCurve(*c, *byId.value(c->runId), smoothOn, detail);
+    changed |= m_alerts->sync(runs, options.xMode);
     updateLegend(runs);
     m_emptyLabel->setVisible(m_curves.empty());
     return changed;

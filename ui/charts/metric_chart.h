@@ -16,6 +16,8 @@
 
 namespace charts {
 
+class AlertMarkers;
+
 class MetricChart : public QCustomPlot {
     Q_OBJECT
 public:
@@ -62,6 +64,8 @@ public:
     QCPGraph* rawGraph(const QString& runId, const QString& tag) const;
     QCPGraph* smoothedGraph(const QString& runId, const QString& tag) const;
     int curveCount() const { return static_cast<int>(m_curves.size()); }
+    // The runs' alerts on this chart (alert_markers.h).
+    AlertMarkers* alertMarkers() const { return m_alerts.get(); }
 
 signals:
     void userNavigated();    // zoomed or panned with the mouse
@@ -95,6 +99,7 @@ private:
     QCPItemText* m_emptyLabel = nullptr;   // "No loss yet" on an empty chart
     QCPItemTracer* m_tracer = nullptr;
     QCPItemText* m_hoverLabel = nullptr;
+    std::unique_ptr<AlertMarkers> m_alerts;
 };
 
 } // namespace charts

@@ -2,6 +2,7 @@
 // to reset, and the context menu.
 #include "charts/metric_chart.h"
 
+#include "charts/alert_markers.h"
 #include "charts/metric_chart_curve.h"
 
 #include <QContextMenuEvent>
@@ -63,8 +64,20 @@ bool MetricChart::hoverAt(const QPointF& pos)
         }
     }
     if (!best) {
-        hideHover();
-        return false;
+        // No point within reach: an alert's marker near the pointer tells what fired.
+        const QString alert = m_alerts->textNear(pos);
+        if (alert.isEmpty()) {
+            hideHover();
+            return false;
+        }
+        m_hoverLabel->setText(alert);
+        const bool leftSide = pos.x() > axisRect()->center().x();
+        m_hoverLabel->setPositionAlignment((leftSide ? Qt::AlignRight : Qt::AlignLeft) | Qt::AlignTop);
+        m_hoverLabel->position->setCoords(pos.x() + (leftSide ? -10 : 10), pos.y() + 10);
+        m_tracer->setVisible(false);
+        m_hoverLabel->setVisible(true);
+        layer(kHoverLayer)->replot();
+        return true;
     }
     const SeriesPoint& p = bestSmoothed ? best->smoothedPoints[bestIndex] : best->rawPoints[bestIndex];
     QString text = best->runName + QStringLiteral(" · ") + best->tag + QStringLiteral(" · step ")
