@@ -1,6 +1,7 @@
 // nnlab-cli: the engine headless, for scripts and CI.
 #include "check_command.h"
 #include "cli_args.h"
+#include "lr_find_command.h"
 #include "runs_command.h"
 #include "sweep_command.h"
 #include "train_command.h"
@@ -16,6 +17,7 @@ const char* kHelp = R"(Usage: nnlab-cli COMMAND [options]
 Commands:
   train [EXPERIMENT.json]   train an experiment (default: the Fashion-MNIST CNN) and record the run
   validate EXPERIMENT.json  check an experiment; print layer shapes, parameters and MACs
+  lr-find [EXPERIMENT.json] find a learning rate: the range test's curve and suggestions
   sweep EXPERIMENT.json     a hyperparameter sweep: grid or random, pruned by ASHA, locally or on Slurm
   check [EXPERIMENT.json]   the recipe pre-flight: initial loss, overfit one batch, gradient flow, ...
   runs ...                  list, show, export, diff, delete, resume and import stored runs
@@ -42,6 +44,8 @@ int main(int argc, char** argv)
         return validateCommand(args);
     if (command == "check")
         return checkCommand(args);
+    if (command == "lr-find")
+        return lrFindCommand(args);
     if (command == "runs")
         return runsCommand(args);
     if (command == "sweep")

@@ -11,6 +11,7 @@
 #include "core/training_controller.h"
 #include "editor/data_panel.h"
 #include "editor/hyperparameters_panel.h"
+#include "editor/lr_finder_dialog.h"
 #include "editor/model_editor.h"
 #include "editor/monitors_panel.h"
 #include "editor/network_diagram.h"
@@ -137,6 +138,9 @@ void MainWindow::createMenus()
     train->addAction(m_trainingBar->trainAction());
     train->addAction(m_trainingBar->pauseAction());
     train->addAction(m_trainingBar->stopAction());
+    train->addSeparator();
+    train->addAction(tr("Find &learning rate…"), this, [this] { LrFinderDialog::openFor(m_document, m_controller, this); })
+        ->setObjectName(QStringLiteral("lrFinderAction"));
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
     for (QDockWidget* d : findChildren<QDockWidget*>())
