@@ -171,7 +171,7 @@ ImportanceChart::ImportanceChart(QWidget* parent)
     m_bars->setPen(Qt::NoPen);
     m_bars->setBrush(QColor(0x21, 0x91, 0x8c));
     xAxis->setRange(0.0, 1.0);
-    xAxis->setLabel(tr("importance (|rank correlation| with the result)"));
+    xAxis->setLabel(tr("importance: |ρ| or η with the result"));
     yAxis->grid()->setVisible(false);
     setToolTip(sweep::importanceMethod());
 }
@@ -189,18 +189,23 @@ void ImportanceChart::setImportance(const std::vector<sweep::Importance>& import
         m_order << imp.key;
         keys << key;
         values << (std::isfinite(imp.score) ? imp.score : 0.0);
-        ticker->addTick(key, imp.key);
-        auto* text = new QCPItemText(this);
-        text->position->setCoords(std::isfinite(imp.score) ? imp.score : 0.0, key);
-        text->setPositionAlignment(Qt::AlignLeft | Qt::AlignVCenter);
-        text->setPadding(QMargins(4, 0, 0, 0));
+        const QStringList parts = imp.key.split(QLatin1Char('.'));   // the last two parts name it
+        ticker->addTick(key, parts.size() <= 2 ? imp.key : parts.mid(parts.size() - 2).join(QLatin1Char('.')));
+        const double score = std::isfinite(imp.score) ? imp.score : 0.0;
         QString what;
         if (!std::isfinite(imp.score))
             what = tr("too few trials");
         else if (imp.categorical)
-            what = QStringLiteral("%1 (η, categories)").arg(imp.score, 0, 'f', 2);
+            what = QStringLiteral("%1 (η)").arg(imp.score, 0, 'f', 2);
         else
-            what = QStringLiteral("%1 (ρ = %2%3)").arg(imp.score, 0, 'f', 2).arg(imp.rho >= 0 ? QStringLiteral("+") : QString()).arg(imp.rho, 0, 'f', 2);
+            what = QStringLiteral("%1 (ρ %2%3)").arg(imp.score, 0, 'f', 2).arg(imp.rho >= 0 ? QStringLiteral("+") : QString()).arg(imp.rho, 0, 'f', 2);
+        // Inside a long bar, after a short one: the label never leaves the chart.
+        const bool inside = score > 0.6;
+        auto* text = new QCPItemText(this);
+        text->position->setCoords(score, key);
+        text->setPositionAlignment((inside ? Qt::AlignRight : Qt::AlignLeft) | Qt::AlignVCenter);
+        text->setPadding(inside ? QMargins(0, 0, 5, 0) : QMargins(5, 0, 0, 0));
+        text->setColor(inside ? Qt::white : Qt::black);
         text->setText(what);
         text->setClipToAxisRect(false);
         text->setSelectable(false);
@@ -208,6 +213,6 @@ void ImportanceChart::setImportance(const std::vector<sweep::Importance>& import
     m_bars->setData(keys, values, true);
     yAxis->setTicker(ticker);
     yAxis->setRange(0.4, n + 0.6);
-    xAxis->setRange(0.0, 1.25);
+    xAxis->setRange(0.0, 1.0);
     replot(rpQueuedReplot);
 }

@@ -273,18 +273,21 @@ QVector<Tick> axisTicks(const Parameter& p)
         return ticks;
     }
     if (p.logScale) {
-        for (const double mantissa : {1.0, 2.0, 5.0}) {
-            for (int e = static_cast<int>(std::floor(std::log10(p.min))); e <= std::ceil(std::log10(p.max)); ++e) {
-                const double v = mantissa * std::pow(10.0, e);
-                if (v >= p.min * (1 - 1e-9) && v <= p.max * (1 + 1e-9))
-                    ticks.push_back({numericPosition(p, v), formatValue(v)});
-            }
-            if (ticks.size() >= 3)
+        // Decades alone when they are enough; 1, 2, 5 of each over a span of a few.
+        for (const auto& mantissas : {std::vector<double>{1.0}, std::vector<double>{1.0, 2.0, 5.0}}) {
+            ticks.clear();
+            for (int e = static_cast<int>(std::floor(std::log10(p.min))); e <= std::ceil(std::log10(p.max)); ++e)
+                for (const double mantissa : mantissas) {
+                    const double v = mantissa * std::pow(10.0, e);
+                    if (v >= p.min * (1 - 1e-9) && v <= p.max * (1 + 1e-9))
+                        ticks.push_back({numericPosition(p, v), formatValue(v)});
+                }
+            if (ticks.size() >= 4)
                 break;
         }
         return ticks;
     }
-    const double raw = (p.max - p.min) / 4.0;
+    const double raw = (p.max - p.min) / 6.0;   // 4 to 7 round ticks
     const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
     double step = magnitude;
     for (const double m : {1.0, 2.0, 5.0, 10.0})

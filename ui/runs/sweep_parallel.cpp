@@ -175,7 +175,7 @@ void ParallelCoordinatesPlot::restyle()
         if (trial.pruned)
             pen.setStyle(Qt::DashLine);
         if (focused)
-            pen.setColor(colour.darker(115));
+            pen.setColor(colour.darker(135));
         m_lines[t]->setPen(pen);
         m_lines[t]->setLayer(focused ? kHighlightLayer : QStringLiteral("main"));
     }

@@ -13,6 +13,7 @@
 #include <QTableWidget>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -139,6 +140,7 @@ void SweepView::buildUi()
     m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_table->verticalHeader()->setVisible(false);
     m_table->setAlternatingRowColors(true);
+    m_table->setWordWrap(false);
     connect(m_table, &QTableWidget::itemSelectionChanged, this, [this] {
         if (m_updating)
             return;
@@ -190,6 +192,7 @@ QString SweepView::colourParameter() const
 
 void SweepView::rebuild()
 {
+    m_importance = sweep::importance(m_sweep);
     m_updating = true;
     selectText(m_resultCombo, m_sweep.metric);
     const QString colour = m_colourCombo->currentData().toString();
@@ -197,30 +200,28 @@ void SweepView::rebuild()
     m_colourCombo->addItem(tr("the result (%1)").arg(m_sweep.metric), QString());
     for (const sweep::Parameter& p : m_sweep.parameters)
         m_colourCombo->addItem(p.key, p.key);
-    // The first parameter says the most at a glance; keep the user's choice once made.
-    const QString wanted = colour.isEmpty() && !m_sweep.parameters.empty() ? m_sweep.parameters.front().key : colour;
+    // The most important parameter says the most at a glance; keep the user's choice once made.
+    const QString wanted = colour.isEmpty() && !m_importance.empty() ? m_importance.front().key : colour;
     m_colourCombo->setCurrentIndex(std::max(0, m_colourCombo->findData(wanted)));
     m_updating = false;
 
-    m_importance = sweep::importance(m_sweep);
     m_parallel->setSweep(m_sweep);
     m_importanceChart->setImportance(m_importance);
     fillTable();
 
-    int finished = 0, pruned = 0, best = -1;
+    int unfinished = 0, pruned = 0, best = -1;
     for (size_t i = 0; i < m_sweep.trials.size(); ++i) {
         const sweep::Trial& t = m_sweep.trials[i];
-        finished += t.status == nnlab::RunStatus::Finished ? 1 : 0;
+        unfinished += t.status != nnlab::RunStatus::Finished && !t.pruned ? 1 : 0;
         pruned += t.pruned ? 1 : 0;
         if (std::isfinite(t.result)
             && (best < 0 || m_sweep.direction * (t.result - m_sweep.trials[static_cast<size_t>(best)].result) > 0))
             best = static_cast<int>(i);
     }
-    QString summary = tr("%1 trials: %2 finished, %3 pruned; %4 hyperparameters vary")
-                          .arg(m_sweep.trials.size())
-                          .arg(finished)
-                          .arg(pruned)
-                          .arg(m_sweep.parameters.size());
+    QString summary = tr("%1 trials, %2 pruned early").arg(m_sweep.trials.size()).arg(pruned);
+    if (unfinished > 0)
+        summary += tr(", %1 running, failed or stopped").arg(unfinished);
+    summary += tr("; %1 hyperparameters vary").arg(m_sweep.parameters.size());
     if (best >= 0)
         summary += tr(". Best: %1 = %2 (%3)")
                        .arg(m_sweep.metric, sweep::formatValue(m_sweep.trials[static_cast<size_t>(best)].result),
@@ -276,6 +277,7 @@ void SweepView::fillTable()
             m_table->setItem(row, column, item);
         };
         put(0, t.name);
+        m_table->item(row, 0)->setToolTip(t.name);
         put(1, t.pruned ? tr("pruned") : QString::fromLatin1(nnlab::toString(t.status)));
         put(2, std::isfinite(t.result) ? QVariant(t.result) : QVariant(QStringLiteral("—")));
         for (int c = 0; c < static_cast<int>(m_sweep.parameters.size()); ++c) {
@@ -290,6 +292,7 @@ void SweepView::fillTable()
     m_table->setSortingEnabled(true);
     m_table->sortItems(2, m_sweep.direction < 0 ? Qt::AscendingOrder : Qt::DescendingOrder);
     m_table->resizeColumnsToContents();
+    m_table->setColumnWidth(0, std::min(m_table->columnWidth(0), 170));   // names repeat the values
     m_updating = false;
 }
 
