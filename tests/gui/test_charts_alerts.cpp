@@ -197,9 +197,9 @@ private slots:
         // Offscreen there is no system tray: the status bar carries the notification.
         notifier.handle(QStringLiteral("run"), alert, true);
         QVERIFY(!notifier.usedTray());
-        QVERIFY2(window.statusBar()->currentMessage().contains(QStringLiteral("train/loss 2.5 > 2 at step 10")),
-                 qPrintable(window.statusBar()->currentMessage()));
-        QCOMPARE(notifier.lastNotification(), notifier.lastStatus().mid(QStringLiteral("Alert: ").size()));
+        QCOMPARE(window.statusBar()->currentMessage(), QStringLiteral("Alert: run · watch at step 10 → annotate"));
+        QVERIFY2(notifier.lastNotification().contains(QStringLiteral("train/loss 2.5 > 2 at step 10")),
+                 qPrintable(notifier.lastNotification()));
         // A rule that stopped the run says so without a notification.
         window.statusBar()->clearMessage();
         const nnlab::MonitorAlert stop = makeAlert("train/loss", 20, "stop");

@@ -16,16 +16,16 @@ const QString kLinesLayer = QStringLiteral("raw");   // behind the curves (see M
 
 } // namespace
 
-QString alertText(const QString& runName, const nnlab::MonitorAlert& alert)
+QString alertText(const QString& runName, const nnlab::MonitorAlert& alert, bool lines)
 {
     QString text = runName.isEmpty() ? QString() : runName + QStringLiteral(" · ");
     text += QString::fromStdString(alert.rule);
     if (!alert.message.empty())
-        text += QStringLiteral(": ") + QString::fromStdString(alert.message);
+        text += (lines ? QStringLiteral("\n") : QStringLiteral(": ")) + QString::fromStdString(alert.message);
     else
         text += QStringLiteral(" at step ") + QLocale().toString(static_cast<qlonglong>(alert.step));
     if (!alert.action.empty())
-        text += QStringLiteral(" → ") + QString::fromStdString(alert.action);
+        text += (lines ? QStringLiteral("\n→ ") : QStringLiteral(" → ")) + QString::fromStdString(alert.action);
     return text;
 }
 
@@ -87,7 +87,7 @@ bool AlertMarkers::sync(const ChartRuns& runs, XAxisMode mode)
     }
 
     QFont flagFont = m_plot->font();
-    flagFont.setPointSizeF(flagFont.pointSizeF() * 0.9);
+    flagFont.setPointSizeF(flagFont.pointSizeF() * 1.15);
     for (const Entry& e : entries) {
         const double key = e.run->keyOf(*e.alert, mode);
         if (!std::isfinite(key))
@@ -95,7 +95,7 @@ bool AlertMarkers::sync(const ChartRuns& runs, XAxisMode mode)
         const QColor colour = runColour(e.run->colourIndex);
         Marker m;
         m.key = key;
-        m.text = alertText(e.run->name, e.alert->alert);
+        m.text = alertText(e.run->name, e.alert->alert, true);
         m.line = new QCPItemStraightLine(m_plot);
         m.line->setLayer(kLinesLayer);
         m.line->setSelectable(false);

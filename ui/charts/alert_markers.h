@@ -61,8 +61,9 @@ private:
     QString m_signature;   // what the items were built for
 };
 
-// "train/loss 8.31 > threshold 4.15 at step 120 · rollback x0.5 (1 of 3)": an alert for a
-// person, from its message when it has one.
-QString alertText(const QString& runName, const nnlab::MonitorAlert& alert);
+// "run · diverging: train/loss 8.31 > 3 x its minimum ... at step 120 → rollback x0.5 (1 of 3)":
+// an alert for a person, from its message when it has one; `lines`: run and rule, message and
+// action on lines of their own (a hover label).
+QString alertText(const QString& runName, const nnlab::MonitorAlert& alert, bool lines = false);
 
 } // namespace charts

@@ -61,7 +61,11 @@ void AlertNotifier::handle(const QString& runName, const nnlab::MonitorAlert& al
         }
     }
     if (toStatus && m_statusBar) {
-        m_lastStatus = tr("Alert: %1").arg(text);
+        // Short: the training bar's own message shares the line; the Alerts dock has the rest.
+        m_lastStatus = tr("Alert: %1 · %2 at step %3 → %4")
+                           .arg(runName, QString::fromStdString(alert.rule))
+                           .arg(alert.step)
+                           .arg(QString::fromStdString(alert.action));
         m_statusBar->showMessage(m_lastStatus, kStatusMs);
     }
 }

@@ -6,6 +6,7 @@
 #include "charts/metric_chart_curve.h"
 
 #include <QContextMenuEvent>
+#include <QFontMetrics>
 #include <QLocale>
 #include <QMenu>
 
@@ -71,7 +72,9 @@ bool MetricChart::hoverAt(const QPointF& pos)
             return false;
         }
         m_hoverLabel->setText(alert);
-        const bool leftSide = pos.x() > axisRect()->center().x();
+        // Beside the pointer, on the side with room for the label.
+        const int width = QFontMetrics(m_hoverLabel->font()).boundingRect(QRect(), 0, alert).width() + 12;
+        const bool leftSide = pos.x() > axisRect()->center().x() && pos.x() - 10 - width >= 0;
         m_hoverLabel->setPositionAlignment((leftSide ? Qt::AlignRight : Qt::AlignLeft) | Qt::AlignTop);
         m_hoverLabel->position->setCoords(pos.x() + (leftSide ? -10 : 10), pos.y() + 10);
         m_tracer->setVisible(false);

@@ -110,6 +110,7 @@ MonitorsPanel::MonitorsPanel(ExperimentDocument* doc, QWidget* parent) : QWidget
     splitter->addWidget(scroll);
     splitter->setStretchFactor(0, 1);
     splitter->setStretchFactor(1, 3);
+    splitter->setSizes({130, 400});   // a few rules, and room for the form below
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
     layout->addWidget(splitter);
