@@ -15,6 +15,7 @@
 #include "editor/model_editor.h"
 #include "editor/monitors_panel.h"
 #include "editor/network_diagram.h"
+#include "editor/preflight_dialog.h"
 #include "runs/runs_panel.h"
 
 #include "nnlab/runtime.h"
@@ -138,6 +139,11 @@ void MainWindow::createMenus()
     train->addAction(m_trainingBar->trainAction());
     train->addAction(m_trainingBar->pauseAction());
     train->addAction(m_trainingBar->stopAction());
+    m_checkAction = train->addAction(QIcon::fromTheme("dialog-ok-apply"), tr("&Check…"), this,
+                                     [this] { PreflightDialog::openFor(m_document, m_controller, this); });
+    m_checkAction->setObjectName(QStringLiteral("checkAction"));
+    m_checkAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C));
+    m_checkAction->setToolTip(tr("Pre-flight check: initial loss, overfit one batch, gradient flow, what enters the network"));
     train->addSeparator();
     train->addAction(tr("Find &learning rate…"), this, [this] { LrFinderDialog::openFor(m_document, m_controller, this); })
         ->setObjectName(QStringLiteral("lrFinderAction"));
@@ -171,6 +177,7 @@ void MainWindow::createMenus()
     tools->addAction(m_trainingBar->trainAction());
     tools->addAction(m_trainingBar->pauseAction());
     tools->addAction(m_trainingBar->stopAction());
+    tools->addAction(m_checkAction);
 }
 
 void MainWindow::connectTraining()

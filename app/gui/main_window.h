@@ -38,6 +38,7 @@ public:
     MonitorsPanel* monitors() const { return m_monitors; }
     AlertsDock* alerts() const { return m_alerts; }
     AlertNotifier* alertNotifier() const { return m_alertNotifier; }
+    QAction* checkAction() const { return m_checkAction; }            // Train > Check (the pre-flight)
     QAction* shortcutsAction() const { return m_shortcutsAction; }   // Help > Keyboard Shortcuts
     ShortcutsDialog* shortcutsDialog() const { return m_shortcuts; }  // while it is open
     QString databasePath() const;
@@ -70,6 +71,7 @@ private:
     MonitorsPanel* m_monitors = nullptr;
     AlertsDock* m_alerts = nullptr;
     AlertNotifier* m_alertNotifier = nullptr;
+    QAction* m_checkAction = nullptr;
     QAction* m_shortcutsAction = nullptr;
     QPointer<ShortcutsDialog> m_shortcuts;
 };

@@ -1,6 +1,7 @@
 // The sweep view over a real store: six trials tagged sweep:lrscan whose accuracy is decided
 // by optimizer.lr alone, batch sizes and optimizers varied beside it; the Runs dock's grouping
 // by sweep; and the statistics behind the importance chart.
+#include "runs/runs_filter.h"
 #include "runs/runs_model.h"
 #include "runs/runs_panel.h"
 #include "runs/sweep_charts.h"
@@ -103,6 +104,7 @@ private slots:
     void clickingALineHighlightsTheTrialEverywhere();
     void runsDockGroupsTheSweepWithItsTrialCount();
     void sweepViewOpensFromASweepRow();
+    void aNewTrialKeepsTheSweepSelectedAndOpen();
 
 private:
     std::unique_ptr<QTemporaryDir> m_dir;
@@ -381,6 +383,23 @@ void TestSweepView::sweepViewOpensFromASweepRow()
     view->close();
     QVERIFY(!panel.openSweepView({QStringLiteral("no-such-run")}));
     QVERIFY(!panel.lastError().isEmpty());
+}
+
+void TestSweepView::aNewTrialKeepsTheSweepSelectedAndOpen()
+{
+    RunsPanel panel;
+    panel.setStorePath(m_db);
+    panel.selectSweep(QStringLiteral("lrscan"));
+    const auto proxyIndex = [&] {
+        return panel.proxy()->mapFromSource(panel.model()->indexOfSweep(QStringLiteral("lrscan")));
+    };
+    panel.view()->expand(proxyIndex());
+    QVERIFY(!recordTrial(m_db, "lrscan-6", {0.05, 32, "adam"}, {"sweep:lrscan"}).isEmpty());
+    QVERIFY(panel.refresh());
+    QCOMPARE(panel.model()->rowCount(panel.model()->indexOfSweep(QStringLiteral("lrscan"))), 7);
+    QCOMPARE(panel.selectedSweeps(), QStringList{QStringLiteral("lrscan")});
+    QVERIFY(panel.view()->isExpanded(proxyIndex()));
+    QCOMPARE(panel.sweepViewCandidates().size(), 7);
 }
 
 QTEST_MAIN(TestSweepView)

@@ -229,15 +229,23 @@ bool RunsPanel::refresh()
         return false;
     }
     const QStringList selected = selectedRuns();
+    const QStringList sweeps = selectedSweeps();
     const int before = m_model->rowCount();
     m_model->setRuns(std::move(listed.value));
-    if (m_model->rowCount() != before || selectedRuns() != selected)
+    if (m_model->rowCount() != before || selectedRuns() != selected || selectedSweeps() != sweeps) {
         selectRuns(selected);
+        // A new trial resets the model: the sweep's row stays selected.
+        for (const QString& sweepId : sweeps) {
+            const QModelIndex index = m_proxy->mapFromSource(m_model->indexOfSweep(sweepId));
+            if (index.isValid())
+                m_view->selectionModel()->select(index, QItemSelectionModel::Select | QItemSelectionModel::Rows);
+        }
+    }
     if (before == 0 && m_model->rowCount() > 0)
         fitColumns();
-    const int sweeps = static_cast<int>(m_model->sweepIds().size());
+    const int sweepCount = static_cast<int>(m_model->sweepIds().size());
     m_count->setText(tr("%n run(s)", nullptr, static_cast<int>(m_model->runs().size()))
-                     + (sweeps > 0 ? tr(", %n sweep(s)", nullptr, sweeps) : QString()));
+                     + (sweepCount > 0 ? tr(", %n sweep(s)", nullptr, sweepCount) : QString()));
     // The store answers again: an earlier message is history.
     m_lastError.clear();
     m_status->setVisible(false);
