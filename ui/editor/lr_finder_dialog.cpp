@@ -340,7 +340,8 @@ void LrFinderDialog::showResult(const nnlab::LrFinderResult& result)
                           .arg(points.size())
                           .arg(result.seconds, 0, 'f', 1)
                           .arg(result.message.empty() ? QString() : QStringLiteral(" · ") + QString::fromStdString(result.message)));
-    m_progress->setMaximum(std::max<int>(1, static_cast<int>(result.options.steps)));
+    // A test that stopped at divergence is complete too: the bar shows it full.
+    m_progress->setMaximum(std::max<int>(1, static_cast<int>(result.diverged ? points.size() : result.options.steps)));
     m_progress->setValue(static_cast<int>(points.size()));
     m_plot->replot();
     setRunning(false);

@@ -21,7 +21,7 @@ using namespace nnlab::detail;
 std::string formatNumber(double v)
 {
     char text[32];
-    std::snprintf(text, sizeof text, "%g", v);
+    std::snprintf(text, sizeof text, "%.4g", v);
     return text;
 }
 
