@@ -95,10 +95,25 @@ auto fieldsOf(const TrainingSpec& t)
     return std::tie(epochs, batchSize, evalBatchSize, gradClipNorm, gradClipValue, threads, device, logEverySteps,
                     checkpointEverySteps, checkpointEverySeconds, bestMetric, deterministic);
 }
+auto fieldsOf(const MonitorSpec& m)
+{
+    const auto& [name, metric, rule, value, coefficient, window, minDelta, patience, actions, lrFactor, maxRollbacks] = m;
+    return std::tie(name, metric, rule, value, coefficient, window, minDelta, patience, actions, lrFactor, maxRollbacks);
+}
+auto fieldsOf(const SweepParameter& p)
+{
+    const auto& [path, values, min, max, scale, integer] = p;
+    return std::tie(path, values, min, max, scale, integer);
+}
+auto fieldsOf(const SweepSpec& s)
+{
+    const auto& [method, parameters, trials, concurrent, metric, pruner, reductionFactor, minEpochs] = s;
+    return std::tie(method, parameters, trials, concurrent, metric, pruner, reductionFactor, minEpochs);
+}
 auto fieldsOf(const ExperimentSpec& e)
 {
-    const auto& [name, seed, data, model, loss, optimizer, schedule, training] = e;
-    return std::tie(name, seed, data, model, loss, optimizer, schedule, training);
+    const auto& [name, seed, data, model, loss, optimizer, schedule, training, monitors, sweep] = e;
+    return std::tie(name, seed, data, model, loss, optimizer, schedule, training, monitors, sweep);
 }
 
 // Marks in `set` the fields of `value` that differ from those of `reference`.
@@ -164,6 +179,25 @@ std::vector<ExperimentSpec> everyFieldSet()
     base.training.checkpointEverySeconds = 30;
     base.training.bestMetric = "val/loss";
     base.training.deterministic = true;
+    // Between them the rules set every MonitorSpec field; each holds only the keys its rule
+    // and actions use.
+    base.monitors.resize(3);
+    base.monitors[0].name = "diverging";
+    base.monitors[0].rule = MonitorRule::Spike;
+    base.monitors[0].coefficient = 4;
+    base.monitors[0].window = 7;
+    base.monitors[0].actions = {MonitorAction::Notify, MonitorAction::Rollback};
+    base.monitors[0].lrFactor = 0.25;
+    base.monitors[0].maxRollbacks = 2;
+    base.monitors[1].metric = "val/loss";
+    base.monitors[1].rule = MonitorRule::Plateau;
+    base.monitors[1].minDelta = 0.001;
+    base.monitors[1].patience = 4;
+    base.monitors[1].actions = {MonitorAction::MultiplyLr};
+    base.monitors[2].metric = "grad_norm";
+    base.monitors[2].rule = MonitorRule::Above;
+    base.monitors[2].value = 100;
+    base.monitors[2].actions = {MonitorAction::Annotate, MonitorAction::Stop};
 
     ExperimentSpec csv = base;
     csv.data.source = "csv";
@@ -181,6 +215,9 @@ std::vector<ExperimentSpec> everyFieldSet()
     csv.schedule.warmupSteps = 20;
     csv.schedule.stepSize = 3;
     csv.schedule.gamma = 0.5;
+    csv.sweep.parameters = {{/*path*/ "optimizer.momentum", /*values*/ {"0.5", "0.9"}},
+                            {/*path*/ "optimizer.type", /*values*/ {"\"sgd\""}}};
+    csv.sweep.pruner = SweepPruner::Median;
 
     ExperimentSpec spiral = base;
     spiral.data.source = "spiral";
@@ -193,6 +230,16 @@ std::vector<ExperimentSpec> everyFieldSet()
     spiral.optimizer.eps = 1e-6;
     spiral.schedule.type = "cosine";
     spiral.schedule.minLr = 1e-5;
+    spiral.sweep.method = SweepMethod::Random;
+    spiral.sweep.parameters = {{/*path*/ "optimizer.lr", /*values*/ {}, /*min*/ 1e-4, /*max*/ 0.1, SweepScale::Log},
+                               {/*path*/ "training.batch_size", /*values*/ {}, /*min*/ 16, /*max*/ 128,
+                                SweepScale::Linear, /*integer*/ true}};
+    spiral.sweep.trials = 12;
+    spiral.sweep.concurrent = 2;
+    spiral.sweep.metric = "val/loss";
+    spiral.sweep.pruner = SweepPruner::Asha;
+    spiral.sweep.reductionFactor = 4;
+    spiral.sweep.minEpochs = 2;
 
     ExperimentSpec regression = spiral;
     regression.loss = "mse";
@@ -285,8 +332,69 @@ private slots:
         row("input empty list", {"model.input=[]"}, "model.input", "or omitted to take it from the data");
         row("size from data not last", {"model.layers[0].out_features=0"}, "model.layers[0].out_features",
             "only the model's last linear layer may leave its size to the data");
+        row("monitors not a list", {"monitors={}"}, "monitors", "must be a list of rules");
+        row("monitor unknown metric", {"monitors=[{\"metric\":\"val/f1\",\"rule\":\"above\",\"value\":1}]"},
+            "monitors[0].metric", "unknown metric \"val/f1\"");
+        row("monitor unknown rule", {"monitors=[{\"rule\":\"sideways\",\"patience\":2}]"}, "monitors[0].rule",
+            "unknown value \"sideways\"; one of not_finite");
+        row("monitor unknown action", {"monitors=[{\"actions\":[\"stop\",\"panic\"]}]"}, "monitors[0].actions[1]",
+            "unknown value \"panic\"");
+        row("monitor actions empty", {"monitors=[{\"actions\":[]}]"}, "monitors[0].actions", "needs at least one action");
+        row("monitor coefficient zero", {"monitors=[{\"rule\":\"above_min\",\"coefficient\":0}]"},
+            "monitors[0].coefficient", "must be > 0, got 0");
+        row("monitor patience zero", {"monitors=[{\"rule\":\"not_finite\"},{\"metric\":\"val/loss\",\"rule\":\"plateau\",\"patience\":0}]"},
+            "monitors[1].patience", "must be >= 1, got 0");
+        row("monitor window zero", {"monitors=[{\"metric\":\"samples_per_sec\",\"rule\":\"slow_throughput\",\"coefficient\":0.5,\"window\":0}]"},
+            "monitors[0].window", "must be >= 1, got 0");
+        row("monitor lr_factor zero", {"monitors=[{\"rule\":\"spike\",\"actions\":[\"multiply_lr\"],\"lr_factor\":0}]"},
+            "monitors[0].lr_factor", "must be > 0, got 0");
+        row("monitor max_rollbacks zero", {"monitors=[{\"rule\":\"above_min\",\"actions\":[\"rollback\"],\"max_rollbacks\":0}]"},
+            "monitors[0].max_rollbacks", "must be >= 1, got 0");
+        row("monitor lr_factor without lr action", {"monitors=[{\"actions\":[\"stop\"],\"lr_factor\":0.1}]"},
+            "monitors[0].lr_factor", "unknown key; not an option of the not_finite rule");
+        row("monitor patience of above", {"monitors=[{\"rule\":\"above\",\"value\":3,\"patience\":2}]"},
+            "monitors[0].patience", "unknown key; not an option of the above rule");
+        row("monitor accuracy with mse", {"loss=\"mse\"", "monitors=[{\"metric\":\"val/accuracy\",\"rule\":\"below\"}]"},
+            "monitors[0].metric", "only measured with loss cross_entropy");
+        row("monitor plateau on lr", {"monitors=[{\"metric\":\"lr\",\"rule\":\"plateau\"}]"}, "monitors[0].metric",
+            "a plateau needs a metric that improves one way");
+        row("monitor stop and rollback", {"monitors=[{\"actions\":[\"stop\",\"rollback\"]}]"}, "monitors[0].actions",
+            "exclude each other");
+        row("monitor keep best without best", {"training.best_metric=\"none\"", "monitors=[{\"actions\":[\"stop_keep_best\"]}]"},
+            "monitors[0].actions", "needs a best checkpoint");
         row("size from data in a block", {csv, "model.input=[4]", "model.layers[1]={\"type\":\"residual\",\"layers\":[{\"type\":\"linear\"}]}"},
             "model.layers[1].layers[0].out_features", "only the model's last linear layer");
+        const auto sweep = [](const char* parameter, const char* more = "") {
+            return QString::fromStdString(std::string("sweep={\"parameters\":[") + parameter + "]" + more + "}");
+        };
+        row("sweep unknown method", {sweep(R"({"path":"optimizer.lr","values":[0.1]})", R"(,"method":"bayes")")},
+            "sweep.method", "unknown value \"bayes\"; one of grid, random");
+        row("sweep unknown path", {sweep(R"({"path":"optimizer.learning_rate","values":[0.1]})")},
+            "sweep.parameters[0].values[0]", "optimizer.learning_rate=0.1: optimizer.learning_rate: unknown key");
+        row("sweep bad value", {sweep(R"({"path":"optimizer.lr","values":[0.1,-1]})")},
+            "sweep.parameters[0].values[1]", "optimizer.lr=-1: optimizer.lr: must be > 0, got -1");
+        row("sweep log from zero", {sweep(R"({"path":"optimizer.lr","min":0,"max":1,"scale":"log"})", R"(,"method":"random")")},
+            "sweep.parameters[0].min", "must be > 0 for a log scale, got 0");
+        row("sweep max below min", {sweep(R"({"path":"optimizer.lr","min":0.1,"max":0.01})", R"(,"method":"random")")},
+            "sweep.parameters[0].max", "must be > min (0.1), got 0.01");
+        row("sweep range in a grid", {sweep(R"({"path":"optimizer.lr","min":0.01,"max":0.1})")},
+            "sweep.parameters[0]", "a grid needs a list of values");
+        row("sweep values and range", {sweep(R"({"path":"optimizer.lr","values":[0.1],"min":0.01})")},
+            "sweep.parameters[0]", "give either values or min and max, not both");
+        row("sweep no values", {sweep(R"({"path":"optimizer.lr"})")}, "sweep.parameters[0]", "needs values [...] or a range");
+        row("sweep unknown parameter key", {sweep(R"({"path":"optimizer.lr","values":[0.1],"step":2})")},
+            "sweep.parameters[0].step", "unknown key");
+        row("sweep own section", {sweep(R"({"path":"sweep.trials","values":[2]})")}, "sweep.parameters[0].path",
+            "cannot set its own section");
+        row("sweep same path twice", {sweep(R"({"path":"seed","values":[1]},{"path":"seed","values":[2]})")},
+            "sweep.parameters[1].path", "appears twice");
+        row("sweep trials zero", {sweep(R"({"path":"seed","values":[1]})", R"(,"trials":0)")}, "sweep.trials", "must be >= 1, got 0");
+        row("sweep reduction one", {sweep(R"({"path":"seed","values":[1]})", R"(,"reduction_factor":1)")},
+            "sweep.reduction_factor", "must be >= 2, got 1");
+        row("sweep metric", {sweep(R"({"path":"seed","values":[1]})", R"(,"metric":"lr")")}, "sweep.metric",
+            "must be auto, val/accuracy, val/loss");
+        row("sweep unknown pruner", {sweep(R"({"path":"seed","values":[1]})", R"(,"pruner":"hyperband")")},
+            "sweep.pruner", "unknown value \"hyperband\"");
     }
 
     void badSpecs()
@@ -527,7 +635,8 @@ private slots:
     void everyFieldRoundTrips()
     {
         const std::vector<ExperimentSpec> specs = everyFieldSet();
-        std::vector<bool> experiment, data, model, layer, optimizer, schedule, training;
+        std::vector<bool> experiment, data, model, layer, optimizer, schedule, training, monitor;
+        std::vector<bool> sweep, sweepParameter;
         const auto markLayers = [&](const auto& self, const std::vector<LayerSpec>& layers) -> void {
             for (const auto& l : layers) {
                 markDiffering(l, LayerSpec{}, layer);
@@ -545,14 +654,41 @@ private slots:
             markDiffering(spec.optimizer, OptimizerSpec{}, optimizer);
             markDiffering(spec.schedule, ScheduleSpec{}, schedule);
             markDiffering(spec.training, TrainingSpec{}, training);
+            for (const MonitorSpec& m : spec.monitors)
+                markDiffering(m, MonitorSpec{}, monitor);
+            markDiffering(spec.sweep, SweepSpec{}, sweep);
+            for (const SweepParameter& p : spec.sweep.parameters)
+                markDiffering(p, SweepParameter{}, sweepParameter);
         }
         const std::vector<std::pair<const char*, const std::vector<bool>*>> structs{
             {"ExperimentSpec", &experiment}, {"DataSpec", &data}, {"ModelSpec", &model}, {"LayerSpec", &layer},
-            {"OptimizerSpec", &optimizer}, {"ScheduleSpec", &schedule}, {"TrainingSpec", &training}};
+            {"OptimizerSpec", &optimizer}, {"ScheduleSpec", &schedule}, {"TrainingSpec", &training},
+            {"MonitorSpec", &monitor}, {"SweepSpec", &sweep}, {"SweepParameter", &sweepParameter}};
         for (const auto& [name, set] : structs)
             for (size_t i = 0; i < set->size(); ++i)
                 QVERIFY2((*set)[i], qPrintable(QStringLiteral("%1: field %2 (0-based, in declaration order) is "
                                                               "never set to a non-default value").arg(name).arg(i)));
+    }
+
+    // An omitted "monitors" is the default rule (and is written back omitted); [] is none.
+    void monitorsDefaultAndNone()
+    {
+        const ParseResult omitted = parseExperiment(kBase);
+        QVERIFY(omitted.spec.monitors == defaultMonitors());
+        QVERIFY(experimentToJson(omitted.spec).find("monitors") == std::string::npos);
+        const ParseResult none = parseExperiment(kBase, {"monitors=[]"});
+        QVERIFY2(none.ok(), qPrintable(dump(none.problems)));
+        QVERIFY(none.spec.monitors.empty());
+        const std::string json = experimentToJson(none.spec);
+        QVERIFY2(json.find("\"monitors\": []") != std::string::npos, json.c_str());
+        QVERIFY(parseExperiment(json).spec == none.spec);
+        // Defaults of a rule stay implicit; the threshold's own number is written.
+        const ParseResult rule = parseExperiment(kBase, {R"(monitors=[{"metric":"val/loss","rule":"plateau","actions":["stop_keep_best"]}])"});
+        QVERIFY2(rule.ok(), qPrintable(dump(rule.problems)));
+        QCOMPARE(rule.spec.monitors.at(0).patience, int64_t(5));
+        const std::string written = experimentToJson(rule.spec);
+        QVERIFY2(written.find("patience") == std::string::npos && written.find("stop_keep_best") != std::string::npos,
+                 written.c_str());
     }
 
     // Equality sees every field, each on its own, nested ones included.

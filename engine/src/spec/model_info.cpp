@@ -1,6 +1,7 @@
 #include "nnlab/model_info.h"
 
 #include "nnlab/layer_types.h"
+#include "spec_monitors.h"
 #include "spec_sweep.h"
 
 #include <cmath>
@@ -469,6 +470,7 @@ Problems validateExperiment(const ExperimentSpec& spec, ModelInfo* model)
     validateOptimizer(spec.optimizer, p);
     validateSchedule(spec.schedule, p);
     validateTraining(spec.training, p);
+    detail::validateMonitors(spec, p);
     detail::validateSweep(spec, p);
 
     Shape expectedInput;

@@ -4,6 +4,7 @@
 #include "nnlab/layer_types.h"
 #include "nnlab/model_info.h"
 #include "spec_keys.h"
+#include "spec_monitors.h"
 #include "spec_sweep.h"
 
 #include <nlohmann/json.hpp>
@@ -253,9 +254,11 @@ ExperimentSpec readExperiment(const json& doc, Problems& problems)
         readSchedule(r.take("schedule"), spec.schedule, problems);
     if (r.has("training"))
         readTraining(r.take("training"), spec.training, problems);
+    if (r.has("monitors"))
+        detail::readMonitors(r.take("monitors"), spec.monitors, problems);
     if (r.has("sweep"))
         detail::readSweep(r.take("sweep"), spec.sweep, problems);
-    r.finish("a top-level key (format, name, seed, data, model, loss, optimizer, schedule, training, sweep)");
+    r.finish("a top-level key (format, name, seed, data, model, loss, optimizer, schedule, training, monitors, sweep)");
     return spec;
 }
 

@@ -1,5 +1,6 @@
 #include "spec_keys.h"
 
+#include "spec_monitors.h"
 #include "spec_sweep.h"
 
 #include "nnlab/layer_types.h"
@@ -196,6 +197,8 @@ ordered_json toOrderedJson(const ExperimentSpec& spec)
                      {"checkpoint_every_seconds", t.checkpointEverySeconds},
                      {"best_metric", t.bestMetric},
                      {"deterministic", t.deterministic}};
+    if (spec.monitors != defaultMonitors())
+        j["monitors"] = monitorsJson(spec.monitors);   // omitted: the default rules
     if (spec.sweep != SweepSpec{})
         j["sweep"] = sweepJson(spec.sweep);            // omitted: no sweep
     return j;
