@@ -85,7 +85,9 @@ void setRow(QTableWidget* table, int row, const QStringList& cells)
 {
     for (int c = 0; c < cells.size(); ++c) {
         auto* item = new QTableWidgetItem(cells[c]);
-        if (c > 0)
+        bool numeric = false;
+        QString(cells[c]).remove('%').toDouble(&numeric);
+        if (c > 0 && numeric)   // numbers right-aligned, names and problems left
             item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
         table->setItem(row, c, item);
     }
@@ -142,6 +144,7 @@ PreflightDialog::PreflightDialog(ExperimentDocument* document, QWidget* parent)
     m_checks->setWordWrap(true);
     m_checks->header()->resizeSection(0, 240);
     m_checks->setIconSize(QSize(18, 18));
+    m_checks->setMinimumHeight(200);   // every check's row without scrolling
 
     auto* input = new QWidget;
     auto* inputLayout = new QVBoxLayout(input);
@@ -205,6 +208,7 @@ void PreflightDialog::start()
     if (m_thread)
         return;
     const nnlab::ExperimentSpec spec = m_document->spec();
+    m_name = QString::fromStdString(spec.name);
     m_summary->setText(tr("Checking <b>%1</b>: fresh models from seed %2 are trained for a few hundred steps; "
                           "no run is recorded.").arg(QString::fromStdString(spec.name).toHtmlEscaped()).arg(spec.seed));
     m_control = std::make_shared<nnlab::TrainControl>();
@@ -272,7 +276,8 @@ void PreflightDialog::showReport(const nnlab::PreflightReport& report)
     else if (report.cancelled)
         summary = tr("<b>Cancelled.</b>");
     else
-        summary = tr("<b>%1 passed, %2 warnings, %3 failed</b> in %4 s. %5")
+        summary = tr("%1: <b>%2 passed, %3 warnings, %4 failed</b> in %5 s. %6")
+                      .arg(m_name.toHtmlEscaped())
                       .arg(report.count(CheckStatus::Pass))
                       .arg(report.count(CheckStatus::Warn))
                       .arg(report.count(CheckStatus::Fail))
@@ -314,7 +319,10 @@ void PreflightDialog::showInput(const nnlab::InputView& input)
         setRow(m_features, r, cells);
     }
     m_features->resizeColumnsToContents();
-    m_features->setMaximumHeight(images ? 90 : 16777215);
+    // Beside images the table takes only its rows' height; tabular data has room to spare.
+    const int rowsHeight = m_features->horizontalHeader()->sizeHint().height() + 2 * m_features->frameWidth()
+                           + m_features->verticalHeader()->length() + 2;
+    m_features->setMaximumHeight(images ? rowsHeight : std::max(rowsHeight, 200));
 
     // Tabular: the batch's rows as they were before normalisation, with their labels.
     const int64_t width = input.sampleShape.empty() || images ? 0 : input.sampleShape[0];

@@ -59,6 +59,7 @@ private:
 
     ExperimentDocument* m_document;
     nnlab::PreflightReport m_report;
+    QString m_name;                // the experiment checked
     QThread* m_thread = nullptr;
     std::shared_ptr<nnlab::TrainControl> m_control;
     QLabel* m_summary;

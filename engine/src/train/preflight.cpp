@@ -37,6 +37,37 @@ std::string moduleType(const torch::nn::Module& module)
     return name;
 }
 
+// Module paths in model order: "2" before "10", "3" before "3.body.0" before "4".
+bool modelOrder(const std::string& a, const std::string& b)
+{
+    size_t i = 0, j = 0;
+    while (i < a.size() && j < b.size()) {
+        const size_t ai = std::min(a.find('.', i), a.size()), bj = std::min(b.find('.', j), b.size());
+        const std::string pa = a.substr(i, ai - i), pb = b.substr(j, bj - j);
+        const bool na = !pa.empty() && std::all_of(pa.begin(), pa.end(), ::isdigit);
+        const bool nb = !pb.empty() && std::all_of(pb.begin(), pb.end(), ::isdigit);
+        if (pa != pb) {
+            if (na && nb)
+                return std::stoll(pa) < std::stoll(pb);
+            return pa < pb;
+        }
+        i = ai + 1;
+        j = bj + 1;
+    }
+    return a.size() < b.size();
+}
+
+// How bad a layer's problem is, to name the worst of equal status: the dead share, or how
+// far the grad/weight ratio is from 1 in decades.
+double severity(const LayerFlow& f)
+{
+    if (f.deadFraction >= 0)
+        return f.deadFraction;
+    if (f.weightNorm <= 0 || f.gradNorm <= 0)
+        return 1e9;
+    return std::abs(std::log10(f.gradNorm / f.weightNorm));
+}
+
 std::string lrAdvice(double lr)
 {
     return "optimizer.lr = " + formatNumber(lr) + " is probably too high; try " + formatNumber(lr / 10);
@@ -376,6 +407,7 @@ private:
         }
         layers = flows;
         layers.insert(layers.end(), relus.begin(), relus.end());
+        std::stable_sort(layers.begin(), layers.end(), [](const LayerFlow& a, const LayerFlow& b) { return modelOrder(a.name, b.name); });
         return summarise(layers);
     }
 
@@ -387,7 +419,8 @@ private:
             if (f.status == CheckStatus::Pass)
                 continue;
             ++problems;
-            if (!worst || (f.status == CheckStatus::Fail && worst->status != CheckStatus::Fail))
+            if (!worst || (f.status == CheckStatus::Fail && worst->status != CheckStatus::Fail)
+                || (f.status == worst->status && severity(f) > severity(*worst)))
                 worst = &f;
         }
         double minRatio = INFINITY, maxRatio = 0.0, maxDead = 0.0;
