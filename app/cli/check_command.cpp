@@ -199,7 +199,7 @@ int checkCommand(const std::vector<std::string>& argv)
         std::printf("%-4s  %-28s %s\n", toString(c.status), c.title.c_str(), c.explanation.c_str());
     printLayers(report.layers);
     printInput(report.input);
-    std::printf("\n%d passed, %d warning%s, %d failed, %d skipped in %.1f s\n", report.count(CheckStatus::Pass),
+    std::printf("\n%d passed, %d warning%s, %d failed, %d skipped in %.2f s\n", report.count(CheckStatus::Pass),
                 report.count(CheckStatus::Warn), report.count(CheckStatus::Warn) == 1 ? "" : "s",
                 report.count(CheckStatus::Fail), report.count(CheckStatus::Skipped), report.seconds);
     if (report.cancelled) {
