@@ -1,6 +1,7 @@
 // `runs list`, `runs show` and `runs diff`: the stored runs as tables.
 #include "runs_subcommands.h"
 
+#include "nnlab/monitor_alert.h"
 #include "nnlab/run_export.h"
 
 #include <cmath>
@@ -159,7 +160,9 @@ int showRunCommand(RunsInvocation& invocation)
     for (size_t i = firstShown(events.size(), 20, "events; 'runs export " + r.id + " --format json' lists all", note);
          i < events.size(); ++i) {
         const RunEvent& e = events[i];
-        eventRows.push_back({localTime(e.time), e.step >= 0 ? std::to_string(e.step) : "-", toString(e.kind), e.detail});
+        const std::optional<MonitorAlert> alert = e.kind == EventKind::Alert ? alertFromDetail(e.detail) : std::nullopt;
+        const std::string detail = alert ? alert->rule + ": " + alert->message + " -> " + alert->action : e.detail;
+        eventRows.push_back({localTime(e.time), e.step >= 0 ? std::to_string(e.step) : "-", toString(e.kind), detail});
     }
     printSection("\nEvents", eventRows, "none", {1}, note);
 

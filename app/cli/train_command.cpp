@@ -4,13 +4,16 @@
 #include "progress_bar.h"
 
 #include "nnlab/data.h"
+#include "nnlab/monitor_alert.h"
 #include "nnlab/run_session.h"
 #include "nnlab/runtime.h"
 #include "nnlab/spec_json.h"
 #include "nnlab/trainer.h"
 
+#include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <ctime>
 
 namespace nnlab::cli {
 
@@ -19,7 +22,9 @@ namespace {
 const char* kTrainHelp = R"(Usage: nnlab-cli train [EXPERIMENT.json] [options]
 
 Trains an experiment (the built-in Fashion-MNIST CNN when no file is given) with a live
-progress bar, records the run in the run store and prints the final metrics.
+progress bar, records the run in the run store and prints the final metrics. The
+experiment's monitor rules ("monitors") print a line for each alert (time, rule, value,
+threshold, action) above the bar, also with --quiet; 'nnlab-cli runs show' lists them.
 
 Options:
   --epochs N               shorthand for --set training.epochs=N
@@ -40,6 +45,23 @@ void onSignal(int)
 {
     if (g_control)
         g_control->cancelFromSignal();
+}
+
+// One line: "alert 14:03:07 train/loss above_min: value 8.31, threshold 2.77, step 120 -> rollback x0.1 (1 of 3)"
+std::string alertLine(const std::string& detail)
+{
+    const std::optional<MonitorAlert> a = alertFromDetail(detail);
+    if (!a)
+        return "alert " + detail;
+    const std::time_t now = std::time(nullptr);
+    char clock[16];
+    std::strftime(clock, sizeof clock, "%H:%M:%S", std::localtime(&now));
+    char value[48], threshold[48] = "";   // not_finite has no threshold
+    std::snprintf(value, sizeof value, "value %.4g, ", a->value);
+    if (!std::isnan(a->threshold))
+        std::snprintf(threshold, sizeof threshold, "threshold %.4g, ", a->threshold);
+    return std::string("alert ") + clock + " " + a->rule + ": " + value + threshold + "step " + std::to_string(a->step)
+           + " -> " + a->action;
 }
 
 void printMetrics(const std::map<std::string, double>& metrics)
@@ -93,6 +115,8 @@ int trainExperiment(const PreparedExperiment& experiment, const TrainRunOptions&
             latest[p.tag] = p.value;
     };
     hooks.callbacks.event = [&](EventKind kind, const std::string& detail) {
+        if (kind == EventKind::Alert)
+            bar.message(alertLine(detail));
         if (kind != EventKind::Epoch || options.quiet)
             return;
         std::string line = "epoch " + detail + "/" + std::to_string(spec.training.epochs);
@@ -122,6 +146,8 @@ int trainExperiment(const PreparedExperiment& experiment, const TrainRunOptions&
     case TrainStatus::Finished:
         std::printf("finished %lld steps in %s (%.0f samples/s)\n", static_cast<long long>(result.steps),
                     formatDuration(result.seconds).c_str(), result.samplesPerSec);
+        if (!result.message.empty())   // ended early by a monitor rule
+            std::printf("%s\n", result.message.c_str());
         printMetrics(result.finalMetrics);
         return outcome.storeError.empty() ? kExitOk : kExitFailed;
     case TrainStatus::Cancelled:
