@@ -18,8 +18,8 @@ Commands:
   train [EXPERIMENT.json]   train an experiment (default: the Fashion-MNIST CNN) and record the run
   validate EXPERIMENT.json  check an experiment; print layer shapes, parameters and MACs
   lr-find [EXPERIMENT.json] find a learning rate: the range test's curve and suggestions
-  sweep EXPERIMENT.json     a hyperparameter sweep: grid or random, pruned by ASHA, locally or on Slurm
   check [EXPERIMENT.json]   the recipe pre-flight: initial loss, overfit one batch, gradient flow, ...
+  sweep EXPERIMENT.json     a hyperparameter sweep: grid or random, pruned by ASHA, locally or on Slurm
   runs ...                  list, show, export, diff, delete, resume and import stored runs
   version                   print the nnlab and LibTorch versions
 
@@ -42,10 +42,10 @@ int main(int argc, char** argv)
         return trainCommand(args);
     if (command == "validate")
         return validateCommand(args);
-    if (command == "check")
-        return checkCommand(args);
     if (command == "lr-find")
         return lrFindCommand(args);
+    if (command == "check")
+        return checkCommand(args);
     if (command == "runs")
         return runsCommand(args);
     if (command == "sweep")

@@ -31,6 +31,7 @@
 #include <QTemporaryDir>
 #include <QTreeWidget>
 #include <QUndoStack>
+#include <QListWidget>
 #include <QtTest>
 
 #include <functional>
@@ -99,6 +100,10 @@ void nudge(QWidget* widget)
         combo->setCurrentIndex((combo->currentIndex() + 1) % combo->count());
     else if (auto* line = qobject_cast<QLineEdit*>(widget))
         line->setText(line->text().isEmpty() ? QStringLiteral("edited") : line->text() + QLatin1Char('2'));
+    else if (auto* list = qobject_cast<QListWidget*>(widget); list && list->count() > 0) {   // a checkable list
+        QListWidgetItem* item = list->item(0);
+        item->setCheckState(item->checkState() == Qt::Checked ? Qt::Unchecked : Qt::Checked);
+    }
     else
         QFAIL(qPrintable(QStringLiteral("no way to edit %1 (%2)").arg(widget->objectName(), widget->metaObject()->className())));
 }

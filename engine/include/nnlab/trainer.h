@@ -62,7 +62,8 @@ struct TrainOptions {
 };
 
 // Trains a prepared experiment on its loaded data (fitToData first, or train does it). Never
-// throws: LibTorch errors, NaN losses and bad data end the run as Failed with a message.
+// throws: LibTorch errors and bad data end the run as Failed with a message, and so does a
+// non-finite loss under the default monitor rule (spec.h defaultMonitors).
 TrainResult train(const PreparedExperiment& experiment, const DataBundle& data, TrainControl& control,
                   const TrainCallbacks& callbacks, const TrainOptions& options = {});
 

@@ -71,9 +71,9 @@ void Reporter::add(const std::string& tag, int64_t step, double value)
     point.wallTime = unixTime();
     point.value = value;
     m_last[tag] = value;
+    m_pending.push_back(point);   // first: an event the listener causes (an alert) follows its point
     if (m_listener)
         m_listener(point);
-    m_pending.push_back(std::move(point));
 }
 
 void Reporter::progress(const Progress& p, bool force)

@@ -73,13 +73,10 @@ void WindowStats::afterStep(const StepView& step, TrainRequests&)
     if (state.step % m_spec.training.logEverySteps != 0 && state.step % state.stepsPerEpoch != 0)
         return;
 
-    // The only reads of tensor values in the step loop: once per logging window.
+    // The window's reads of tensor values: once per logging window (a not_finite rule on
+    // train/loss also reads each step's loss). A non-finite loss is reported as it is: the
+    // monitor rules decide what happens (monitor_hook.h).
     const double meanLoss = m_lossSum.item<double>() / static_cast<double>(m_samples);
-    if (!std::isfinite(meanLoss))
-        throw std::runtime_error("the training loss became " + std::string(std::isnan(meanLoss) ? "NaN" : "infinite")
-                                 + " at step " + std::to_string(state.step) + " (epoch "
-                                 + std::to_string((state.step - 1) / state.stepsPerEpoch + 1)
-                                 + "); lower optimizer.lr or set training.grad_clip_norm");
     if (const std::string slow = m_guard.check(m_steps, m_seconds); !slow.empty())
         m_report.event(EventKind::Threads, slow);
     m_trainSeconds += m_seconds;
@@ -94,6 +91,7 @@ void WindowStats::afterStep(const StepView& step, TrainRequests&)
     m_report.add("lr", state.step, state.lr);
     m_report.add("grad_norm", state.step, (step.gradNorm.defined() ? step.gradNorm : step.optimizer.gradNorm()).item<double>());
     m_report.add("samples_per_sec", state.step, m_progress.samplesPerSec);
+    m_report.add("step_time", state.step, m_seconds / static_cast<double>(m_steps));
     m_progress.step = state.step;
     m_progress.epoch = (state.step - 1) / state.stepsPerEpoch + 1;
     m_progress.etaSeconds = static_cast<double>(state.totalSteps - state.step) * m_seconds / static_cast<double>(m_steps);
@@ -123,11 +121,15 @@ CheckpointPolicy::CheckpointPolicy(const PreparedExperiment& experiment, const T
     }
 }
 
-CheckpointState CheckpointPolicy::restore(const std::string& path)
+CheckpointState CheckpointPolicy::load(const std::string& path)
 {
     // The weights come back in the memory format they were saved in: apply this run's.
-    const CheckpointState state = loadCheckpoint(path, *m_model, m_optimizer, m_experiment.layoutHash,
-                                                 [&] { applyExecution(m_execution, m_model); });
+    return loadCheckpoint(path, *m_model, m_optimizer, m_experiment.layoutHash, [&] { applyLayout(m_execution, m_model); });
+}
+
+CheckpointState CheckpointPolicy::restore(const std::string& path)
+{
+    const CheckpointState state = load(path);
     m_bestValue = state.bestValue;
     m_lastSave = Clock::now();
     m_lastSavedStep = state.step;
@@ -138,30 +140,55 @@ CheckpointState CheckpointPolicy::rollBack()
 {
     if (m_options.checkpointPath.empty() || m_lastSavedStep < 0)
         throw std::runtime_error("cannot roll back: no checkpoint has been written yet");
-    return restore(m_options.checkpointPath);
+    const double best = m_bestValue;   // the best so far stays the best: the checkpoint's may lag it
+    const CheckpointState state = restore(m_options.checkpointPath);
+    m_bestValue = best;
+    return state;
+}
+
+std::optional<int64_t> CheckpointPolicy::restoreBest(const TrainState& state)
+{
+    if (m_bestMetric.empty() || std::isnan(m_bestValue))
+        return std::nullopt;
+    const CheckpointState best = load(m_options.bestCheckpointPath);
+    m_lastSavedStep = state.step;   // the latest checkpoint keeps the state it had when the run stopped
+    m_saveDue = m_bestDue = false;
+    return best.step;
+}
+
+void CheckpointPolicy::save(const std::string& path, EventKind kind, const TrainState& state)
+{
+    saveCheckpoint(path, *m_model, m_optimizer, {state.step, state.lrScale, m_bestValue}, m_experiment.layoutHash);
+    m_report.event(kind, path);
 }
 
 void CheckpointPolicy::saveLatest(const TrainState& state)
 {
+    m_saveDue = false;
     if (m_options.checkpointPath.empty() || state.step == m_lastSavedStep)
         return;
-    saveCheckpoint(m_options.checkpointPath, *m_model, m_optimizer, {state.step, state.lrScale, m_bestValue},
-                   m_experiment.layoutHash);
+    save(m_options.checkpointPath, EventKind::Checkpoint, state);
     m_lastSave = Clock::now();
     m_lastSavedStep = state.step;
-    m_report.event(EventKind::Checkpoint, m_options.checkpointPath);
 }
 
-void CheckpointPolicy::afterStep(const StepView& step, TrainRequests& requests)
+void CheckpointPolicy::commit(const TrainState& state)
 {
-    if (requests.rollingBack())
-        return;
+    if (m_bestDue) {
+        m_bestDue = false;
+        save(m_options.bestCheckpointPath, EventKind::BestCheckpoint, state);
+    }
+    if (m_saveDue)
+        saveLatest(state);
+}
+
+void CheckpointPolicy::afterStep(const StepView& step, TrainRequests&)
+{
     const TrainingSpec& t = m_experiment.spec.training;
     const bool bySteps = t.checkpointEverySteps > 0 && step.state.step % t.checkpointEverySteps == 0;
     const bool bySeconds = t.checkpointEverySeconds > 0
                            && std::chrono::duration<double>(Clock::now() - m_lastSave).count() >= t.checkpointEverySeconds;
-    if (bySteps || bySeconds)
-        saveLatest(step.state);
+    m_saveDue = m_saveDue || bySteps || bySeconds;
 }
 
 bool CheckpointPolicy::improves(double value) const
@@ -173,30 +200,33 @@ bool CheckpointPolicy::improves(double value) const
     return m_higherIsBetter ? value > m_bestValue : value < m_bestValue;
 }
 
-void CheckpointPolicy::afterEvaluation(const EvalView& eval, TrainRequests& requests)
+void CheckpointPolicy::afterEvaluation(const EvalView&, TrainRequests&)
 {
-    if (m_bestMetric.empty() || requests.rollingBack())
+    if (m_bestMetric.empty())
         return;
     const auto it = m_report.last().find(m_bestMetric);
     if (it == m_report.last().end() || !improves(it->second))
         return;
     m_bestValue = it->second;
-    const TrainState& state = eval.state;
-    saveCheckpoint(m_options.bestCheckpointPath, *m_model, m_optimizer, {state.step, state.lrScale, m_bestValue},
-                   m_experiment.layoutHash);
-    m_report.event(EventKind::BestCheckpoint, m_options.bestCheckpointPath);
+    m_bestDue = true;
 }
 
-void CheckpointPolicy::atEpochEnd(const TrainState& state, int64_t epoch, TrainRequests& requests)
+void CheckpointPolicy::atEpochEnd(const TrainState&, int64_t epoch, TrainRequests&)
 {
-    if (requests.rollingBack())
-        return;
     // The first epoch's end always has one (a short run killed later can resume), the last's
     // too; between them, the seconds policy holds.
     const double age = std::chrono::duration<double>(Clock::now() - m_lastSave).count();
     const double every = m_experiment.spec.training.checkpointEverySeconds;
-    if (m_lastSavedStep < 0 || epoch == m_experiment.spec.training.epochs || every <= 0 || age >= every)
-        saveLatest(state);
+    if (!m_epochSaved || epoch == m_experiment.spec.training.epochs || every <= 0 || age >= every)
+        m_saveDue = true;
+    m_epochSaved = true;
+}
+
+void CheckpointPolicy::rolledBack(const TrainState&, const std::string&)
+{
+    // What was due belonged to the state the rollback rejected. The best value found on the
+    // way (kept by rollBack) stays, but its checkpoint is not written from the rejected state.
+    m_saveDue = m_bestDue = false;
 }
 
 void CheckpointPolicy::ending(const TrainState& state, TrainStatus)

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 
 namespace nnlab::detail {
 
@@ -58,7 +59,7 @@ private:
 
 // The logging window: mean loss and accuracy over the last training.log_every_steps steps,
 // throughput, ETA, and the thread guard. Reads tensor values only once per window. A
-// non-finite loss ends the run with a message naming the step.
+// non-finite loss is reported like any other; the monitor rules act on it (monitor_hook.h).
 class WindowStats : public TrainHook {
 public:
     WindowStats(const ExperimentSpec& spec, Reporter& report, ThreadGuard& guard, Progress& progress);
@@ -79,25 +80,38 @@ private:
 };
 
 // Where checkpoints go and when: the latest every training.checkpoint_every_steps steps,
-// when the last is training.checkpoint_every_seconds old, at the first and the final
-// epoch's end (and at other epoch ends that policy allows), and when
-// the run ends early; the best by training.best_metric after each evaluation that improves it.
-// Nothing is saved at a hook point where a hook asked for a rollback.
+// when the last is training.checkpoint_every_seconds old, at the first and the final epoch's
+// end (and at other epoch ends the seconds rule allows), and when the run ends early; the
+// best by training.best_metric whenever an evaluation improves it. The hook points only
+// decide what is due; the loop writes it (commit) after it has acted on the hooks'
+// requests, so a state a hook rejects (a rollback) is never saved, and a learning-rate
+// change made at the same step is in the checkpoint.
 class CheckpointPolicy : public TrainHook {
 public:
     CheckpointPolicy(const PreparedExperiment& experiment, const TrainOptions& options, torch::nn::Sequential& model,
                      FlatOptimizer& optimizer, const Execution& execution, Reporter& report);
-    // Restores a checkpoint into the model and optimizer; returns its state.
+    // Restores a checkpoint into the model and optimizer (a resume); returns its state.
     CheckpointState restore(const std::string& path);
-    // Restores the latest checkpoint (a hook's rollback). Throws when there is none.
+    // Restores the latest checkpoint (a hook's rollback); the best value so far is kept.
+    // Throws when there is none.
     CheckpointState rollBack();
+    bool canRollBack() const { return !m_options.checkpointPath.empty() && m_lastSavedStep >= 0; }
+    // Loads the best checkpoint's weights and optimizer state (a stop that keeps the best);
+    // returns its step, or nothing when there is no best checkpoint. The latest checkpoint
+    // is left as it was.
+    std::optional<int64_t> restoreBest(const TrainState& state);
+    // Writes what the hook points found due.
+    void commit(const TrainState& state);
 
     void afterStep(const StepView& step, TrainRequests&) override;
     void afterEvaluation(const EvalView& eval, TrainRequests&) override;
     void atEpochEnd(const TrainState& state, int64_t epoch, TrainRequests&) override;
+    void rolledBack(const TrainState& state, const std::string& why) override;
     void ending(const TrainState& state, TrainStatus status) override;
 
 private:
+    CheckpointState load(const std::string& path);
+    void save(const std::string& path, EventKind kind, const TrainState& state);
     void saveLatest(const TrainState& state);
     bool improves(double value) const;
 
@@ -112,6 +126,9 @@ private:
     double m_bestValue = std::numeric_limits<double>::quiet_NaN();
     Clock::time_point m_lastSave = Clock::now();
     int64_t m_lastSavedStep = -1;
+    bool m_saveDue = false;              // the latest checkpoint is due at the next commit
+    bool m_bestDue = false;              // a new best is due at the next commit
+    bool m_epochSaved = false;           // an epoch end has been checkpointed in this call
 };
 
 // NNLAB_PROFILE=FILE writes a Chrome trace of every operator of the training loop (a

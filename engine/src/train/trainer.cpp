@@ -2,6 +2,7 @@
 
 #include "builder.h"
 #include "device.h"
+#include "monitor_hook.h"
 #include "train_pieces.h"
 
 #include <ATen/Context.h>
@@ -54,14 +55,18 @@ double secondsSince(Clock::time_point start) { return std::chrono::duration<doub
 // training.deterministic: LibTorch's deterministic algorithms for the run, restored after.
 class DeterministicScope {
 public:
-    explicit DeterministicScope(bool on) : m_before(at::globalContext().deterministicAlgorithms())
+    explicit DeterministicScope(bool on)
+        : m_before(at::globalContext().deterministicAlgorithms()),
+          m_warnOnlyBefore(at::globalContext().deterministicAlgorithmsWarnOnly())
     {
-        at::globalContext().setDeterministicAlgorithms(on || m_before, /*warn_only=*/true);
+        if (on)   // warn only: LibTorch's CPU kernels are deterministic at a fixed thread count
+            at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/true);
     }
-    ~DeterministicScope() { at::globalContext().setDeterministicAlgorithms(m_before, true); }
+    ~DeterministicScope() { at::globalContext().setDeterministicAlgorithms(m_before, m_warnOnlyBefore); }
 
 private:
     bool m_before;
+    bool m_warnOnlyBefore;
 };
 
 // One run: everything set up once in the constructor; run() is the loop.
@@ -74,9 +79,17 @@ public:
 private:
     void trainStep();
     void endEpoch();
-    std::optional<std::string> actOnRequests();
+    struct Stop {
+        TrainStatus status;
+        std::string message;
+    };
+    std::optional<Stop> actOnRequests();
     TrainResult end(TrainStatus status, const std::string& message);
     template <typename Call> void eachHook(Call call) { for (auto& hook : m_hooks) call(*hook); }
+    int64_t evalBatchSize() const
+    {
+        return m_spec.training.evalBatchSize > 0 ? m_spec.training.evalBatchSize : m_spec.training.batchSize;
+    }
 
     const PreparedExperiment& m_experiment;
     const ExperimentSpec& m_spec;
@@ -130,8 +143,12 @@ Trainer::Trainer(const PreparedExperiment& experiment, const DataBundle& data, T
     // Statistics first (hooks read what it reported), checkpoints last (a hook that asks
     // for a rollback keeps the state it rejects out of the checkpoint).
     m_hooks.push_back(m_stats);
+    m_hooks.push_back(std::make_shared<MonitorHook>(m_spec.monitors, m_report, [this] { return m_checkpoints->canRollBack(); }));
     m_hooks.insert(m_hooks.end(), options.hooks.begin(), options.hooks.end());
     m_hooks.push_back(m_checkpoints);
+    m_report.setListener([this](const MetricPoint& point) {
+        eachHook([&](TrainHook& h) { h.metricReported(m_state, point, m_requests); });
+    });
     if (!options.resumeFrom.empty()) {
         const CheckpointState restored = m_checkpoints->restore(options.resumeFrom);
         m_state.step = restored.step;
@@ -166,10 +183,11 @@ TrainResult Trainer::run()
         if (!m_pause.waitWhilePaused(m_state, m_progress))
             return end(TrainStatus::Cancelled, "cancelled at step " + std::to_string(m_state.step));
         trainStep();
-        if (m_state.step % m_state.stepsPerEpoch == 0)
+        if (m_state.step % m_state.stepsPerEpoch == 0 && !m_requests.rollingBack())
             endEpoch();
         if (const auto stopped = actOnRequests())
-            return end(TrainStatus::Finished, *stopped);
+            return end(stopped->status, stopped->message);
+        m_checkpoints->commit(m_state);   // after the requests: a state a hook rejected is never saved
     }
     return end(TrainStatus::Finished, {});
 }
@@ -205,17 +223,15 @@ void Trainer::endEpoch()
 {
     const int64_t epoch = m_state.step / m_state.stepsPerEpoch;
     const EvalView view{m_state, !m_validation.empty(),
-                        evaluate(m_model, m_validation, m_spec.training.evalBatchSize > 0 ? m_spec.training.evalBatchSize
-                                                                                          : m_spec.training.batchSize,
-                                 m_classify)};
+                        evaluate(m_model, m_validation, evalBatchSize(), m_classify)};
     eachHook([&](TrainHook& h) { h.afterEvaluation(view, m_requests); });
     m_report.event(EventKind::Epoch, std::to_string(epoch));
     eachHook([&](TrainHook& h) { h.atEpochEnd(m_state, epoch, m_requests); });
     m_report.progress(m_progress, true);
 }
 
-// Acts on what hooks asked: roll back, change the learning rate, stop (the reason, then).
-std::optional<std::string> Trainer::actOnRequests()
+// Acts on what hooks asked: roll back, change the learning rate, stop (how, then).
+std::optional<Trainer::Stop> Trainer::actOnRequests()
 {
     if (m_requests.empty())
         return std::nullopt;
@@ -233,17 +249,32 @@ std::optional<std::string> Trainer::actOnRequests()
         eachHook([&](TrainHook& h) { h.learningRateChanged(m_state, change->first, change->second); });
     }
     if (const auto why = m_requests.takeStop()) {
+        const StopKind kind = m_requests.stopKind();
         m_report.event(EventKind::Stop, *why);
-        return "stopped at step " + std::to_string(m_state.step) + ": " + *why;
+        std::string message = "stopped at step " + std::to_string(m_state.step) + ": " + *why;
+        if (kind == StopKind::FinishedBest) {
+            if (const auto best = m_checkpoints->restoreBest(m_state)) {
+                message += "; the weights of step " + std::to_string(*best) + " (the best checkpoint) restored";
+                // The restored weights' numbers are the run's final ones.
+                const EvalView view{m_state, !m_validation.empty(), evaluate(m_model, m_validation, evalBatchSize(), m_classify)};
+                m_stats->afterEvaluation(view, m_requests);
+            }
+        }
+        if (kind == StopKind::Failed)
+            return Stop{TrainStatus::Failed, *why};
+        return Stop{TrainStatus::Finished, message};
     }
     return std::nullopt;
 }
 
 TrainResult Trainer::end(TrainStatus status, const std::string& message)
 {
-    eachHook([&](TrainHook& h) { h.ending(m_state, status); });
+    if (status != TrainStatus::Failed) {
+        m_checkpoints->commit(m_state);
+        eachHook([&](TrainHook& h) { h.ending(m_state, status); });
+    }
     if (status == TrainStatus::Finished && !m_test.empty()) {
-        const Evaluation t = evaluate(m_model, m_test, m_spec.training.batchSize, m_classify);
+        const Evaluation t = evaluate(m_model, m_test, evalBatchSize(), m_classify);
         m_report.add("test/loss", m_state.step, t.loss);
         if (m_classify)
             m_report.add("test/accuracy", m_state.step, t.accuracy);
