@@ -233,8 +233,7 @@ void MonitorHook::fire(Watch& w, const TrainState& state, int64_t step, double v
             } else {
                 ++w.rollbacks;
                 requests.rollBack(why);
-                requests.multiplyLearningRate(s.lrFactor, why);   // corrected in rolledBack()
-                m_rollback = PendingRollback{&requests, state.lrScale * s.lrFactor, why};
+                requests.multiplyLearningRate(s.lrFactor, why);   // of the rate in use (the loop keeps it)
                 what += " x" + text(s.lrFactor) + " (" + std::to_string(w.rollbacks) + " of " + std::to_string(s.maxRollbacks) + ")";
             }
             break;
@@ -255,13 +254,6 @@ void MonitorHook::fire(Watch& w, const TrainState& state, int64_t step, double v
 
 void MonitorHook::rolledBack(const TrainState& state, const std::string&)
 {
-    // The loop restored the checkpoint's learning-rate scale and is about to multiply it by
-    // the factor asked for: make the result the rate in use when the rule fired x lr_factor,
-    // so that rolling back to the same checkpoint again goes on with a lower rate each time
-    // (a deterministic run would otherwise replay the same divergence).
-    if (m_rollback && state.lrScale > 0)
-        m_rollback->requests->multiplyLearningRate(m_rollback->lrScale / state.lrScale, m_rollback->why);
-    m_rollback.reset();
     for (Watch& w : m_watches) {
         while (!w.history.empty() && w.history.back().step > state.step)
             w.history.pop_back();

@@ -77,14 +77,6 @@ private:
     void fire(Watch& watch, const TrainState& state, int64_t step, double value, const Crossing& crossing,
               TrainRequests& requests);
 
-    // A rollback asked for and not yet done: the loop's requests (they live as long as the
-    // loop, and the loop rolls back before it changes the rate) and the scale to go on with.
-    struct PendingRollback {
-        TrainRequests* requests;
-        double lrScale;
-        std::string why;
-    };
-    std::optional<PendingRollback> m_rollback;
     std::vector<Watch> m_watches;
     Reporter& m_report;
     std::function<bool()> m_canRollBack;

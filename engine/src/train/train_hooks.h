@@ -109,7 +109,8 @@ public:
     // After evaluation; `epoch` is the 1-based number of the epoch that ended.
     virtual void atEpochEnd(const TrainState&, int64_t /*epoch*/, TrainRequests&) {}
     // The loop acted on a request:
-    virtual void rolledBack(const TrainState&, const std::string& /*why*/) {}         // state is the checkpoint's
+    // state.step is the checkpoint's; the learning-rate scale in use is kept.
+    virtual void rolledBack(const TrainState&, const std::string& /*why*/) {}
     virtual void learningRateChanged(const TrainState&, double /*factor*/, const std::string& /*why*/) {}
     // The run ends (finished, stopped, cancelled): the last chance to save. Not called when it fails.
     virtual void ending(const TrainState&, TrainStatus) {}

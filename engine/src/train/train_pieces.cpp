@@ -70,7 +70,13 @@ void WindowStats::afterStep(const StepView& step, TrainRequests&)
     ++m_steps;
     m_seconds += step.seconds;
     const TrainState& state = step.state;
-    if (state.step % m_spec.training.logEverySteps != 0 && state.step % state.stepsPerEpoch != 0)
+    // A window ends every training.log_every_steps steps and at each epoch's end, except
+    // that a short tail (under half a window since the last report) runs on into the next
+    // window: the mean of one or two small batches is noise that monitor rules would act on.
+    const int64_t every = m_spec.training.logEverySteps;
+    const bool epochEnd = state.step % state.stepsPerEpoch == 0;
+    const bool shortTail = m_steps * 2 < every && state.step < state.totalSteps;
+    if (state.step % every != 0 && (!epochEnd || shortTail))
         return;
 
     // The window's reads of tensor values: once per logging window (a not_finite rule on

@@ -237,9 +237,10 @@ std::optional<Trainer::Stop> Trainer::actOnRequests()
         return std::nullopt;
     if (const auto why = m_requests.takeRollback()) {
         const int64_t from = m_state.step;
-        const CheckpointState restored = m_checkpoints->rollBack();
-        m_state.step = restored.step;
-        m_state.lrScale = restored.lrScale;
+        // The weights and the step come back; the learning-rate scale in use stays (a rule
+        // that rolls back usually lowers it too, and rolling back to the same checkpoint
+        // again must not undo that, or a deterministic run replays the same divergence).
+        m_state.step = m_checkpoints->rollBack().step;
         m_report.event(EventKind::Rollback, "step " + std::to_string(from) + " -> " + std::to_string(m_state.step) + ": " + *why);
         eachHook([&](TrainHook& h) { h.rolledBack(m_state, *why); });
     }
