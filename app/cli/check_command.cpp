@@ -1,6 +1,7 @@
 #include "check_command.h"
 
 #include "cli_args.h"
+#include "interrupt.h"
 
 #include "nnlab/data.h"
 #include "nnlab/preflight.h"
@@ -9,7 +10,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <csignal>
+
+#include <optional>
 #include <cstdio>
 
 namespace nnlab::cli {
@@ -40,14 +42,6 @@ Options:
 Exit status: 0 every check passed (warnings allowed), 1 a check failed, 2 bad arguments
 or an experiment that cannot be loaded, 130 interrupted.
 )";
-
-TrainControl* g_control = nullptr;
-
-void onSignal(int)
-{
-    if (g_control)
-        g_control->cancelFromSignal();
-}
 
 // "[#####-------]  40% overfitting one batch", redrawn in place on a terminal; elsewhere a
 // line per stage.
@@ -185,15 +179,11 @@ int checkCommand(const std::vector<std::string>& argv)
 
     StageBar bar(!quiet);
     TrainControl control;
-    g_control = &control;
-    std::signal(SIGINT, onSignal);
-    std::signal(SIGTERM, onSignal);
+    std::optional<CancelOnSignal> interrupt(std::in_place, control);
     const PreflightReport report = runPreflight(fitted.experiment, data, [&](double f, const std::string& s) { bar.update(f, s); },
                                                 control, options);
     bar.finish();
-    std::signal(SIGINT, SIG_DFL);
-    std::signal(SIGTERM, SIG_DFL);
-    g_control = nullptr;
+    interrupt.reset();
 
     for (const auto& c : report.checks)
         std::printf("%-4s  %-28s %s\n", toString(c.status), c.title.c_str(), c.explanation.c_str());

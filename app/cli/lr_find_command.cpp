@@ -3,6 +3,7 @@
 #include "lr_find_command.h"
 
 #include "cli_args.h"
+#include "interrupt.h"
 #include "progress_bar.h"
 
 #include "nnlab/lr_finder.h"
@@ -10,7 +11,7 @@
 #include "nnlab/spec_json.h"
 
 #include <cmath>
-#include <csignal>
+
 #include <optional>
 #include <cstdio>
 
@@ -42,14 +43,6 @@ the lowest loss divided by 10; 'one-cycle max' is the max_lr for schedule.type o
 
 Exit status: 0 finished, 1 failed, 2 bad arguments or experiment, 130 interrupted.
 )";
-
-TrainControl* g_control = nullptr;
-
-void onSignal(int)
-{
-    if (g_control)
-        g_control->cancelFromSignal();
-}
 
 std::optional<double> parseNumber(const std::string& text)
 {
@@ -185,9 +178,7 @@ int lrFindCommand(const std::vector<std::string>& argv)
         bar.message(spec.name + ": " + data.description + line);
     }
     TrainControl control;
-    g_control = &control;
-    std::signal(SIGINT, onSignal);
-    std::signal(SIGTERM, onSignal);
+    std::optional<CancelOnSignal> interrupt(std::in_place, control);
     const LrFinderResult result = findLearningRate(fitted.experiment, data, control, options, [&](const LrFinderProgress& p) {
         Progress shown;
         shown.epoch = 1;
@@ -199,9 +190,7 @@ int lrFindCommand(const std::vector<std::string>& argv)
         bar.update(shown);
     });
     bar.finish();
-    std::signal(SIGINT, SIG_DFL);
-    std::signal(SIGTERM, SIG_DFL);
-    g_control = nullptr;
+    interrupt.reset();
 
     switch (result.status) {
     case TrainStatus::Finished:

@@ -1,6 +1,7 @@
 #include "sweep_command.h"
 
 #include "cli_args.h"
+#include "interrupt.h"
 
 #include "nnlab/model_info.h"
 #include "nnlab/runtime.h"
@@ -9,7 +10,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <csignal>
+
+#include <optional>
 #include <cstdio>
 #include <map>
 #include <mutex>
@@ -54,14 +56,6 @@ Running it:
 Exit status: 0 every trial finished, 1 a trial failed, 2 bad arguments or experiment,
 130 interrupted.
 )";
-
-TrainControl* g_control = nullptr;
-
-void onSignal(int)
-{
-    if (g_control)
-        g_control->cancelFromSignal();
-}
 
 std::optional<int64_t> integerFlag(Args& args, const std::string& name, std::string& error)
 {
@@ -246,13 +240,9 @@ int runLocalSweep(const PreparedExperiment& experiment, SweepOptions options, bo
     std::fflush(stdout);
 
     TrainControl control;
-    g_control = &control;
-    std::signal(SIGINT, onSignal);
-    std::signal(SIGTERM, onSignal);
+    std::optional<CancelOnSignal> interrupt(std::in_place, control);
     const SweepResult result = runSweep(experiment, control, options);
-    std::signal(SIGINT, SIG_DFL);
-    std::signal(SIGTERM, SIG_DFL);
-    g_control = nullptr;
+    interrupt.reset();
     bar.finish();
     if (!result.error.empty()) {
         std::fprintf(stderr, "nnlab-cli sweep: %s\n", result.error.c_str());
@@ -386,11 +376,9 @@ int sweepTrialCommand(const std::vector<std::string>& argv)
         return printProblems(files[0], prepared.problems);
     prepareProcess();
     TrainControl control;
-    g_control = &control;
-    std::signal(SIGINT, onSignal);
-    std::signal(SIGTERM, onSignal);
+    std::optional<CancelOnSignal> interrupt(std::in_place, control);
     const SweepTrialResult t = runSweepTrial(prepared.experiment, *index, control, options);
-    g_control = nullptr;
+    interrupt.reset();
     if (!quiet || t.status != TrainStatus::Finished)
         std::printf("trial %lld %s: %s%s%s\n", static_cast<long long>(*index + 1), t.trial.label().c_str(),
                     toString(t.status), t.message.empty() ? "" : ": ", t.message.c_str());

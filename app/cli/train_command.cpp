@@ -1,6 +1,7 @@
 #include "train_command.h"
 
 #include "cli_args.h"
+#include "interrupt.h"
 #include "progress_bar.h"
 
 #include "nnlab/data.h"
@@ -11,7 +12,8 @@
 #include "nnlab/trainer.h"
 
 #include <cmath>
-#include <csignal>
+
+#include <optional>
 #include <cstdio>
 #include <ctime>
 
@@ -38,14 +40,6 @@ Options:
 
 Exit status: 0 finished, 1 failed, 2 bad arguments or experiment, 130 interrupted.
 )";
-
-TrainControl* g_control = nullptr;
-
-void onSignal(int)
-{
-    if (g_control)
-        g_control->cancelFromSignal();
-}
 
 // One line: "alert 14:03:07 train/loss above_min: value 8.31, threshold 2.77, step 120 -> rollback x0.1 (1 of 3)"
 std::string alertLine(const std::string& detail)
@@ -84,9 +78,7 @@ int trainExperiment(const PreparedExperiment& experiment, const TrainRunOptions&
 
     ProgressBar bar(!options.quiet);
     TrainControl control;
-    g_control = &control;
-    std::signal(SIGINT, onSignal);
-    std::signal(SIGTERM, onSignal);
+    std::optional<CancelOnSignal> interrupt(std::in_place, control);
 
     RunSessionOptions session;
     session.store = options.store;
@@ -132,9 +124,7 @@ int trainExperiment(const PreparedExperiment& experiment, const TrainRunOptions&
                                          ? runTrainingSession(experiment, control, session, hooks)
                                          : resumeTrainingSession(options.resumeRunId, control, session, hooks);
     bar.finish();
-    std::signal(SIGINT, SIG_DFL);
-    std::signal(SIGTERM, SIG_DFL);
-    g_control = nullptr;
+    interrupt.reset();
 
     const TrainResult& result = outcome.result;
     if (!outcome.storeError.empty()) {

@@ -1,5 +1,7 @@
 #include "nnlab/monitor_alert.h"
 
+#include "enum_names.h"
+
 #include <nlohmann/json.hpp>
 
 #include <cmath>
@@ -8,15 +10,6 @@
 namespace nnlab {
 
 namespace {
-
-template <typename Enum, size_t N>
-std::optional<Enum> fromName(const std::string& text, const Enum (&all)[N])
-{
-    for (Enum e : all)
-        if (text == toString(e))
-            return e;
-    return std::nullopt;
-}
 
 constexpr MonitorRule kRules[] = {MonitorRule::NotFinite, MonitorRule::Above, MonitorRule::Below,
                                   MonitorRule::AboveRunningMin, MonitorRule::BelowRunningMax, MonitorRule::Spike,
@@ -74,8 +67,8 @@ const char* toString(MonitorAction action)
     return "annotate";
 }
 
-std::optional<MonitorRule> monitorRuleFromString(const std::string& text) { return fromName(text, kRules); }
-std::optional<MonitorAction> monitorActionFromString(const std::string& text) { return fromName(text, kActions); }
+std::optional<MonitorRule> monitorRuleFromString(const std::string& text) { return detail::enumFromName(text, kRules); }
+std::optional<MonitorAction> monitorActionFromString(const std::string& text) { return detail::enumFromName(text, kActions); }
 
 std::string monitorName(const MonitorSpec& monitor)
 {

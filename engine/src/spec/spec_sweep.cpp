@@ -1,5 +1,7 @@
 #include "spec_sweep.h"
 
+#include "enum_names.h"
+
 #include "json_reader.h"
 #include "nnlab/spec_json.h"
 #include "nnlab/sweep.h"
@@ -19,15 +21,6 @@ namespace {
 constexpr SweepMethod kMethods[] = {SweepMethod::Grid, SweepMethod::Random};
 constexpr SweepPruner kPruners[] = {SweepPruner::None, SweepPruner::Asha, SweepPruner::Median};
 constexpr SweepScale kScales[] = {SweepScale::Linear, SweepScale::Log};
-
-template <typename Enum, size_t N>
-std::optional<Enum> fromName(const std::string& text, const Enum (&all)[N])
-{
-    for (Enum e : all)
-        if (text == toString(e))
-            return e;
-    return std::nullopt;
-}
 
 template <typename Enum>
 void readChoice(detail::ObjectReader& r, const std::string& key, const std::string& path, Enum& out,
@@ -102,9 +95,9 @@ const char* toString(SweepPruner pruner)
     return "none";
 }
 const char* toString(SweepScale scale) { return scale == SweepScale::Linear ? "linear" : "log"; }
-std::optional<SweepMethod> sweepMethodFromString(const std::string& text) { return fromName(text, kMethods); }
-std::optional<SweepPruner> sweepPrunerFromString(const std::string& text) { return fromName(text, kPruners); }
-std::optional<SweepScale> sweepScaleFromString(const std::string& text) { return fromName(text, kScales); }
+std::optional<SweepMethod> sweepMethodFromString(const std::string& text) { return detail::enumFromName(text, kMethods); }
+std::optional<SweepPruner> sweepPrunerFromString(const std::string& text) { return detail::enumFromName(text, kPruners); }
+std::optional<SweepScale> sweepScaleFromString(const std::string& text) { return detail::enumFromName(text, kScales); }
 
 namespace detail {
 

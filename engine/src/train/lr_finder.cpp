@@ -195,24 +195,17 @@ LrFinderResult findLearningRate(const PreparedExperiment& experiment, const Data
     const auto started = std::chrono::steady_clock::now();
     LrFinderResult result;
     result.options = options;
-    try {
+    const std::string failure = detail::failureOf([&] {
         const std::string invalid = validateLrFinderOptions(options);
         if (!invalid.empty())
             throw std::invalid_argument(invalid);
-        const Preparation fitted = experiment.fitted ? Preparation{experiment, {}} : fitToData(experiment, data);
-        if (!fitted.ok())
-            throw std::runtime_error(fitted.problems.front().text());
-        RangeTest test(fitted.experiment, data, options);
+        const PreparedExperiment fitted = detail::fittedTo(experiment, data);
+        RangeTest test(fitted, data, options);
         test.run(control, progress, result);
-    } catch (const c10::Error& e) {
+    });
+    if (!failure.empty()) {
         result.status = TrainStatus::Failed;
-        result.message = std::string("LibTorch: ") + e.what_without_backtrace();
-    } catch (const std::bad_alloc&) {
-        result.status = TrainStatus::Failed;
-        result.message = "out of memory; lower training.batch_size or the model size";
-    } catch (const std::exception& e) {
-        result.status = TrainStatus::Failed;
-        result.message = e.what();
+        result.message = failure;
     }
     if (result.status != TrainStatus::Failed)
         result.suggestions = suggestLearningRates(result.points, options.startLr, options.endLr);

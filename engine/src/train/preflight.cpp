@@ -492,12 +492,10 @@ PreflightReport runPreflight(const PreparedExperiment& experiment, const DataBun
     const auto started = std::chrono::steady_clock::now();
     PreflightReport report;
     try {
-        const Preparation fitted = experiment.fitted ? Preparation{experiment, {}} : fitToData(experiment, data);
-        if (!fitted.ok())
-            throw std::runtime_error(fitted.problems.front().text());
+        const PreparedExperiment fitted = detail::fittedTo(experiment, data);
         if (data.train.count() == 0)
             throw std::runtime_error("data: no training samples");
-        Preflight(fitted.experiment, data, progress, control, options).run(report);
+        Preflight(fitted, data, progress, control, options).run(report);
     } catch (const Cancelled&) {
         report.cancelled = true;
     } catch (const c10::Error& e) {

@@ -58,6 +58,30 @@ Evaluation evaluate(torch::nn::Sequential& model, const TensorSet& set, int64_t 
     return result;
 }
 
+PreparedExperiment fittedTo(const PreparedExperiment& experiment, const DataBundle& data)
+{
+    if (experiment.fitted)
+        return experiment;
+    Preparation fitted = fitToData(experiment, data);
+    if (!fitted.ok())
+        throw std::runtime_error(fitted.problems.front().text());
+    return std::move(fitted.experiment);
+}
+
+std::string failureOf(const std::function<void()>& body)
+{
+    try {
+        body();
+    } catch (const c10::Error& e) {
+        return std::string("LibTorch: ") + e.what_without_backtrace();
+    } catch (const std::bad_alloc&) {
+        return "out of memory; lower training.batch_size or the model size";
+    } catch (const std::exception& e) {
+        return e.what();
+    }
+    return {};
+}
+
 double unixTime()
 {
     return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();

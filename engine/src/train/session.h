@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <functional>
 
 namespace nnlab::detail {
 
@@ -30,6 +31,14 @@ Evaluation evaluate(torch::nn::Sequential& model, const TensorSet& set, int64_t 
 torch::Tensor lossFunction(const torch::Tensor& output, const torch::Tensor& target, bool classification);
 
 double unixTime();
+
+// The experiment fitted to its loaded data (fitToData, unless it already is); throws
+// std::runtime_error with the first problem.
+PreparedExperiment fittedTo(const PreparedExperiment& experiment, const DataBundle& data);
+
+// Runs `body` and returns "" or, when it throws, the message a failed run reports: LibTorch's
+// without its backtrace, an allocation failure with what to lower, else the exception's text.
+std::string failureOf(const std::function<void()>& body);
 
 // Collects metric points and hands them to the callbacks at most every `interval` seconds.
 class Reporter {

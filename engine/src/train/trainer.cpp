@@ -298,21 +298,14 @@ TrainResult train(const PreparedExperiment& experiment, const DataBundle& data, 
 {
     const auto started = std::chrono::steady_clock::now();
     TrainResult result;
-    try {
-        const Preparation fitted = experiment.fitted ? Preparation{experiment, {}} : fitToData(experiment, data);
-        if (!fitted.ok())
-            throw std::runtime_error(fitted.problems.front().text());
-        Trainer trainer(fitted.experiment, data, control, callbacks, options);
+    const std::string failure = failureOf([&] {
+        const PreparedExperiment fitted = fittedTo(experiment, data);
+        Trainer trainer(fitted, data, control, callbacks, options);
         result = trainer.run();
-    } catch (const c10::Error& e) {
+    });
+    if (!failure.empty()) {
         result.status = TrainStatus::Failed;
-        result.message = std::string("LibTorch: ") + e.what_without_backtrace();
-    } catch (const std::bad_alloc&) {
-        result.status = TrainStatus::Failed;
-        result.message = "out of memory; lower training.batch_size or the model size";
-    } catch (const std::exception& e) {
-        result.status = TrainStatus::Failed;
-        result.message = e.what();
+        result.message = failure;
     }
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return result;
