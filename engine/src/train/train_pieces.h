@@ -65,7 +65,12 @@ public:
     WindowStats(const ExperimentSpec& spec, Reporter& report, ThreadGuard& guard, Progress& progress);
     void afterStep(const StepView& step, TrainRequests&) override;
     void afterEvaluation(const EvalView& eval, TrainRequests&) override;
-    void rolledBack(const TrainState&, const std::string&) override { reset(); }
+    void rolledBack(const TrainState& state, const std::string&) override
+    {
+        reset();
+        m_progress.step = state.step;   // the progress bar goes back with the run
+        m_progress.epoch = state.epoch() + 1;
+    }
     double samplesPerSec() const { return m_trainSeconds > 0 ? static_cast<double>(m_trainedSamples) / m_trainSeconds : 0.0; }
 
 private:
