@@ -106,7 +106,7 @@ int trainExperiment(const PreparedExperiment& experiment, const TrainRunOptions&
         for (const auto& p : points)
             latest[p.tag] = p.value;
     };
-    hooks.callbacks.event = [&](EventKind kind, const std::string& detail) {
+    hooks.callbacks.event = [&](EventKind kind, int64_t, const std::string& detail) {
         if (kind == EventKind::Alert)
             bar.message(alertLine(detail));
         if (kind != EventKind::Epoch || options.quiet)

@@ -63,7 +63,7 @@ struct Events {
             std::lock_guard<std::mutex> lock(mutex);
             points.insert(points.end(), batch.begin(), batch.end());
         };
-        c.event = [this](EventKind kind, const std::string& detail) {
+        c.event = [this](EventKind kind, int64_t, const std::string& detail) {
             std::lock_guard<std::mutex> lock(mutex);
             list.emplace_back(kind, detail);
         };

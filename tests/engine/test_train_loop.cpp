@@ -11,6 +11,7 @@
 #include <QtTest>
 
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -32,6 +33,7 @@ struct Timeline {
     std::mutex mutex;
     std::vector<MetricPoint> points;
     std::vector<std::pair<EventKind, std::string>> events;
+    std::map<EventKind, std::vector<int64_t>> steps;   // of each kind's events, in order
     TrainCallbacks callbacks()
     {
         TrainCallbacks c;
@@ -39,9 +41,10 @@ struct Timeline {
             std::lock_guard<std::mutex> lock(mutex);
             points.insert(points.end(), batch.begin(), batch.end());
         };
-        c.event = [this](EventKind kind, const std::string& detail) {
+        c.event = [this](EventKind kind, int64_t step, const std::string& detail) {
             std::lock_guard<std::mutex> lock(mutex);
             events.emplace_back(kind, detail);
+            steps[kind].push_back(step);
         };
         return c;
     }
@@ -139,6 +142,10 @@ private Q_SLOTS:
         QCOMPARE(timeline.count(EventKind::Rollback), 1);
         QCOMPARE(timeline.count(EventKind::LearningRate), 1);
         QCOMPARE(timeline.count(EventKind::Stop), 1);
+        // Events carry the step they happened at: the rollback lands on epoch 2's end.
+        QCOMPARE(timeline.steps[EventKind::Rollback], std::vector<int64_t>{2 * perEpoch});
+        QCOMPARE(timeline.steps[EventKind::LearningRate], std::vector<int64_t>{30});
+        QCOMPARE(timeline.steps[EventKind::Stop], std::vector<int64_t>{5 * perEpoch});
         // The rate halves from step 31 on (the constant schedule's rate is optimizer.lr).
         for (const auto& p : timeline.series("lr"))
             QCOMPARE(p.value, p.step <= 30 ? spec.optimizer.lr : spec.optimizer.lr * 0.5);
@@ -162,6 +169,8 @@ private Q_SLOTS:
         QCOMPARE(r.status, TrainStatus::Finished);
         // Every 20 steps (11 in 228 steps), plus the epoch ends not on a multiple of 20 (all 4).
         QCOMPARE(timeline.count(EventKind::Checkpoint), 11 + 4);
+        for (int64_t step : timeline.steps[EventKind::Checkpoint])
+            QVERIFY2(step % 20 == 0 || step % 57 == 0, qPrintable(QString::number(step)));
         QVERIFY(timeline.count(EventKind::BestCheckpoint) >= 1);
         QVERIFY(QFile::exists(dir.filePath("best.pt")));
         QVERIFY(!QFile::exists(dir.filePath("latest.pt.tmp")));   // written atomically

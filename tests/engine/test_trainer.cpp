@@ -31,7 +31,7 @@ struct Recorder {
             points.insert(points.end(), batch.begin(), batch.end());
             lastStep = batch.back().step;
         };
-        c.event = [this](EventKind kind, const std::string&) {
+        c.event = [this](EventKind kind, int64_t, const std::string&) {
             std::lock_guard<std::mutex> lock(mutex);
             events.push_back(kind);
         };

@@ -33,7 +33,7 @@ void TrainingWorker::run()
             emit metrics(runId, QVector<nnlab::MetricPoint>(points.begin(), points.end()));
         };
         hooks.callbacks.progress = [&](const nnlab::Progress& p) { emit progress(runId, p); };
-        hooks.callbacks.event = [&](nnlab::EventKind kind, const std::string& detail) {
+        hooks.callbacks.event = [&](nnlab::EventKind kind, int64_t, const std::string& detail) {
             emit eventOccurred(runId, kind, QString::fromStdString(detail));
         };
         // A resume trains the stored run's own experiment; a new run prepares the editor's.

@@ -68,7 +68,8 @@ public:
     // run's started time.
     void updateInfo(const TrainInfo& info);
     void addMetrics(const std::vector<MetricPoint>& points);
-    void addEvent(EventKind kind, const std::string& detail = {});
+    // step -1 = the last metric step seen.
+    void addEvent(EventKind kind, const std::string& detail = {}, int64_t step = -1);
     // Records a file: size and hash (XXH64 of its contents, read once now on the calling
     // thread, since a checkpoint path is often overwritten later). step -1 = the last
     // metric step seen.

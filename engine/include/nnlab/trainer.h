@@ -43,7 +43,8 @@ struct TrainCallbacks {
     std::function<void(const std::vector<MetricPoint>&)> metrics;   // batched
     std::function<void(const Progress&)> progress;                  // at most every ~100 ms
     // Timeline events (run_types.h says what each detail holds).
-    std::function<void(EventKind kind, const std::string& detail)> event;
+    // `step`: the optimizer steps taken when it happened (after a rollback, the checkpoint's).
+    std::function<void(EventKind kind, int64_t step, const std::string& detail)> event;
 };
 
 namespace detail {

@@ -357,9 +357,13 @@ void RunRecorder::addMetrics(const std::vector<MetricPoint>& points)
     });
 }
 
-void RunRecorder::addEvent(EventKind kind, const std::string& detail)
+void RunRecorder::addEvent(EventKind kind, const std::string& detail, int64_t step)
 {
-    const RunEvent event{0, now(), m_impl->lastStep.load(), kind, detail};
+    RunEvent event;
+    event.time = now();
+    event.step = step >= 0 ? step : m_impl->lastStep.load();
+    event.kind = kind;
+    event.detail = detail;
     m_impl->enqueue([&](Batch& batch) { batch.events.push_back(event); });
 }
 

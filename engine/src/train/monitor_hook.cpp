@@ -248,7 +248,7 @@ void MonitorHook::fire(Watch& w, const TrainState& state, int64_t step, double v
     alert.threshold = crossing.threshold;
     alert.action = done;
     alert.message = crossing.message;
-    m_report.event(EventKind::Alert, alertToDetail(alert));
+    m_report.event(EventKind::Alert, step, alertToDetail(alert));
     m_alerts.push_back(std::move(alert));
 }
 

@@ -145,14 +145,14 @@ private:
                 user.metrics(points);
         };
         callbacks.progress = user.progress;
-        callbacks.event = [&](EventKind kind, const std::string& detail) {
+        callbacks.event = [&](EventKind kind, int64_t step, const std::string& detail) {
             if (m_recorder) {
-                m_recorder->addEvent(kind, detail);
+                m_recorder->addEvent(kind, detail, step);
                 if (kind == EventKind::Checkpoint || kind == EventKind::BestCheckpoint)
-                    m_recorder->addArtifact(detail, toString(kind));
+                    m_recorder->addArtifact(detail, toString(kind), step);
             }
             if (user.event)
-                user.event(kind, detail);
+                user.event(kind, step, detail);
         };
         m_train.hooks = m_hooks.trainHooks;
         m_out.result = train(fitted.experiment, data, m_control, callbacks, m_train);

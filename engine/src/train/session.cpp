@@ -120,11 +120,11 @@ void Reporter::flush()
     m_pending.clear();
 }
 
-void Reporter::event(EventKind kind, const std::string& detail)
+void Reporter::event(EventKind kind, int64_t step, const std::string& detail)
 {
     flush();   // keep the timeline ordered with the metrics before it
     if (m_callbacks.event)
-        m_callbacks.event(kind, detail);
+        m_callbacks.event(kind, step, detail);
 }
 
 } // namespace nnlab::detail

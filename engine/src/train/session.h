@@ -47,7 +47,7 @@ public:
     void add(const std::string& tag, int64_t step, double value);
     void progress(const Progress& p, bool force = false);   // flushes metrics too when due
     void flush();
-    void event(EventKind kind, const std::string& detail);
+    void event(EventKind kind, int64_t step, const std::string& detail);
     // Called with each point as it is added (the trainer passes points on to its hooks).
     void setListener(std::function<void(const MetricPoint&)> listener) { m_listener = std::move(listener); }
     const std::map<std::string, double>& last() const { return m_last; }

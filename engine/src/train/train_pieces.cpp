@@ -15,10 +15,10 @@ bool PauseGate::waitWhilePaused(const TrainState& state, const Progress& progres
     if (!m_control.isPaused())
         return !m_control.isCancelled();
     m_report.progress(progress, true);
-    m_report.event(EventKind::Paused, "step " + std::to_string(state.step));
+    m_report.event(EventKind::Paused, state.step, "step " + std::to_string(state.step));
     if (!m_control.waitWhilePaused())
         return false;
-    m_report.event(EventKind::Resumed, "step " + std::to_string(state.step));
+    m_report.event(EventKind::Resumed, state.step, "step " + std::to_string(state.step));
     return true;
 }
 
@@ -84,7 +84,7 @@ void WindowStats::afterStep(const StepView& step, TrainRequests&)
     // monitor rules decide what happens (monitor_hook.h).
     const double meanLoss = m_lossSum.item<double>() / static_cast<double>(m_samples);
     if (const std::string slow = m_guard.check(m_steps, m_seconds); !slow.empty())
-        m_report.event(EventKind::Threads, slow);
+        m_report.event(EventKind::Threads, state.step, slow);
     m_trainSeconds += m_seconds;
     m_trainedSamples += m_samples;
     m_progress.samplesPerSec = static_cast<double>(m_samples) / std::max(m_seconds, 1e-9);
@@ -165,7 +165,7 @@ std::optional<int64_t> CheckpointPolicy::restoreBest(const TrainState& state)
 void CheckpointPolicy::save(const std::string& path, EventKind kind, const TrainState& state)
 {
     saveCheckpoint(path, *m_model, m_optimizer, {state.step, state.lrScale, m_bestValue}, m_experiment.layoutHash);
-    m_report.event(kind, path);
+    m_report.event(kind, state.step, path);
 }
 
 void CheckpointPolicy::saveLatest(const TrainState& state)

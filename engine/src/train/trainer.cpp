@@ -225,7 +225,7 @@ void Trainer::endEpoch()
     const EvalView view{m_state, !m_validation.empty(),
                         evaluate(m_model, m_validation, evalBatchSize(), m_classify)};
     eachHook([&](TrainHook& h) { h.afterEvaluation(view, m_requests); });
-    m_report.event(EventKind::Epoch, std::to_string(epoch));
+    m_report.event(EventKind::Epoch, m_state.step, std::to_string(epoch));
     eachHook([&](TrainHook& h) { h.atEpochEnd(m_state, epoch, m_requests); });
     m_report.progress(m_progress, true);
 }
@@ -241,17 +241,17 @@ std::optional<Trainer::Stop> Trainer::actOnRequests()
         // that rolls back usually lowers it too, and rolling back to the same checkpoint
         // again must not undo that, or a deterministic run replays the same divergence).
         m_state.step = m_checkpoints->rollBack().step;
-        m_report.event(EventKind::Rollback, "step " + std::to_string(from) + " -> " + std::to_string(m_state.step) + ": " + *why);
+        m_report.event(EventKind::Rollback, m_state.step, "step " + std::to_string(from) + " -> " + std::to_string(m_state.step) + ": " + *why);
         eachHook([&](TrainHook& h) { h.rolledBack(m_state, *why); });
     }
     if (const auto change = m_requests.takeLearningRate()) {
         m_state.lrScale *= change->first;
-        m_report.event(EventKind::LearningRate, "x" + std::to_string(change->first) + ": " + change->second);
+        m_report.event(EventKind::LearningRate, m_state.step, "x" + std::to_string(change->first) + ": " + change->second);
         eachHook([&](TrainHook& h) { h.learningRateChanged(m_state, change->first, change->second); });
     }
     if (const auto why = m_requests.takeStop()) {
         const StopKind kind = m_requests.stopKind();
-        m_report.event(EventKind::Stop, *why);
+        m_report.event(EventKind::Stop, m_state.step, *why);
         std::string message = "stopped at step " + std::to_string(m_state.step) + ": " + *why;
         if (kind == StopKind::FinishedBest) {
             if (const auto best = m_checkpoints->restoreBest(m_state)) {

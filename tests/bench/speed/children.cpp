@@ -106,7 +106,7 @@ int runNnlabChild(const std::string& specFile, int threads)
         firstStep = Clock::now();
         firstCpu = cpuSeconds();
     };
-    hooks.callbacks.event = [&](nnlab::EventKind kind, const std::string& detail) {
+    hooks.callbacks.event = [&](nnlab::EventKind kind, int64_t, const std::string& detail) {
         if (kind == nnlab::EventKind::Epoch && detail == std::to_string(spec.training.epochs)) {
             lastEpoch = Clock::now();
             lastCpu = cpuSeconds();
