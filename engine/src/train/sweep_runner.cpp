@@ -4,6 +4,7 @@
 
 #include "nnlab/run_session.h"
 #include "nnlab/store.h"
+#include "session.h"
 #include "sweep_pruner.h"
 
 #include <atomic>
@@ -119,7 +120,11 @@ SweepResult runSweep(const PreparedExperiment& base, TrainControl& control, cons
     std::atomic<size_t> next{0};
     auto worker = [&] {
         for (size_t i = next++; i < trials.size() && !control.isCancelled(); i = next++) {
-            slots[i] = runTrial(shared, trials[i], experiments[i], control);
+            // Nothing may leave a worker thread (it would end the process): a trial that
+            // throws is a failed trial.
+            const std::string failure = detail::failureOf([&] { slots[i] = runTrial(shared, trials[i], experiments[i], control); });
+            if (!failure.empty())
+                slots[i] = failedTrial(trials[i], failure);
             if (options.trialFinished)
                 options.trialFinished(*slots[i]);
         }

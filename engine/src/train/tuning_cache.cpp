@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -169,7 +170,9 @@ std::string storeTuning(const std::string& path, const std::string& key, const E
     const fs::path target(path);
     if (target.has_parent_path())
         fs::create_directories(target.parent_path(), error);
-    const std::string temporary = path + ".tmp" + std::to_string(::getpid());
+    // Unique per process and per call: sweep trials tune in threads of one process.
+    static std::atomic<int> calls{0};
+    const std::string temporary = path + ".tmp" + std::to_string(::getpid()) + "-" + std::to_string(calls++);
     {
         std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
         out << doc.dump(1) << '\n';
