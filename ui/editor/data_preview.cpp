@@ -1,4 +1,5 @@
 #include "data_preview.h"
+#include "image_grid.h"
 
 #include "nnlab/data.h"
 
@@ -24,26 +25,11 @@ QImage toImage(const nnlab::Dataset& data, size_t index)
 {
     const auto& shape = data.sampleShape;
     const int channels = static_cast<int>(shape[0]), height = static_cast<int>(shape[1]), width = static_cast<int>(shape[2]);
-    const size_t plane = static_cast<size_t>(height) * static_cast<size_t>(width);
-    const float* sample = data.features.data() + index * static_cast<size_t>(data.sampleSize());
+    const size_t values = static_cast<size_t>(data.sampleSize());
+    const float* sample = data.features.data() + index * values;
     // Raw pixels are 0..255; a source already in 0..1 is stretched to match.
-    const float peak = *std::max_element(sample, sample + plane * static_cast<size_t>(channels));
-    const float scale = peak <= 1.0f ? 255.0f : 1.0f;
-    auto byte = [scale](float v) { return static_cast<uchar>(std::clamp(v * scale, 0.0f, 255.0f)); };
-    const bool rgb = channels == 3;
-    QImage image(width, height, rgb ? QImage::Format_RGB888 : QImage::Format_Grayscale8);
-    for (int y = 0; y < height; ++y) {
-        uchar* line = image.scanLine(y);
-        for (int x = 0; x < width; ++x) {
-            const size_t at = static_cast<size_t>(y) * static_cast<size_t>(width) + static_cast<size_t>(x);
-            if (rgb)
-                for (int c = 0; c < 3; ++c)
-                    line[3 * x + c] = byte(sample[static_cast<size_t>(c) * plane + at]);
-            else
-                line[x] = byte(sample[at]);
-        }
-    }
-    return image;
+    const float peak = *std::max_element(sample, sample + values);
+    return planarImage(sample, channels, height, width, peak <= 1.0f ? 255.0f : 1.0f);
 }
 
 void addPoints(DataPreview& out, const nnlab::Dataset& data, const std::vector<int64_t>& ids, qint64 stride)

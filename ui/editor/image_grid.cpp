@@ -3,12 +3,33 @@
 #include <QPainter>
 
 #include <algorithm>
+#include <cmath>
 
 namespace {
 constexpr int kSpacing = 6;
 constexpr int kMinCell = 36;
 constexpr int kMaxCell = 96;
 } // namespace
+
+QImage planarImage(const float* sample, int channels, int height, int width, float scale)
+{
+    const size_t plane = static_cast<size_t>(height) * static_cast<size_t>(width);
+    auto byte = [scale](float v) { return static_cast<uchar>(std::clamp(std::lround(v * scale), 0L, 255L)); };
+    const bool rgb = channels == 3;
+    QImage image(width, height, rgb ? QImage::Format_RGB888 : QImage::Format_Grayscale8);
+    for (int y = 0; y < height; ++y) {
+        uchar* line = image.scanLine(y);
+        for (int x = 0; x < width; ++x) {
+            const size_t at = static_cast<size_t>(y) * static_cast<size_t>(width) + static_cast<size_t>(x);
+            if (rgb)
+                for (int c = 0; c < 3; ++c)
+                    line[3 * x + c] = byte(sample[static_cast<size_t>(c) * plane + at]);
+            else
+                line[x] = byte(sample[at]);
+        }
+    }
+    return image;
+}
 
 ImageGrid::ImageGrid(QWidget* parent) : QWidget(parent)
 {

@@ -7,6 +7,10 @@
 #include <QVector>
 #include <QWidget>
 
+// One planar sample ([C, H, W] floats, C = 1 or 3) as an image: each value times `scale`,
+// rounded and clamped to 0..255.
+QImage planarImage(const float* sample, int channels, int height, int width, float scale = 1.0f);
+
 class ImageGrid : public QWidget {
     Q_OBJECT
 public:

@@ -98,23 +98,8 @@ QImage toImage(const nnlab::InputView& input, int64_t index)
 {
     const int channels = static_cast<int>(input.sampleShape[0]), height = static_cast<int>(input.sampleShape[1]),
               width = static_cast<int>(input.sampleShape[2]);
-    const size_t plane = static_cast<size_t>(height) * static_cast<size_t>(width);
-    const float* sample = input.samples.data() + static_cast<size_t>(index) * plane * static_cast<size_t>(channels);
-    auto byte = [](float v) { return static_cast<uchar>(std::clamp(std::lround(v), 0L, 255L)); };
-    const bool rgb = channels == 3;
-    QImage image(width, height, rgb ? QImage::Format_RGB888 : QImage::Format_Grayscale8);
-    for (int y = 0; y < height; ++y) {
-        uchar* line = image.scanLine(y);
-        for (int x = 0; x < width; ++x) {
-            const size_t at = static_cast<size_t>(y) * static_cast<size_t>(width) + static_cast<size_t>(x);
-            if (rgb)
-                for (int c = 0; c < 3; ++c)
-                    line[3 * x + c] = byte(sample[static_cast<size_t>(c) * plane + at]);
-            else
-                line[x] = byte(sample[at]);
-        }
-    }
-    return image;
+    const size_t values = static_cast<size_t>(channels) * static_cast<size_t>(height) * static_cast<size_t>(width);
+    return planarImage(input.samples.data() + static_cast<size_t>(index) * values, channels, height, width);
 }
 
 QString labelText(const nnlab::InputView& input, size_t i)
