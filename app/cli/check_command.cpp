@@ -1,6 +1,7 @@
 #include "check_command.h"
 
 #include "cli_args.h"
+#include "experiment_arg.h"
 #include "interrupt.h"
 
 #include "nnlab/data.h"
@@ -143,25 +144,12 @@ int checkCommand(const std::vector<std::string>& argv)
         return usageError("check", "--overfit-steps and --min-class-examples take a whole number");
     }
     const auto overrides = args.values("--set");
-    std::string error;
-    const auto files = args.positionals(error);
-    if (!error.empty())
-        return usageError("check", error);
-    if (files.size() > 1)
-        return usageError("check", "expected at most one experiment file");
-
-    const ParseResult parsed = files.empty() ? parseExperiment(experimentToJson(defaultExperiment()), overrides)
-                                             : loadExperimentFile(files[0], overrides);
-    const std::string name = files.empty() ? "default experiment" : files[0];
-    if (!parsed.ok()) {
-        std::fprintf(stderr, "%s: %zu problem%s\n", name.c_str(), parsed.problems.size(), parsed.problems.size() == 1 ? "" : "s");
-        for (const auto& p : parsed.problems)
-            std::fprintf(stderr, "  %s\n", p.text().c_str());
-        return kExitUsage;
-    }
+    const ExperimentArgument argument = experimentArgument("check", args, overrides);
+    if (argument.exitStatus != 0)
+        return argument.exitStatus;
+    const std::string& name = argument.name;
     prepareProcess();
-    const Preparation prepared = prepareExperiment(parsed);
-    const ExperimentSpec& spec = prepared.experiment.spec;
+    const ExperimentSpec& spec = argument.experiment.spec;
     DataBundle data;
     try {
         data = loadData(spec.data, spec.isClassification(), spec.seed);
@@ -169,7 +157,7 @@ int checkCommand(const std::vector<std::string>& argv)
         std::fprintf(stderr, "nnlab-cli check: %s\n", e.what());
         return kExitUsage;
     }
-    const Preparation fitted = fitToData(prepared.experiment, data);
+    const Preparation fitted = fitToData(argument.experiment, data);
     if (!fitted.ok()) {
         std::fprintf(stderr, "%s: %s\n", name.c_str(), fitted.errorText().c_str());
         return kExitUsage;

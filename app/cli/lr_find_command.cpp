@@ -3,6 +3,7 @@
 #include "lr_find_command.h"
 
 #include "cli_args.h"
+#include "experiment_arg.h"
 #include "interrupt.h"
 #include "progress_bar.h"
 
@@ -131,29 +132,11 @@ int lrFindCommand(const std::vector<std::string>& argv)
     if (!invalid.empty())
         return usageError("lr-find", invalid);
     const std::vector<std::string> overrides = args.values("--set");
-    std::string error;
-    const auto files = args.positionals(error);
-    if (error.empty() && !args.missingValue().empty())
-        error = args.missingValue() + " needs a value";
-    if (!error.empty())
-        return usageError("lr-find", error);
-    if (files.size() > 1)
-        return usageError("lr-find", "expected at most one experiment file");
-
-    const ParseResult parsed = files.empty() ? parseExperiment(experimentToJson(defaultExperiment()), overrides)
-                                             : loadExperimentFile(files[0], overrides);
-    if (!parsed.ok()) {
-        std::fprintf(stderr, "%s: %zu problem%s\n", files.empty() ? "default experiment" : files[0].c_str(),
-                     parsed.problems.size(), parsed.problems.size() == 1 ? "" : "s");
-        for (const auto& p : parsed.problems)
-            std::fprintf(stderr, "  %s\n", p.text().c_str());
-        return kExitUsage;
-    }
-    const Preparation prepared = prepareExperiment(parsed);
-    if (!prepared.ok()) {
-        std::fprintf(stderr, "%s", prepared.errorText().c_str());
-        return kExitUsage;
-    }
+    if (!args.missingValue().empty())
+        return usageError("lr-find", args.missingValue() + " needs a value");
+    const ExperimentArgument prepared = experimentArgument("lr-find", args, overrides);
+    if (prepared.exitStatus != 0)
+        return prepared.exitStatus;
 
     prepareProcess();
     const ExperimentSpec& spec = prepared.experiment.spec;

@@ -1,6 +1,7 @@
 #include "train_command.h"
 
 #include "cli_args.h"
+#include "experiment_arg.h"
 #include "interrupt.h"
 #include "progress_bar.h"
 
@@ -168,26 +169,10 @@ int trainCommand(const std::vector<std::string>& argv)
     std::vector<std::string> overrides = args.values("--set");
     if (auto epochs = args.value("--epochs"))
         overrides.push_back("training.epochs=" + *epochs);
-    std::string error;
-    const auto files = args.positionals(error);
-    if (!error.empty())
-        return usageError("train", error);
-    if (files.size() > 1)
-        return usageError("train", "expected at most one experiment file");
-
-    ParseResult parsed;
-    if (files.empty())
-        parsed = parseExperiment(experimentToJson(defaultExperiment()), overrides);
-    else
-        parsed = loadExperimentFile(files[0], overrides);
-    if (!parsed.ok()) {
-        std::fprintf(stderr, "%s: %zu problem%s\n", files.empty() ? "default experiment" : files[0].c_str(),
-                     parsed.problems.size(), parsed.problems.size() == 1 ? "" : "s");
-        for (const auto& p : parsed.problems)
-            std::fprintf(stderr, "  %s\n", p.text().c_str());
-        return kExitUsage;
-    }
-    return trainExperiment(prepareExperiment(parsed).experiment, options);
+    const ExperimentArgument experiment = experimentArgument("train", args, overrides);
+    if (experiment.exitStatus != 0)
+        return experiment.exitStatus;
+    return trainExperiment(experiment.experiment, options);
 }
 
 } // namespace nnlab::cli
