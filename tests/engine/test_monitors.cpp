@@ -52,45 +52,14 @@ QString asked(TrainRequests& r)
     return parts.join('+');
 }
 
-struct Events {
-    std::mutex mutex;
-    std::vector<MetricPoint> points;
-    std::vector<std::pair<EventKind, std::string>> list;
-    TrainCallbacks callbacks()
-    {
-        TrainCallbacks c;
-        c.metrics = [this](const std::vector<MetricPoint>& batch) {
-            std::lock_guard<std::mutex> lock(mutex);
-            points.insert(points.end(), batch.begin(), batch.end());
-        };
-        c.event = [this](EventKind kind, int64_t, const std::string& detail) {
-            std::lock_guard<std::mutex> lock(mutex);
-            list.emplace_back(kind, detail);
-        };
-        return c;
-    }
-    std::vector<std::string> details(EventKind kind)
-    {
-        std::vector<std::string> out;
-        for (const auto& [k, d] : list)
-            if (k == kind)
-                out.push_back(d);
-        return out;
-    }
+// The run's timeline, and the alerts among its events.
+struct Events : test::Timeline {
     std::vector<MonitorAlert> alerts()
     {
         std::vector<MonitorAlert> out;
         for (const auto& d : details(EventKind::Alert))
             if (const auto a = alertFromDetail(d))
                 out.push_back(*a);
-        return out;
-    }
-    std::vector<MetricPoint> series(const std::string& tag)
-    {
-        std::vector<MetricPoint> out;
-        for (const auto& p : points)
-            if (p.tag == tag)
-                out.push_back(p);
         return out;
     }
 };

@@ -29,39 +29,7 @@ ExperimentSpec spiralSpec()
 
 using test::prepared;
 
-struct Timeline {
-    std::mutex mutex;
-    std::vector<MetricPoint> points;
-    std::vector<std::pair<EventKind, std::string>> events;
-    std::map<EventKind, std::vector<int64_t>> steps;   // of each kind's events, in order
-    TrainCallbacks callbacks()
-    {
-        TrainCallbacks c;
-        c.metrics = [this](const std::vector<MetricPoint>& batch) {
-            std::lock_guard<std::mutex> lock(mutex);
-            points.insert(points.end(), batch.begin(), batch.end());
-        };
-        c.event = [this](EventKind kind, int64_t step, const std::string& detail) {
-            std::lock_guard<std::mutex> lock(mutex);
-            events.emplace_back(kind, detail);
-            steps[kind].push_back(step);
-        };
-        return c;
-    }
-    int count(EventKind kind)
-    {
-        std::lock_guard<std::mutex> lock(mutex);
-        return static_cast<int>(std::count_if(events.begin(), events.end(), [&](const auto& e) { return e.first == kind; }));
-    }
-    std::vector<MetricPoint> series(const std::string& tag)
-    {
-        std::vector<MetricPoint> out;
-        for (const auto& p : points)
-            if (p.tag == tag)
-                out.push_back(p);
-        return out;
-    }
-};
+using test::Timeline;
 
 // A hook a later feature might be: at given points it asks the loop to act, and it records
 // what it saw and on which thread.

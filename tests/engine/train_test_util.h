@@ -7,6 +7,13 @@
 
 #include <QtGlobal>
 
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
 namespace nnlab::test {
 
 inline ExperimentSpec spiralSpec()
@@ -31,5 +38,52 @@ inline TrainResult trainSpec(const ExperimentSpec& spec, const DataBundle& data,
 {
     return train(prepared(spec), data, control, callbacks, options);
 }
+
+// Everything a run reports through its callbacks: metric points and timeline events with
+// their steps. The callbacks may be called from the training thread.
+struct Timeline {
+    std::mutex mutex;
+    std::vector<MetricPoint> points;
+    std::vector<std::pair<EventKind, std::string>> events;
+    std::map<EventKind, std::vector<int64_t>> steps;   // of each kind's events, in order
+
+    TrainCallbacks callbacks()
+    {
+        TrainCallbacks c;
+        c.metrics = [this](const std::vector<MetricPoint>& batch) {
+            std::lock_guard<std::mutex> lock(mutex);
+            points.insert(points.end(), batch.begin(), batch.end());
+        };
+        c.event = [this](EventKind kind, int64_t step, const std::string& detail) {
+            std::lock_guard<std::mutex> lock(mutex);
+            events.emplace_back(kind, detail);
+            steps[kind].push_back(step);
+        };
+        return c;
+    }
+    int count(EventKind kind)
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        return static_cast<int>(std::count_if(events.begin(), events.end(), [&](const auto& e) { return e.first == kind; }));
+    }
+    std::vector<std::string> details(EventKind kind)
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        std::vector<std::string> out;
+        for (const auto& [k, d] : events)
+            if (k == kind)
+                out.push_back(d);
+        return out;
+    }
+    std::vector<MetricPoint> series(const std::string& tag)
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        std::vector<MetricPoint> out;
+        for (const auto& p : points)
+            if (p.tag == tag)
+                out.push_back(p);
+        return out;
+    }
+};
 
 } // namespace nnlab::test
