@@ -77,6 +77,7 @@ public:
     TrainResult run();
 
 private:
+    TrainInfo info() const;
     void trainStep();
     void endEpoch();
     struct Stop {
@@ -165,17 +166,8 @@ Trainer::Trainer(const PreparedExperiment& experiment, const DataBundle& data, T
 TrainResult Trainer::run()
 {
     const ProfileScope profile;
-    TrainInfo info;
-    info.device = m_device.str();
-    info.threads = m_execution.threads;
-    info.threadChoice = m_execution.description;
-    info.parameters = m_experiment.model.parameters;
-    info.stepsPerEpoch = m_state.stepsPerEpoch;
-    info.totalSteps = m_state.totalSteps;
-    info.startStep = m_state.step;
-    info.dataDescription = m_data.description;
     if (m_callbacks.started)
-        m_callbacks.started(info);
+        m_callbacks.started(info());
     eachHook([&](TrainHook& h) { h.started(m_state); });
     m_model->train();
 
@@ -190,6 +182,21 @@ TrainResult Trainer::run()
         m_checkpoints->commit(m_state);   // after the requests: a state a hook rejected is never saved
     }
     return end(TrainStatus::Finished, {});
+}
+
+// What the run tells about itself before its first step.
+TrainInfo Trainer::info() const
+{
+    TrainInfo info;
+    info.device = m_device.str();
+    info.threads = m_execution.threads;
+    info.threadChoice = m_execution.description;
+    info.parameters = m_experiment.model.parameters;
+    info.stepsPerEpoch = m_state.stepsPerEpoch;
+    info.totalSteps = m_state.totalSteps;
+    info.startStep = m_state.step;
+    info.dataDescription = m_data.description;
+    return info;
 }
 
 // One optimizer step on the next batch, then the afterStep hooks.
