@@ -39,6 +39,7 @@ struct TrainInfo {
     int64_t totalSteps = 0;
     int64_t startStep = 0;       // > 0 when resumed from a checkpoint
     std::string dataDescription;
+    std::string interfaceJson;   // the model's raw-input interface (nnlab/model_interface.h), as JSON
 };
 
 // How one call of the trainer ended.

@@ -63,6 +63,10 @@ std::string infoJson(const TrainInfo& info)
         {"totalSteps", info.totalSteps},       {"startStep", info.startStep},
         {"dataDescription", info.dataDescription},
     };
+    // Kept as an object, so the run can be exported and served without its data.
+    const nlohmann::json interface = nlohmann::json::parse(info.interfaceJson, nullptr, false);
+    if (interface.is_object())
+        json["interface"] = interface;
     return json.dump();
 }
 

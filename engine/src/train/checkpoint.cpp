@@ -111,4 +111,28 @@ CheckpointState loadCheckpoint(const std::string& path, torch::nn::Module& model
     return state;
 }
 
+void loadCheckpointWeights(const std::string& path, torch::nn::Module& model, uint64_t layoutHash)
+{
+    torch::serialize::InputArchive archive;
+    try {
+        archive.load_from(path, torch::Device(torch::kCPU));
+    } catch (const c10::Error&) {
+        throw std::runtime_error(path + ": not a readable nnlab checkpoint (missing or corrupt)");
+    }
+    try {
+        torch::Tensor format;
+        if (!archive.try_read("format", format) || format.item<int64_t>() != kCheckpointFormat)
+            throw std::runtime_error("a checkpoint of another nnlab version");
+        if (static_cast<uint64_t>(readInt(archive, "spec_hash")) != layoutHash)
+            throw std::runtime_error("the checkpoint was made by a different model or training set-up");
+        torch::serialize::InputArchive modelArchive;
+        archive.read("model", modelArchive);
+        model.load(modelArchive);
+    } catch (const c10::Error& e) {
+        throw std::runtime_error(path + ": damaged checkpoint (" + e.what_without_backtrace() + ")");
+    } catch (const std::runtime_error& e) {
+        throw std::runtime_error(path + ": " + e.what());
+    }
+}
+
 } // namespace nnlab::detail

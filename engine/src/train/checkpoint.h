@@ -36,4 +36,8 @@ void saveCheckpoint(const std::string& path, torch::nn::Module& model, const Fla
 CheckpointState loadCheckpoint(const std::string& path, torch::nn::Module& model, FlatOptimizer& optimizer,
                                uint64_t layoutHash, const std::function<void()>& afterModelLoad = {});
 
+// The model's weights only (export, predict, serve): same checks as loadCheckpoint, without
+// an optimizer. Throws std::runtime_error naming the file.
+void loadCheckpointWeights(const std::string& path, torch::nn::Module& model, uint64_t layoutHash);
+
 } // namespace nnlab::detail

@@ -3,6 +3,7 @@
 #include "builder.h"
 #include "device.h"
 #include "monitor_hook.h"
+#include "nnlab/model_interface.h"
 #include "train_pieces.h"
 
 #include <ATen/Context.h>
@@ -196,6 +197,7 @@ TrainInfo Trainer::info() const
     info.totalSteps = m_state.totalSteps;
     info.startStep = m_state.step;
     info.dataDescription = m_data.description;
+    info.interfaceJson = interfaceToJson(interfaceOf(m_data));
     return info;
 }
 

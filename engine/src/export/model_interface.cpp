@@ -1,0 +1,190 @@
+#include "nnlab/model_interface.h"
+
+#include "nnlab/data.h"
+#include "nnlab/model_info.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <numeric>
+#include <stdexcept>
+
+namespace nnlab {
+
+namespace {
+
+// Values per unit used for the deciles: enough for stable cuts, few enough to sort quickly.
+constexpr size_t kQuantileSample = 200000;
+
+// Calls visit(unit, rawValue) for every element of the training split, de-normalized.
+void forEachRaw(const Dataset& data, const ModelInterface& m, const std::function<void(int64_t, float)>& visit)
+{
+    const int64_t size = m.sampleSize();
+    const int64_t count = data.count();
+    for (int64_t s = 0; s < count; ++s) {
+        const float* x = data.features.data() + s * size;
+        for (int64_t i = 0; i < size; ++i) {
+            const int64_t u = m.unitOf(i);
+            const bool normalized = static_cast<size_t>(u) < m.inputScale.size();
+            visit(u, normalized ? x[i] * m.inputScale[size_t(u)] + m.inputShift[size_t(u)] : x[i]);
+        }
+    }
+}
+
+std::vector<float> decileCuts(std::vector<float> values)
+{
+    std::vector<float> cuts;
+    if (values.empty())
+        return cuts;
+    std::sort(values.begin(), values.end());
+    for (int q = 1; q < 10; ++q) {
+        const float cut = values[std::min(values.size() - 1, values.size() * size_t(q) / 10)];
+        // Ties (a background of zeros) merge bins: a cut equal to the last one adds nothing.
+        if (cuts.empty() || cut > cuts.back())
+            cuts.push_back(cut);
+    }
+    return cuts;
+}
+
+template <typename T>
+std::vector<T> readArray(const nlohmann::json& json, const char* key, bool required = false)
+{
+    if (!json.contains(key)) {
+        if (required)
+            throw std::runtime_error(std::string("interface.") + key + ": missing");
+        return {};
+    }
+    try {
+        return json.at(key).get<std::vector<T>>();
+    } catch (const nlohmann::json::exception&) {
+        throw std::runtime_error(std::string("interface.") + key + ": expected an array of numbers or strings");
+    }
+}
+
+} // namespace
+
+int64_t ModelInterface::sampleSize() const
+{
+    return std::accumulate(sampleShape.begin(), sampleShape.end(), int64_t{1}, std::multiplies<int64_t>());
+}
+
+int64_t ModelInterface::units() const
+{
+    if (sampleShape.empty())
+        return 0;
+    return images ? sampleShape[0] : sampleSize();
+}
+
+int64_t ModelInterface::unitOf(int64_t index) const
+{
+    if (!images)
+        return index;
+    const int64_t plane = sampleSize() / std::max<int64_t>(1, sampleShape[0]);
+    return index / std::max<int64_t>(1, plane);
+}
+
+ModelInterface interfaceOf(const DataBundle& data)
+{
+    ModelInterface m;
+    m.sampleShape = data.train.sampleShape;
+    m.images = data.images;
+    m.inputShift = data.inputShift;
+    m.inputScale = data.inputScale;
+    m.classNames = data.classNames;
+    m.outputs = data.numClasses > 0 && data.train.targetDim == 0 ? data.numClasses : data.train.targetDim;
+    if (m.outputs == 0)
+        m.outputs = data.numClasses;
+
+    const size_t units = size_t(m.units());
+    const int64_t perUnit = data.train.count() * (m.sampleSize() / std::max<int64_t>(1, m.units()));
+    std::vector<double> sum(units, 0.0), squares(units, 0.0);
+    forEachRaw(data.train, m, [&](int64_t u, float v) { sum[size_t(u)] += v; });
+    for (size_t u = 0; u < units; ++u)
+        m.rawMean.push_back(perUnit > 0 ? float(sum[u] / double(perUnit)) : 0.0f);
+    forEachRaw(data.train, m, [&](int64_t u, float v) {
+        const double d = v - m.rawMean[size_t(u)];
+        squares[size_t(u)] += d * d;
+    });
+    for (size_t u = 0; u < units; ++u)
+        m.rawStd.push_back(perUnit > 0 ? float(std::sqrt(squares[u] / double(perUnit))) : 0.0f);
+
+    // Deciles from an evenly strided sample of each unit's values.
+    const size_t stride = std::max<size_t>(1, size_t(perUnit) / kQuantileSample);
+    std::vector<std::vector<float>> sample(units);
+    std::vector<size_t> seen(units, 0);
+    forEachRaw(data.train, m, [&](int64_t u, float v) {
+        if (seen[size_t(u)]++ % stride == 0)
+            sample[size_t(u)].push_back(v);
+    });
+    for (auto& values : sample)
+        m.histogramEdges.push_back(decileCuts(std::move(values)));
+
+    if (!data.train.labels.empty() && data.numClasses > 0) {
+        m.classPrior.assign(size_t(data.numClasses), 0.0f);
+        for (int64_t label : data.train.labels)
+            if (label >= 0 && label < data.numClasses)
+                m.classPrior[size_t(label)] += 1.0f;
+        for (float& p : m.classPrior)
+            p /= float(data.train.labels.size());
+    }
+    return m;
+}
+
+std::string interfaceToJson(const ModelInterface& m)
+{
+    const nlohmann::json json = {
+        {"sampleShape", m.sampleShape},   {"images", m.images},         {"inputShift", m.inputShift},
+        {"inputScale", m.inputScale},     {"classNames", m.classNames}, {"outputs", m.outputs},
+        {"rawMean", m.rawMean},           {"rawStd", m.rawStd},         {"histogramEdges", m.histogramEdges},
+        {"classPrior", m.classPrior},
+    };
+    return json.dump();
+}
+
+ModelInterface interfaceFromJson(const std::string& text)
+{
+    const nlohmann::json json = nlohmann::json::parse(text, nullptr, false);
+    if (json.is_discarded() || !json.is_object())
+        throw std::runtime_error("interface: not a JSON object");
+    ModelInterface m;
+    m.sampleShape = readArray<int64_t>(json, "sampleShape", true);
+    if (m.sampleShape.empty() || m.sampleShape.size() > 3
+        || std::any_of(m.sampleShape.begin(), m.sampleShape.end(), [](int64_t d) { return d <= 0 || d > (1 << 20); }))
+        throw std::runtime_error("interface.sampleShape: expected 1 to 3 positive sizes");
+    m.images = json.value("images", false);
+    m.inputShift = readArray<float>(json, "inputShift");
+    m.inputScale = readArray<float>(json, "inputScale");
+    m.classNames = readArray<std::string>(json, "classNames");
+    m.outputs = json.value("outputs", int64_t{0});
+    m.rawMean = readArray<float>(json, "rawMean");
+    m.rawStd = readArray<float>(json, "rawStd");
+    m.classPrior = readArray<float>(json, "classPrior");
+    if (json.contains("histogramEdges")) {
+        try {
+            m.histogramEdges = json.at("histogramEdges").get<std::vector<std::vector<float>>>();
+        } catch (const nlohmann::json::exception&) {
+            throw std::runtime_error("interface.histogramEdges: expected arrays of numbers");
+        }
+    }
+    const size_t units = size_t(m.units());
+    if (m.inputShift.size() != m.inputScale.size() || (!m.inputShift.empty() && m.inputShift.size() != units))
+        throw std::runtime_error("interface.inputShift/inputScale: expected " + std::to_string(units) + " values each");
+    if (std::any_of(m.inputScale.begin(), m.inputScale.end(), [](float s) { return !(s != 0.0f) || !std::isfinite(s); }))
+        throw std::runtime_error("interface.inputScale: every scale must be finite and non-zero");
+    if (m.outputs <= 0)
+        throw std::runtime_error("interface.outputs: expected a positive number");
+    if (!m.classNames.empty() && int64_t(m.classNames.size()) != m.outputs)
+        throw std::runtime_error("interface.classNames: " + std::to_string(m.classNames.size()) + " names for "
+                                 + std::to_string(m.outputs) + " outputs");
+    return m;
+}
+
+ExperimentSpec completeForInterface(const ExperimentSpec& spec, const ModelInterface& m)
+{
+    return completeFromData(spec, m.sampleShape, m.classification() ? m.outputs : 0,
+                            m.classification() ? 0 : m.outputs);
+}
+
+} // namespace nnlab
