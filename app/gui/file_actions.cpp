@@ -4,6 +4,8 @@
 #include "nnlab/spec_json.h"
 
 #include <QAction>
+#include <QCoreApplication>
+#include <QDir>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QMenu>
@@ -14,6 +16,19 @@
 namespace {
 constexpr int kMaxRecent = 8;
 const char* kFilter = "nnlab experiments (*.json);;All files (*)";
+
+// Where the example experiments are: installed beside the program (<prefix>/share/nnlab,
+// found relative to <prefix>/bin so any prefix works), else the source tree's for a build
+// tree; empty when neither exists.
+QString examplesDir()
+{
+    const QString installed = QDir(QCoreApplication::applicationDirPath())
+                                  .filePath(QStringLiteral(NNLAB_DATADIR_FROM_BINDIR "/experiments"));
+    for (const QString& dir : {installed, QStringLiteral(NNLAB_SOURCE_EXAMPLES_DIR)})
+        if (QFileInfo(dir).isDir())
+            return QDir::cleanPath(dir);
+    return {};
+}
 } // namespace
 
 FileActions::FileActions(ExperimentDocument* document, QWidget* window)
@@ -37,7 +52,9 @@ FileActions::FileActions(ExperimentDocument* document, QWidget* window)
     connect(m_open, &QAction::triggered, this, [this] {
         if (!maybeSave())
             return;
-        const QString dir = QFileInfo(m_document->filePath()).absolutePath();
+        // A new experiment has no folder of its own: start in the examples.
+        const QString dir = m_document->filePath().isEmpty() ? examplesDir()
+                                                              : QFileInfo(m_document->filePath()).absolutePath();
         const QString path = QFileDialog::getOpenFileName(m_window, tr("Open experiment"), dir, tr(kFilter));
         if (!path.isEmpty())
             open(path);

@@ -122,6 +122,19 @@ private slots:
         QVERIFY2(m.rawMean[0] > 60 && m.rawMean[0] < 85, qPrintable(QString::number(m.rawMean[0])));
         QVERIFY(m.histogramEdges.size() == 1 && m.histogramEdges[0].size() >= 3);
         QCOMPARE(m.classPrior.size(), size_t(10));
+        // Drift: windows of training data stay near the sampling baseline; the same windows
+        // brightened by 40 levels (clipped at 255) are far from it.
+        QVERIFY2(m.inputPsiAt100 > 0 && m.inputPsiAt100 < 0.1, qPrintable(QString::number(m.inputPsiAt100)));
+        DataSpec raw = parseExperiment(kCnn).spec.data;
+        raw.normalize = "none";
+        Dataset val = loadData(raw, true, 3).validation;
+        const double normal = inputDrift(m, val.features.data(), 100);
+        for (float& v : val.features)
+            v = std::min(255.0f, v + 40.0f);
+        const double shifted = inputDrift(m, val.features.data(), 100);
+        QVERIFY2(normal < 3 * m.inputPsiAt100 && shifted > 10 * m.inputPsiAt100,
+                 qPrintable(QString("baseline %1, normal %2, shifted %3").arg(m.inputPsiAt100).arg(normal).arg(shifted)));
+        qInfo("input drift of 100 samples: baseline %.4f, validation %.4f, brightened %.4f", m.inputPsiAt100, normal, shifted);
     }
 
     void predictionsOnRawInputsMatchTheTrainersEvaluation()

@@ -65,6 +65,46 @@ std::vector<T> readArray(const nlohmann::json& json, const char* key, bool requi
 
 } // namespace
 
+size_t binOf(const std::vector<float>& cuts, float value)
+{
+    return size_t(std::upper_bound(cuts.begin(), cuts.end(), value) - cuts.begin());
+}
+
+double populationStability(const std::vector<float>& expected, const std::vector<float>& actual)
+{
+    double psi = 0.0;
+    for (size_t i = 0; i < std::min(expected.size(), actual.size()); ++i) {
+        const double e = std::max(1e-4, double(expected[i]));
+        const double a = std::max(1e-4, double(actual[i]));
+        psi += (a - e) * std::log(a / e);
+    }
+    return psi;
+}
+
+double inputDrift(const ModelInterface& m, const float* raw, int64_t count)
+{
+    const size_t units = m.histogramEdges.size();
+    if (units == 0 || count <= 0 || m.histogramFractions.size() != units)
+        return 0.0;
+    std::vector<std::vector<float>> counts(units);
+    for (size_t u = 0; u < units; ++u)
+        counts[u].assign(m.histogramEdges[u].size() + 1, 0.0f);
+    const int64_t size = m.sampleSize();
+    for (int64_t i = 0; i < count * size; ++i) {
+        const size_t u = size_t(m.unitOf(i % size));
+        if (u < units)
+            counts[u][binOf(m.histogramEdges[u], raw[i])] += 1.0f;
+    }
+    double sum = 0.0;
+    for (size_t u = 0; u < units; ++u) {
+        const float total = std::accumulate(counts[u].begin(), counts[u].end(), 0.0f);
+        for (float& c : counts[u])
+            c /= std::max(1.0f, total);
+        sum += populationStability(m.histogramFractions[u], counts[u]);
+    }
+    return sum / double(units);
+}
+
 int64_t ModelInterface::sampleSize() const
 {
     return std::accumulate(sampleShape.begin(), sampleShape.end(), int64_t{1}, std::multiplies<int64_t>());
@@ -118,8 +158,32 @@ ModelInterface interfaceOf(const DataBundle& data)
         if (seen[size_t(u)]++ % stride == 0)
             sample[size_t(u)].push_back(v);
     });
-    for (auto& values : sample)
-        m.histogramEdges.push_back(decileCuts(std::move(values)));
+    for (auto& values : sample) {
+        std::vector<float> cuts = decileCuts(values);
+        std::vector<float> shares(cuts.size() + 1, 0.0f);
+        for (float v : values)
+            shares[binOf(cuts, v)] += 1.0f / float(values.size());
+        m.histogramEdges.push_back(std::move(cuts));
+        m.histogramFractions.push_back(std::move(shares));
+    }
+
+    // What sampling alone gives: consecutive windows of 100 training samples (the training
+    // split is already in a seeded random order).
+    const int64_t window = std::min<int64_t>(100, data.train.count());
+    const int64_t windows = window > 0 ? std::min<int64_t>(20, data.train.count() / window) : 0;
+    if (windows > 0) {
+        std::vector<float> rawWindow(size_t(window * m.sampleSize()));
+        double sumPsi = 0.0;
+        for (int64_t w = 0; w < windows; ++w) {
+            const float* x = data.train.features.data() + w * window * m.sampleSize();
+            for (size_t i = 0; i < rawWindow.size(); ++i) {
+                const size_t u = size_t(m.unitOf(int64_t(i) % m.sampleSize()));
+                rawWindow[i] = u < m.inputScale.size() ? x[i] * m.inputScale[u] + m.inputShift[u] : x[i];
+            }
+            sumPsi += inputDrift(m, rawWindow.data(), window);
+        }
+        m.inputPsiAt100 = sumPsi / double(windows) * double(window) / 100.0;
+    }
 
     if (!data.train.labels.empty() && data.numClasses > 0) {
         m.classPrior.assign(size_t(data.numClasses), 0.0f);
@@ -138,6 +202,7 @@ std::string interfaceToJson(const ModelInterface& m)
         {"sampleShape", m.sampleShape},   {"images", m.images},         {"inputShift", m.inputShift},
         {"inputScale", m.inputScale},     {"classNames", m.classNames}, {"outputs", m.outputs},
         {"rawMean", m.rawMean},           {"rawStd", m.rawStd},         {"histogramEdges", m.histogramEdges},
+        {"histogramFractions", m.histogramFractions}, {"inputPsiAt100", m.inputPsiAt100},
         {"classPrior", m.classPrior},
     };
     return json.dump();
@@ -168,7 +233,22 @@ ModelInterface interfaceFromJson(const std::string& text)
             throw std::runtime_error("interface.histogramEdges: expected arrays of numbers");
         }
     }
+    if (json.contains("histogramFractions")) {
+        try {
+            m.histogramFractions = json.at("histogramFractions").get<std::vector<std::vector<float>>>();
+        } catch (const nlohmann::json::exception&) {
+            throw std::runtime_error("interface.histogramFractions: expected arrays of numbers");
+        }
+    }
+    m.inputPsiAt100 = json.value("inputPsiAt100", 0.0);
     const size_t units = size_t(m.units());
+    if (m.histogramFractions.size() != m.histogramEdges.size())
+        m.histogramFractions.clear(), m.histogramEdges.clear();   // drift then reads as unavailable
+    for (size_t u = 0; u < m.histogramEdges.size(); ++u)
+        if (m.histogramFractions[u].size() != m.histogramEdges[u].size() + 1
+            || !std::is_sorted(m.histogramEdges[u].begin(), m.histogramEdges[u].end()))
+            throw std::runtime_error("interface.histogramEdges[" + std::to_string(u) + "]: cuts must increase and "
+                                     "histogramFractions have one share more");
     if (m.inputShift.size() != m.inputScale.size() || (!m.inputShift.empty() && m.inputShift.size() != units))
         throw std::runtime_error("interface.inputShift/inputScale: expected " + std::to_string(units) + " values each");
     if (std::any_of(m.inputScale.begin(), m.inputScale.end(), [](float s) { return !(s != 0.0f) || !std::isfinite(s); }))
