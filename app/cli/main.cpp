@@ -2,6 +2,7 @@
 #include "check_command.h"
 #include "cli_args.h"
 #include "lr_find_command.h"
+#include "model_commands.h"
 #include "runs_command.h"
 #include "sweep_command.h"
 #include "train_command.h"
@@ -21,6 +22,8 @@ Commands:
   check [EXPERIMENT.json]   the recipe pre-flight: initial loss, overfit one batch, gradient flow, ...
   sweep EXPERIMENT.json     a hyperparameter sweep: grid or random, pruned by ASHA, locally or on Slurm
   runs ...                  list, show, export, diff, delete, resume and import stored runs
+  export RUN --format F     write a run's model as safetensors, ONNX or PyTorch code
+  predict RUN INPUT         class probabilities for images, IDX, CIFAR, CSV or JSON lines
   version                   print the nnlab and LibTorch versions
 
 'nnlab-cli COMMAND --help' describes each command.
@@ -48,6 +51,10 @@ int main(int argc, char** argv)
         return checkCommand(args);
     if (command == "runs")
         return runsCommand(args);
+    if (command == "export")
+        return exportCommand(args);
+    if (command == "predict")
+        return predictCommand(args);
     if (command == "sweep")
         return sweepCommand(args);
     if (command == "sweep-trial")   // hidden: one trial of a sweep, for a Slurm array task

@@ -27,9 +27,33 @@ void ProgressBar::update(const Progress& p)
     }
 }
 
+void ProgressBar::updateItems(int64_t done, int64_t total, const std::string& unit)
+{
+    m_unit = unit;
+    Progress p;
+    p.step = done;
+    p.totalSteps = total;
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_started).count();
+    p.samplesPerSec = elapsed > 0 ? double(done) / elapsed : 0.0;
+    p.etaSeconds = p.samplesPerSec > 0 ? double(total - done) / p.samplesPerSec : 0.0;
+    update(p);
+}
+
 void ProgressBar::draw(bool newline)
 {
     const Progress& p = m_last;
+    if (!m_unit.empty()) {
+        const double fraction = p.totalSteps > 0 ? double(p.step) / double(p.totalSteps) : 0.0;
+        const int filled = static_cast<int>(fraction * 24 + 0.5);
+        const std::string bar = std::string(size_t(filled), '#') + std::string(size_t(24 - filled), '-');
+        std::fprintf(stderr, "%s[%s] %3.0f%% %lld/%lld %s %s/s ETA %s%s", m_terminal ? "\r\033[K" : "", bar.c_str(),
+                     fraction * 100.0, static_cast<long long>(p.step), static_cast<long long>(p.totalSteps),
+                     m_unit.c_str(), formatCount(static_cast<int64_t>(p.samplesPerSec)).c_str(),
+                     formatDuration(p.etaSeconds).c_str(), newline ? "\n" : "");
+        std::fflush(stderr);
+        m_drawn = !newline;
+        return;
+    }
     const double fraction = p.totalSteps > 0 ? static_cast<double>(p.step) / static_cast<double>(p.totalSteps) : 0.0;
     constexpr int kWidth = 24;
     const int filled = static_cast<int>(fraction * kWidth + 0.5);

@@ -72,7 +72,7 @@ Dataset generate2d(const std::string& source, int64_t samples, int64_t classes, 
 
 // IDX image + label files (raw or gzip, detected by magic bytes). Images become {1, H, W}
 // floats in 0..255; labels int64.
-Dataset readIdx(const std::string& imagesFile, const std::string& labelsFile);
+Dataset readIdx(const std::string& imagesFile, const std::string& labelsFile);   // labelsFile "" = images only
 
 // CIFAR-10 binary batches (each record: 1 label byte + 3072 pixel bytes), {3, 32, 32} in 0..255.
 Dataset readCifarBatches(const std::vector<std::string>& files);

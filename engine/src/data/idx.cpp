@@ -92,7 +92,7 @@ Dataset readIdx(const std::string& imagesFile, const std::string& labelsFile)
     checkSize(imagesFile, 16, imageDims, images.size());
 
     Dataset data;
-    {
+    if (!labelsFile.empty()) {
         const std::vector<unsigned char> labels = detail::readFileBytes(labelsFile);
         const std::vector<uint64_t> labelDims =
             readHeader(labelsFile, labels, kLabelsMagic, "label");

@@ -1,0 +1,93 @@
+// `nnlab-cli export RUN --format safetensors|onnx|pytorch --out FILE`.
+#include "model_commands.h"
+
+#include "cli_args.h"
+#include "model_source.h"
+
+#include "nnlab/model_export.h"
+
+#include <cstdio>
+#include <filesystem>
+
+namespace nnlab::cli {
+
+namespace {
+
+const char* kExportHelp = R"(Usage: nnlab-cli export RUN --format safetensors|onnx|pytorch [--out FILE] [options]
+
+Writes a stored run's trained model for other tools. Every format takes the same raw inputs
+as `predict` and `serve` (pixels 0..255, CSV values as written): the training data's
+normalization is part of the export.
+  safetensors  the weights under their state-dict names ("0.weight", "3.body.0.weight"), with
+               the experiment and the input interface (shape, normalization, classes) in the
+               metadata; `nnlab-cli predict FILE.safetensors` and `train --init-weights` read it
+  onnx         an ONNX graph (opset 17): normalization first, outputs "logits" and, for
+               classifiers, "probabilities"; runs in ONNX Runtime, OpenCV DNN and others
+  pytorch      FILE.py, a readable nn.Module that rebuilds the network, and FILE.safetensors
+               beside it; `python3 FILE.py` loads it with PyTorch
+
+RUN is a run id or a unique prefix of one (see `nnlab-cli runs list`).
+
+Options:
+  --format F              safetensors, onnx or pytorch (required)
+  --out FILE              where to write (default: <run name>-<id>.<ext> in this folder)
+  --checkpoint best|latest  which weights: the best checkpoint (default, when the run kept one)
+                          or the latest
+  --db PATH               run store file (default $NNLAB_DB, else ~/.local/share/nnlab/runs.db)
+  -h, --help              this help
+
+Exit status: 0 written, 1 failed, 2 bad arguments or unknown run.
+)";
+
+const char* extensionOf(ExportFormat format)
+{
+    switch (format) {
+    case ExportFormat::Safetensors: return ".safetensors";
+    case ExportFormat::Onnx: return ".onnx";
+    case ExportFormat::Pytorch: return ".py";
+    }
+    return "";
+}
+
+} // namespace
+
+int exportCommand(std::vector<std::string> argv)
+{
+    Args args(std::move(argv));
+    if (args.wantsHelp()) {
+        std::fputs(kExportHelp, stdout);
+        return kExitOk;
+    }
+    ModelSourceOptions source = modelSourceOptions(args);
+    const auto formatText = args.value("--format");
+    const auto out = args.value("--out");
+    std::string error;
+    const std::vector<std::string> positionals = args.positionals(error);
+    if (!error.empty() || !args.missingValue().empty())
+        return usageError("export", error.empty() ? args.missingValue() + " needs a value" : error);
+    if (positionals.size() != 1)
+        return usageError("export", "expected one RUN");
+    if (!formatText)
+        return usageError("export", "--format is required: safetensors, onnx or pytorch");
+    const auto format = exportFormatFromString(*formatText);
+    if (!format)
+        return usageError("export", "--format: '" + *formatText + "' is not one of safetensors, onnx, pytorch");
+    if (!source.ok())
+        return usageError("export", source.error);
+
+    LoadedModel model;
+    if (const int status = loadModel(positionals[0], source, model); status != kExitOk)
+        return status;
+    const std::string path = out ? *out : defaultExportName(model.weights, extensionOf(*format));
+    try {
+        for (const std::string& file : exportModel(model.weights, *format, path))
+            std::printf("wrote %s (%s bytes)\n", file.c_str(),
+                        formatCount(int64_t(std::filesystem::file_size(file))).c_str());
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "nnlab-cli export: %s\n", e.what());
+        return kExitFailed;
+    }
+    return kExitOk;
+}
+
+} // namespace nnlab::cli

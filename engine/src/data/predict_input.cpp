@@ -1,0 +1,302 @@
+#include "nnlab/predict_input.h"
+
+#include "csv_parser.h"
+#include "gzip_reader.h"
+#include "nnlab/data.h"
+#include "nnlab/model_info.h"
+
+#include <nlohmann/json.hpp>
+#include <stb_image.h>
+#include <stb_image_resize.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <memory>
+#include <optional>
+
+namespace fs = std::filesystem;
+
+namespace nnlab {
+
+namespace {
+
+bool endsWith(const std::string& text, const std::string& tail)
+{
+    return text.size() >= tail.size() && std::equal(tail.rbegin(), tail.rend(), text.rbegin(),
+                                                     [](char a, char b) { return std::tolower(a) == std::tolower(b); });
+}
+
+bool isImageFile(const std::string& name)
+{
+    for (const char* ext : {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tga", ".pgm", ".ppm"})
+        if (endsWith(name, ext))
+            return true;
+    return false;
+}
+
+PredictInputKind kindOf(const std::string& path)
+{
+    if (fs::is_directory(path))
+        return PredictInputKind::ImageFolder;
+    std::string name = fs::path(path).filename().string();
+    if (endsWith(name, ".gz"))
+        name.resize(name.size() - 3);
+    if (isImageFile(name))
+        return PredictInputKind::Image;
+    if (endsWith(name, ".jsonl") || endsWith(name, ".ndjson"))
+        return PredictInputKind::JsonLines;
+    if (endsWith(name, ".csv") || endsWith(name, ".tsv") || endsWith(name, ".txt"))
+        return PredictInputKind::Csv;
+    if (name.find("idx3") != std::string::npos || endsWith(name, ".idx"))
+        return PredictInputKind::Idx;
+    if (endsWith(name, ".bin"))
+        return PredictInputKind::Cifar;
+    throw DataError(path + ": cannot tell what kind of input this is; expected a folder of images, an image, "
+                           "an IDX file (*idx3*), a CIFAR-10 batch (*.bin), a CSV (*.csv) or JSON lines (*.jsonl)");
+}
+
+void checkImages(const std::string& path, const ModelInterface& m)
+{
+    if (!m.images)
+        throw DataError(path + ": images given, but the model takes " + std::to_string(m.sampleSize())
+                        + " features per sample, not an image");
+}
+
+// A Dataset from a training-format file, checked against the model's sample shape.
+void takeDataset(PredictInput& in, Dataset data, const std::string& path, const ModelInterface& m)
+{
+    if (data.sampleShape != m.sampleShape)
+        throw DataError(path + ": samples of shape " + shapeText(data.sampleShape) + ", the model takes "
+                        + shapeText(m.sampleShape));
+    in.features = std::move(data.features);
+    in.labels = std::move(data.labels);
+    for (int64_t i = 0; i < int64_t(in.features.size()) / std::max<int64_t>(1, m.sampleSize()); ++i)
+        in.names.push_back("#" + std::to_string(i));
+}
+
+// Rows of numbers: as many columns as the model takes, or one more (the label: the column named
+// by labelColumn, else the last). A first row that is not all numbers is the header.
+void readCsvInput(PredictInput& in, const std::string& path, const ModelInterface& m, const PredictInputOptions& o)
+{
+    const std::vector<unsigned char> bytes = detail::readFileBytes(path);
+    detail::CsvParser parser(reinterpret_cast<const char*>(bytes.data()), bytes.size(), o.delimiter, path);
+    const size_t features = size_t(m.sampleSize());
+    std::vector<std::string> fields;
+    std::vector<std::string> header;
+    std::optional<size_t> labelAt;
+    bool first = true;
+    while (parser.next(fields)) {
+        const std::string where = path + ":" + std::to_string(parser.recordLine());
+        if (first) {
+            first = false;
+            const auto numeric = [](const std::string& f) { return detail::parseFloat(f) || detail::isMissing(f); };
+            bool isHeader = false;
+            if (fields.size() == features + 1) {
+                labelAt = fields.size() - 1;
+                if (!o.labelColumn.empty()) {
+                    const auto named = std::find(fields.begin(), fields.end(), o.labelColumn);
+                    if (named != fields.end())
+                        labelAt = size_t(named - fields.begin());
+                    else if (const auto index = detail::parseFloat(o.labelColumn); index && *index >= 0 && *index < fields.size())
+                        labelAt = size_t(*index);
+                    else
+                        throw DataError(path + ": no column '" + o.labelColumn + "'");
+                }
+            } else if (fields.size() != features) {
+                throw DataError(where + ": " + std::to_string(fields.size()) + " columns; the model takes "
+                                + std::to_string(features) + " features (plus at most one label column)");
+            }
+            // A header names the features: some feature column is not a number. (A label may be text.)
+            for (size_t c = 0; c < fields.size(); ++c)
+                isHeader = isHeader || ((!labelAt || c != *labelAt) && !numeric(fields[c]));
+            if (isHeader)
+                continue;
+        }
+        const size_t expected = features + (labelAt ? 1 : 0);
+        if (fields.size() != expected)
+            throw DataError(where + ": expected " + std::to_string(expected) + " columns, got " + std::to_string(fields.size()));
+        for (size_t c = 0; c < fields.size(); ++c) {
+            if (labelAt && c == *labelAt)
+                continue;
+            const auto value = detail::parseFloat(fields[c]);
+            if (!value)
+                throw DataError(where + ": column " + std::to_string(c + 1) + " ('" + fields[c] + "') is not a number");
+            in.features.push_back(*value);
+        }
+        if (labelAt) {
+            const auto it = std::find(m.classNames.begin(), m.classNames.end(), fields[*labelAt]);
+            in.labels.push_back(it == m.classNames.end() ? -1 : int64_t(it - m.classNames.begin()));
+        }
+        in.names.push_back("row " + std::to_string(in.names.size() + 1));
+    }
+}
+
+void flattenNumbers(const nlohmann::json& value, std::vector<float>& out, const std::string& where)
+{
+    if (value.is_array()) {
+        for (const auto& item : value)
+            flattenNumbers(item, out, where);
+        return;
+    }
+    if (!value.is_number())
+        throw DataError(where + ": expected numbers, found " + std::string(value.type_name()));
+    const double v = value.get<double>();
+    if (!std::isfinite(v))
+        throw DataError(where + ": a value is not finite");
+    out.push_back(float(v));
+}
+
+void readJsonLines(PredictInput& in, const std::string& path, const ModelInterface& m)
+{
+    std::ifstream file(path);
+    if (!file)
+        throw DataError(path + ": cannot open");
+    std::string line;
+    int64_t number = 0;
+    while (std::getline(file, line)) {
+        ++number;
+        if (line.find_first_not_of(" \t\r") == std::string::npos)
+            continue;
+        const std::string where = path + ":" + std::to_string(number);
+        const nlohmann::json json = nlohmann::json::parse(line, nullptr, false);
+        if (json.is_discarded())
+            throw DataError(where + ": not valid JSON");
+        const nlohmann::json* sample = &json;
+        if (json.is_object()) {
+            if (!json.contains("input"))
+                throw DataError(where + ": expected an array, or an object with \"input\"");
+            sample = &json["input"];
+        }
+        const size_t before = in.features.size();
+        flattenNumbers(*sample, in.features, where);
+        const size_t got = in.features.size() - before;
+        if (int64_t(got) != m.sampleSize())
+            throw DataError(where + ": " + std::to_string(got) + " numbers, the model takes " + std::to_string(m.sampleSize())
+                            + " (shape " + shapeText(m.sampleShape) + ")");
+        in.names.push_back("line " + std::to_string(number));
+    }
+}
+
+std::vector<uint8_t> fileBytes(const std::string& path)
+{
+    std::ifstream file(path, std::ios::binary);
+    if (!file)
+        throw DataError(path + ": cannot open");
+    return std::vector<uint8_t>(std::istreambuf_iterator<char>(file), {});
+}
+
+void readImages(PredictInput& in, const std::vector<std::string>& files, const ModelInterface& m,
+                const PredictInputOptions& o)
+{
+    in.features.reserve(files.size() * size_t(m.sampleSize()));
+    for (size_t i = 0; i < files.size(); ++i) {
+        const std::vector<uint8_t> bytes = fileBytes(files[i]);
+        const std::vector<float> pixels = decodeImage(bytes.data(), bytes.size(), m, files[i]);
+        in.features.insert(in.features.end(), pixels.begin(), pixels.end());
+        in.names.push_back(fs::path(files[i]).filename().string());
+        if (o.progress)
+            o.progress(int64_t(i + 1), int64_t(files.size()));
+    }
+}
+
+} // namespace
+
+const char* toString(PredictInputKind kind)
+{
+    switch (kind) {
+    case PredictInputKind::ImageFolder: return "images";
+    case PredictInputKind::Image: return "image";
+    case PredictInputKind::Idx: return "idx";
+    case PredictInputKind::Cifar: return "cifar";
+    case PredictInputKind::Csv: return "csv";
+    case PredictInputKind::JsonLines: return "jsonl";
+    }
+    return "?";
+}
+
+std::vector<float> decodeImage(const uint8_t* bytes, size_t size, const ModelInterface& m, const std::string& source)
+{
+    if (!m.images || m.sampleShape.size() != 3)
+        throw DataError(source + ": an image, but the model takes " + shapeText(m.sampleShape) + " features");
+    const int channels = int(m.sampleShape[0]);
+    if (channels != 1 && channels != 3)
+        throw DataError(source + ": the model takes " + std::to_string(channels) + "-channel images; only grey (1) "
+                        "and RGB (3) images can be decoded");
+    if (size > size_t(std::numeric_limits<int>::max()))
+        throw DataError(source + ": too large for an image");
+    int width = 0, height = 0, fileChannels = 0;
+    std::unique_ptr<stbi_uc, void (*)(void*)> decoded(
+        stbi_load_from_memory(bytes, int(size), &width, &height, &fileChannels, channels), stbi_image_free);
+    if (!decoded)
+        throw DataError(source + ": not a readable image (" + std::string(stbi_failure_reason()) + ")");
+    const int h = int(m.sampleShape[1]), w = int(m.sampleShape[2]);
+    std::vector<stbi_uc> resized;
+    const stbi_uc* pixels = decoded.get();
+    if (width != w || height != h) {
+        resized.resize(size_t(w) * size_t(h) * size_t(channels));
+        if (!stbir_resize_uint8(decoded.get(), width, height, 0, resized.data(), w, h, 0, channels))
+            throw DataError(source + ": cannot resize " + std::to_string(width) + "x" + std::to_string(height)
+                            + " to " + std::to_string(w) + "x" + std::to_string(h));
+        pixels = resized.data();
+    }
+    // Interleaved HWC bytes -> planar CHW values 0..255.
+    std::vector<float> out(size_t(channels) * size_t(h) * size_t(w));
+    for (int c = 0; c < channels; ++c)
+        for (int p = 0; p < h * w; ++p)
+            out[size_t(c) * size_t(h * w) + size_t(p)] = float(pixels[size_t(p) * size_t(channels) + size_t(c)]);
+    return out;
+}
+
+PredictInput readPredictInput(const std::string& path, const ModelInterface& m, const PredictInputOptions& o)
+{
+    if (!fs::exists(path))
+        throw DataError(path + ": no such file or folder");
+    PredictInput in;
+    in.kind = kindOf(path);
+    switch (in.kind) {
+    case PredictInputKind::ImageFolder: {
+        checkImages(path, m);
+        std::vector<std::string> files;
+        for (const auto& entry : fs::directory_iterator(path))
+            if (entry.is_regular_file() && isImageFile(entry.path().filename().string()))
+                files.push_back(entry.path().string());
+        std::sort(files.begin(), files.end());
+        if (files.empty())
+            throw DataError(path + ": no PNG or JPEG images in this folder");
+        readImages(in, files, m, o);
+        break;
+    }
+    case PredictInputKind::Image:
+        checkImages(path, m);
+        readImages(in, {path}, m, o);
+        break;
+    case PredictInputKind::Idx: {
+        checkImages(path, m);
+        // The labels beside it, named as MNIST names them: accuracy comes for free.
+        std::string labels = path;
+        const auto at = labels.find("images-idx3");
+        if (at != std::string::npos)
+            labels.replace(at, 11, "labels-idx1");
+        takeDataset(in, readIdx(path, at != std::string::npos && fs::exists(labels) ? labels : ""), path, m);
+        break;
+    }
+    case PredictInputKind::Cifar:
+        checkImages(path, m);
+        takeDataset(in, readCifarBatches({path}), path, m);
+        break;
+    case PredictInputKind::Csv:
+        readCsvInput(in, path, m, o);
+        break;
+    case PredictInputKind::JsonLines:
+        readJsonLines(in, path, m);
+        break;
+    }
+    if (in.count() == 0)
+        throw DataError(path + ": no samples");
+    return in;
+}
+
+} // namespace nnlab
