@@ -16,6 +16,7 @@
 
 #include <optional>
 #include <cstdio>
+#include <filesystem>
 #include <ctime>
 
 namespace nnlab::cli {
@@ -35,6 +36,9 @@ Options:
                            or --set model.layers[0].out_channels=32 (repeatable)
   --db PATH                run store file (default: $NNLAB_DB, else
                            $XDG_DATA_HOME/nnlab/runs.db)
+  --init-weights FILE      start from these weights (a .safetensors from `nnlab-cli export`)
+                           instead of a fresh initialization: fine-tuning; they must fit the
+                           experiment's model (every tensor named, each shape right)
   --no-store               do not record the run
   --quiet                  no progress bar
   -h, --help               this help
@@ -84,6 +88,7 @@ int trainExperiment(const PreparedExperiment& experiment, const TrainRunOptions&
     RunSessionOptions session;
     session.store = options.store;
     session.databasePath = options.databasePath;
+    session.initWeights = options.initWeights;
     RunSessionHooks hooks;
     ExperimentSpec spec = experiment.spec;   // a resume's comes from the store
     hooks.recorded = [&](const std::string& id, const ExperimentSpec& recorded) {
@@ -166,6 +171,11 @@ int trainCommand(const std::vector<std::string>& argv)
     options.quiet = args.flag("--quiet");
     if (auto db = args.value("--db"))
         options.databasePath = *db;
+    if (auto weights = args.value("--init-weights")) {
+        if (!std::filesystem::is_regular_file(*weights))
+            return usageError("train", "--init-weights: " + *weights + ": no such file");
+        options.initWeights = *weights;
+    }
     std::vector<std::string> overrides = args.values("--set");
     if (auto epochs = args.value("--epochs"))
         overrides.push_back("training.epochs=" + *epochs);

@@ -9,6 +9,7 @@
 namespace nnlab::cli {
 
 struct TrainRunOptions {
+    std::string initWeights;       // --init-weights: a safetensors file to start from
     std::string databasePath;      // run store file; empty = defaultDatabasePath()
     bool store = true;             // false with --no-store
     std::string resumeRunId;       // continue this stored run from its last checkpoint

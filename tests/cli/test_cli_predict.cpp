@@ -152,6 +152,25 @@ private slots:
         QCOMPARE(rowsOf(r.out), m_idxRows);
     }
 
+    void fineTuningStartsFromExportedWeights()
+    {
+        const QString file = m_dir.filePath("tune.safetensors");
+        Result r = cli({"export", m_run, "--format", "safetensors", "--out", file, "--checkpoint", "latest"}, m_db);
+        QVERIFY2(r.status == 0, qPrintable(r.err));
+        // A learning rate too small to move anything: the run starts, and stays, where the
+        // exported weights were.
+        r = cli({"train", kExamples + "fashion-cnn.json", "--set", "data.train_limit=3000", "--epochs", "1",
+                 "--set", "optimizer.lr=1e-12", "--init-weights", file, "--quiet"}, m_db);
+        QVERIFY2(r.status == 0, qPrintable(r.err));
+        const QRegularExpressionMatch tuned = QRegularExpression("val/accuracy\\s+([0-9.]+)").match(r.out);
+        QVERIFY2(tuned.hasMatch(), qPrintable(r.out));
+        QVERIFY2(tuned.captured(1).toDouble() > 0.6, qPrintable(r.out));   // a fresh network scores about 0.1
+        // Weights of another model are refused, naming the tensors.
+        r = cli({"train", kExamples + "spiral-mlp.json", "--epochs", "1", "--init-weights", file, "--quiet"}, m_db);
+        QCOMPARE(r.status, 1);
+        QVERIFY2(r.err.contains("tensor '0.weight' has shape [16, 1, 3, 3], the model needs [64, 2]"), qPrintable(r.err));
+    }
+
     void badInputIsNamed_data()
     {
         QTest::addColumn<QStringList>("args");

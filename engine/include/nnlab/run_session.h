@@ -19,6 +19,7 @@ struct RunSessionOptions {
     std::string runName;            // a new run's name; empty = the experiment's name
     std::vector<std::string> tags;  // a new run's tags (a sweep's trials: "sweep:<id>")
     std::string notes;              // a new run's notes
+    std::string initWeights;        // a new run starts from these safetensors weights (TrainOptions::initWeights)
 };
 
 struct RunSessionHooks {

@@ -56,6 +56,10 @@ struct TrainOptions {
                                        // When: training.checkpoint_every_steps / _every_seconds
     std::string bestCheckpointPath;    // the best by training.best_metric; empty = none
     std::string resumeFrom;            // continue from this checkpoint file
+    // Start from these weights instead of the seeded initialization: a safetensors file from
+    // `nnlab-cli export` (fine-tuning). Every parameter and buffer must be there with its
+    // shape; a mismatch fails the run naming the tensor. A resume ignores it.
+    std::string initWeights;
     double reportInterval = 0.1;       // seconds between metric/progress callbacks
     // Engine features attached to the loop (monitors, layer statistics, ...); they run in
     // this order on the training thread, after the window statistics, before checkpoints.

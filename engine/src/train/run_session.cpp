@@ -155,6 +155,8 @@ private:
                 user.event(kind, step, detail);
         };
         m_train.hooks = m_hooks.trainHooks;
+        if (m_train.resumeFrom.empty())
+            m_train.initWeights = m_options.initWeights;
         m_out.result = train(fitted.experiment, data, m_control, callbacks, m_train);
         finishRecord();
     }

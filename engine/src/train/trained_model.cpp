@@ -4,6 +4,7 @@
 
 #include "builder.h"
 #include "checkpoint.h"
+#include "weights_io.h"
 #include "nnlab/data.h"
 #include "nnlab/experiment.h"
 #include "nnlab/spec_json.h"
@@ -44,7 +45,11 @@ ModelInterface interfaceOfRun(const RunDetails& run, const ExperimentSpec& spec)
     }
 }
 
-std::vector<NamedTensor> tensorsOf(torch::nn::Module& model)
+} // namespace
+
+namespace detail {
+
+std::vector<NamedTensor> weightsOf(torch::nn::Module& model)
 {
     std::vector<NamedTensor> out;
     auto add = [&](const std::string& name, const torch::Tensor& value) {
@@ -61,7 +66,7 @@ std::vector<NamedTensor> tensorsOf(torch::nn::Module& model)
 }
 
 // Copies plain tensors into a built model by name; every parameter and buffer must be given.
-void loadTensors(torch::nn::Module& model, const std::vector<NamedTensor>& tensors)
+void loadWeightsInto(torch::nn::Module& model, const std::vector<NamedTensor>& tensors)
 {
     std::map<std::string, const NamedTensor*> byName;
     for (const NamedTensor& t : tensors)
@@ -82,7 +87,7 @@ void loadTensors(torch::nn::Module& model, const std::vector<NamedTensor>& tenso
         copy(b.key(), b.value());
 }
 
-} // namespace
+} // namespace detail
 
 TrainedWeights loadTrainedWeights(const RunStore& store, const std::string& runIdOrPrefix, CheckpointChoice choice)
 {
@@ -123,7 +128,7 @@ TrainedWeights loadTrainedWeights(const RunStore& store, const std::string& runI
                 throw;
             continue;
         }
-        weights.tensors = tensorsOf(*model);
+        weights.tensors = detail::weightsOf(*model);
         return weights;
     }
     throw std::runtime_error(weights.checkpointPath + ": unreadable");
@@ -140,9 +145,14 @@ std::string checkWeightsFit(const ExperimentSpec& spec, const std::vector<NamedT
         given[t.name] = &t;
     std::ostringstream problems;
     std::set<std::string> expected;
+    int count = 0;
+    constexpr int kShown = 12;   // the first problems tell what is wrong; the rest are counted
     auto check = [&](const std::string& name, const torch::Tensor& target) {
         expected.insert(name);
         const auto it = given.find(name);
+        const bool bad = it == given.end() || it->second->shape != target.sizes().vec();
+        if (bad && ++count > kShown)
+            return;
         if (it == given.end())
             problems << "tensor '" << name << "' is missing (the model needs " << shapeText(target.sizes().vec()) << ")\n";
         else if (it->second->shape != target.sizes().vec())
@@ -154,8 +164,10 @@ std::string checkWeightsFit(const ExperimentSpec& spec, const std::vector<NamedT
     for (const auto& b : model->named_buffers())
         check(b.key(), b.value());
     for (const NamedTensor& t : tensors)
-        if (!expected.count(t.name))
+        if (!expected.count(t.name) && ++count <= kShown)
             problems << "tensor '" << t.name << "' is not part of this model\n";
+    if (count > kShown)
+        problems << "... and " << count - kShown << " more\n";
     std::string text = problems.str();
     if (!text.empty())
         text.pop_back();
@@ -207,7 +219,7 @@ Predictor::Predictor(const TrainedWeights& weights, int threads) : m_impl(std::m
     m_impl->interface = weights.interface;
     const PreparedExperiment prepared = preparedFor(weights.spec, weights.runId.empty() ? "weights" : "run " + weights.runId);
     m_impl->model = detail::buildModel(weights.spec.model, prepared.model);
-    loadTensors(*m_impl->model, weights.tensors);
+    detail::loadWeightsInto(*m_impl->model, weights.tensors);
     m_impl->model->eval();
     m_impl->outputs = 1;
     for (int64_t d : prepared.model.outputShape)

@@ -4,6 +4,8 @@
 #include "device.h"
 #include "monitor_hook.h"
 #include "nnlab/model_interface.h"
+#include "nnlab/trained_model.h"
+#include "weights_io.h"
 #include "train_pieces.h"
 
 #include <ATen/Context.h>
@@ -79,6 +81,7 @@ public:
 
 private:
     TrainInfo info() const;
+    void loadInitialWeights(const std::string& path);
     void trainStep();
     void endEpoch();
     struct Stop {
@@ -151,6 +154,8 @@ Trainer::Trainer(const PreparedExperiment& experiment, const DataBundle& data, T
     m_report.setListener([this](const MetricPoint& point) {
         eachHook([&](TrainHook& h) { h.metricReported(m_state, point, m_requests); });
     });
+    if (!options.initWeights.empty() && options.resumeFrom.empty())
+        loadInitialWeights(options.initWeights);
     if (!options.resumeFrom.empty()) {
         const CheckpointState restored = m_checkpoints->restore(options.resumeFrom);
         m_state.step = restored.step;
@@ -183,6 +188,18 @@ TrainResult Trainer::run()
         m_checkpoints->commit(m_state);   // after the requests: a state a hook rejected is never saved
     }
     return end(TrainStatus::Finished, {});
+}
+
+// Fine-tuning: weights from an exported safetensors file, checked against this network.
+void Trainer::loadInitialWeights(const std::string& path)
+{
+    const SafetensorsContents file = readSafetensors(path);
+    const std::string problems = checkWeightsFit(m_spec, file.tensors);
+    if (!problems.empty())
+        throw std::runtime_error("initial weights " + path + " do not fit this model:\n" + problems);
+    detail::loadWeightsInto(*m_model, file.tensors);
+    m_optimizer.repack();   // the parameters' values changed under the flat optimizer's views
+    m_report.event(EventKind::Note, 0, "initialized from " + path);
 }
 
 // What the run tells about itself before its first step.
