@@ -4,6 +4,7 @@
 #include "lr_find_command.h"
 #include "model_commands.h"
 #include "runs_command.h"
+#include "serve_command.h"
 #include "sweep_command.h"
 #include "train_command.h"
 
@@ -22,6 +23,7 @@ Commands:
   check [EXPERIMENT.json]   the recipe pre-flight: initial loss, overfit one batch, gradient flow, ...
   sweep EXPERIMENT.json     a hyperparameter sweep: grid or random, pruned by ASHA, locally or on Slurm
   runs ...                  list, show, export, diff, delete, resume and import stored runs
+  serve RUN                 serve a trained run over HTTP: batching, Prometheus metrics, drift monitors
   export RUN --format F     write a run's model as safetensors, ONNX or PyTorch code
   predict RUN INPUT         class probabilities for images, IDX, CIFAR, CSV or JSON lines
   version                   print the nnlab and LibTorch versions
@@ -55,6 +57,8 @@ int main(int argc, char** argv)
         return exportCommand(args);
     if (command == "predict")
         return predictCommand(args);
+    if (command == "serve")
+        return serveCommand(args);
     if (command == "sweep")
         return sweepCommand(args);
     if (command == "sweep-trial")   // hidden: one trial of a sweep, for a Slurm array task
