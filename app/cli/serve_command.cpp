@@ -55,9 +55,9 @@ Options:
 Monitors (threshold = coefficient x baseline; a coefficient of 0 turns one off):
   --monitor-latency X           p99 latency over 10 s > X x start-up single-sample p99 (default 5)
   --monitor-error-rate X        failed share of predict requests over 10 s > X x 1% (default 5)
-  --monitor-input-drift X       input PSI of the drift window > X x its sampling PSI (default 4)
+  --monitor-input-drift X       input PSI of the drift window > X x its sampling PSI (default 12)
   --monitor-prediction-shift X  predicted-class PSI vs training labels > X x (classes-1)/window
-                                (default 5)
+                                (default 10)
 Latency and error rate judge with at least 20 requests in the window, the drift monitors
 once the window is full. Alerts go to stderr, /metrics, /v1/stats and the webhook.
 

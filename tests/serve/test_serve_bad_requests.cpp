@@ -189,9 +189,9 @@ private slots:
         const auto result = client.Post("/v1/predict", good, "application/json");
         QVERIFY(result && result->status == 200);
         QCOMPARE(jsonOf(result)["outputs"][0].size(), size_t(10));
-        const ServeStats stats = m_server->stats();
-        QVERIFY(stats.errorsTotal >= 1000);
-        QCOMPARE(stats.samplesTotal, int64_t(1));   // only the good one reached the model (the start-up probe is not counted)
+        // Requests are counted just after their answers are sent: wait for the last ones.
+        QTRY_VERIFY_WITH_TIMEOUT(m_server->stats().errorsTotal >= 1000, 30000);
+        QCOMPARE(m_server->stats().samplesTotal, int64_t(1));   // only the good one reached the model (the start-up probe is not counted)
     }
 
 private:
