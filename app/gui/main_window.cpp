@@ -9,6 +9,8 @@
 #include "charts/charts_panel.h"
 #include "core/experiment_document.h"
 #include "core/training_controller.h"
+#include "deploy/deployments_dock.h"
+#include "deploy/predictions_dialog.h"
 #include "editor/data_panel.h"
 #include "editor/hyperparameters_panel.h"
 #include "editor/lr_finder_dialog.h"
@@ -101,6 +103,9 @@ void MainWindow::createPanels()
     QDockWidget* alerts = dock(tr("Alerts"), "alertsDock", m_alerts, Qt::BottomDockWidgetArea);
     splitDockWidget(runs, alerts, Qt::Horizontal);
     resizeDocks({runs, alerts}, {700, 400}, Qt::Horizontal);
+    m_deployments = new DeploymentsDock(this);
+    tabifyDockWidget(alerts, dock(tr("Deployments"), "deploymentsDock", m_deployments, Qt::BottomDockWidgetArea));
+    alerts->raise();
 
     connect(m_modelEditor, &ModelEditor::selectionChangedTo, m_diagram, &NetworkDiagram::setSelectedLayer);
     connect(m_diagram, &NetworkDiagram::layerClicked, m_modelEditor, &ModelEditor::selectLayer);
@@ -109,6 +114,22 @@ void MainWindow::createPanels()
     connect(m_runs, &RunsPanel::runRenamed, m_charts, &ChartsPanel::setRunName);
     connect(m_runs, &RunsPanel::openExperimentRequested, this, &MainWindow::openStoredExperiment);
     connect(m_runs, &RunsPanel::resumeRequested, this, &MainWindow::resumeRun);
+    connect(m_runs, &RunsPanel::deployRequested, this, [this](const QString& runId, const QString& name) {
+        m_deployments->deploy(runId, name, databasePath());
+        if (auto* d = qobject_cast<QDockWidget*>(m_deployments->parentWidget())) {
+            d->show();
+            d->raise();
+        }
+    });
+    connect(m_deployments, &DeploymentsDock::deployRequested, m_runs, [this] {
+        if (QAction* deploy = m_runs->action(QStringLiteral("deploy")); deploy && deploy->isEnabled())
+            deploy->trigger();
+        else
+            statusBar()->showMessage(tr("Select a trained run in the Runs dock first"), 5000);
+    });
+    connect(m_runs, &RunsPanel::predictImagesRequested, this, [this](const QString& runId, const QStringList& files) {
+        (new PredictionsDialog(databasePath(), runId, files, this))->show();
+    });
 }
 
 void MainWindow::createMenus()

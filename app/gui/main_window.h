@@ -8,6 +8,7 @@
 #include <QMainWindow>
 #include <QPointer>
 
+class DeploymentsDock;
 class AlertNotifier;
 class AlertsDock;
 class ChartsPanel;
@@ -37,6 +38,7 @@ public:
     RunsPanel* runs() const { return m_runs; }
     MonitorsPanel* monitors() const { return m_monitors; }
     AlertsDock* alerts() const { return m_alerts; }
+    DeploymentsDock* deployments() const { return m_deployments; }
     AlertNotifier* alertNotifier() const { return m_alertNotifier; }
     QAction* checkAction() const { return m_checkAction; }            // Train > Check (the pre-flight)
     QAction* shortcutsAction() const { return m_shortcutsAction; }   // Help > Keyboard Shortcuts
@@ -70,6 +72,7 @@ private:
     RunsPanel* m_runs = nullptr;
     MonitorsPanel* m_monitors = nullptr;
     AlertsDock* m_alerts = nullptr;
+    DeploymentsDock* m_deployments = nullptr;
     AlertNotifier* m_alertNotifier = nullptr;
     QAction* m_checkAction = nullptr;
     QAction* m_shortcutsAction = nullptr;

@@ -48,6 +48,8 @@ void RunsPanel::buildUi()
 
     // A tree so that sweeps can hold their trials; flat, it reads as the table it was.
     m_view = new QTreeView(this);
+    m_view->viewport()->setAcceptDrops(true);   // image files dropped on a run: predictions
+    m_view->viewport()->installEventFilter(this);
     m_view->setModel(m_proxy);
     m_view->setSortingEnabled(true);
     m_view->sortByColumn(RunsTableModel::StartedColumn, Qt::DescendingOrder);
@@ -119,6 +121,12 @@ void RunsPanel::buildUi()
         &RunsPanel::resumeSelected);
     add(QStringLiteral("compare"), tr("Compare"),
         tr("Compare two runs: select two rows, or tick two runs"), &RunsPanel::compareSelected);
+    add(QStringLiteral("deploy"), tr("Deploy"),
+        tr("Serve the run's model on this machine over HTTP, with live latency and drift charts "
+           "(the Deployments dock)"),
+        &RunsPanel::deploySelected);
+    add(QStringLiteral("predict"), tr("Predict…"),
+        tr("Classify image files with the run's model (or drop images on the run)"), &RunsPanel::predictSelected);
     add(QStringLiteral("sweep"), tr("Sweep view"),
         tr("Parallel coordinates, curves by hyperparameter and parameter importance of the selected sweep, "
            "or of the selected runs"),
@@ -368,6 +376,10 @@ void RunsPanel::updateActions()
     action(QStringLiteral("resume"))->setEnabled(run && canResume(run->status));
     action(QStringLiteral("compare"))->setEnabled(compareCandidates().size() == 2);
     action(QStringLiteral("sweep"))->setEnabled(!sweepViewCandidates().isEmpty());
+    const bool trained = run && (run->status == nnlab::RunStatus::Finished || run->status == nnlab::RunStatus::Cancelled
+                                 || run->status == nnlab::RunStatus::Interrupted || run->status == nnlab::RunStatus::Running);
+    action(QStringLiteral("deploy"))->setEnabled(trained);
+    action(QStringLiteral("predict"))->setEnabled(trained);
 }
 
 QStringList RunsPanel::sweepViewCandidates() const

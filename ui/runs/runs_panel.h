@@ -81,11 +81,16 @@ signals:
     void openExperimentRequested(const QString& runId, const QString& experimentJson);
     void resumeRequested(const QString& runId);
     void runRenamed(const QString& runId, const QString& name);
+    // Serve the run locally (the Deployments dock), or predict on images: chosen from the
+    // context menu, or image files dropped on the run's row.
+    void deployRequested(const QString& runId, const QString& runName);
+    void predictImagesRequested(const QString& runId, const QStringList& imageFiles);
     void errorOccurred(const QString& message);
 
 protected:
     void showEvent(QShowEvent* event) override;
     void hideEvent(QHideEvent* event) override;
+    bool eventFilter(QObject* watched, QEvent* event) override;   // image files dropped on a run
 
 private:
     void buildUi();
@@ -106,6 +111,8 @@ private:
     void resumeSelected();
     void compareSelected();
     void sweepViewSelected();
+    void deploySelected();
+    void predictSelected();
 
     QString m_storePath;
     std::unique_ptr<nnlab::RunStore> m_store;

@@ -2,10 +2,16 @@
 #include "runs/runs_panel.h"
 
 #include "runs/compare_dialog.h"
+#include "runs/runs_filter.h"
 #include "runs/runs_model.h"
 #include "runs/sweep_view.h"
 
+#include <QDragMoveEvent>
+#include <QDropEvent>
+#include <QFileDialog>
+#include <QFileInfo>
 #include <QInputDialog>
+#include <QMimeData>
 #include <QMessageBox>
 
 namespace {
@@ -217,6 +223,67 @@ void RunsPanel::resumeSelected()
     const QString id = currentRun();
     if (!id.isEmpty() && !resumeRun(id))
         QMessageBox::warning(this, tr("Resume run"), m_lastError);
+}
+
+void RunsPanel::deploySelected()
+{
+    const QString id = currentRun();
+    if (const nnlab::RunSummary* run = id.isEmpty() ? nullptr : m_model->runAt(m_model->rowOf(id)))
+        emit deployRequested(id, QString::fromStdString(run->name));
+}
+
+void RunsPanel::predictSelected()
+{
+    const QString id = currentRun();
+    if (id.isEmpty())
+        return;
+    const QStringList files = QFileDialog::getOpenFileNames(this, tr("Images to classify"), QString(),
+                                                            tr("Images (*.png *.jpg *.jpeg *.bmp *.gif)"));
+    if (!files.isEmpty())
+        emit predictImagesRequested(id, files);
+}
+
+// Image files dragged over a run's row: accepted there, and predicted on drop.
+bool RunsPanel::eventFilter(QObject* watched, QEvent* event)
+{
+    if (watched != m_view->viewport())
+        return QWidget::eventFilter(watched, event);
+    const auto imagesOf = [](const QMimeData* mime) {
+        QStringList files;
+        static const QStringList kinds{"png", "jpg", "jpeg", "bmp", "gif"};
+        if (mime)
+            for (const QUrl& url : mime->urls())
+                if (url.isLocalFile() && kinds.contains(QFileInfo(url.toLocalFile()).suffix().toLower()))
+                    files << url.toLocalFile();
+        return files;
+    };
+    const auto runUnder = [this](const QPoint& pos) -> const nnlab::RunSummary* {
+        return m_model->runAt(m_proxy->mapToSource(m_view->indexAt(pos)));
+    };
+    switch (event->type()) {
+    case QEvent::DragEnter:
+    case QEvent::DragMove: {
+        auto* drag = static_cast<QDragMoveEvent*>(event);
+        const bool ok = !imagesOf(drag->mimeData()).isEmpty() && runUnder(drag->position().toPoint());
+        if (ok)
+            drag->acceptProposedAction();
+        else
+            drag->ignore();
+        return true;
+    }
+    case QEvent::Drop: {
+        auto* drop = static_cast<QDropEvent*>(event);
+        const QStringList files = imagesOf(drop->mimeData());
+        const nnlab::RunSummary* run = runUnder(drop->position().toPoint());
+        if (files.isEmpty() || !run)
+            return false;
+        drop->acceptProposedAction();
+        emit predictImagesRequested(QString::fromStdString(run->id), files);
+        return true;
+    }
+    default:
+        return QWidget::eventFilter(watched, event);
+    }
 }
 
 void RunsPanel::sweepViewSelected()
