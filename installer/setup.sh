@@ -21,10 +21,21 @@ packages=(
   qt6-base-dev qt6-svg-dev libgl1-mesa-dev
   libtorch-dev libopenblas0-pthread
   libqcustomplot-dev libsqlite3-dev nlohmann-json3-dev zlib1g-dev
+  libonnx-dev libprotobuf-dev libcpp-httplib-dev libstb-dev
   dataset-fashion-mnist
 )
-# The Slurm job-array test starts a one-node Slurm from these (tests/slurm/start_local_slurm.sh).
-if [[ "$mode" == test ]]; then packages+=(slurm-wlm munge); fi
+if [[ "$mode" == test ]]; then
+  # The Slurm job-array test starts a one-node Slurm from these (tests/slurm/start_local_slurm.sh).
+  packages+=(slurm-wlm munge)
+  # Exports checked by runtimes nnlab did not write: PyTorch, onnx.checker, OpenCV's DNN module
+  # (and ONNX Runtime from npm, below).
+  packages+=(python3-torch python3-onnx python3-opencv)
+  # The .deb installed in a clean bookworm chroot (installer/test_deb.sh).
+  packages+=(debootstrap dpkg-dev desktop-file-utils appstream man-db)
+  # Node.js for ONNX Runtime; a Node.js from elsewhere (with its own npm) is kept.
+  command -v node >/dev/null || packages+=(nodejs)
+  command -v npm >/dev/null || packages+=(npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -44,6 +55,7 @@ cmake --build "$build" -j "$jobs"
 case "$mode" in
   build) ;;
   test)
+    "$root/tests/export/install_onnxruntime.sh" "$build"
     cd "$build"
     ctest --output-on-failure --timeout 900 -j "$jobs" -LE bench
     ;;
