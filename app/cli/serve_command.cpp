@@ -45,7 +45,7 @@ Options:
   --threads N              inference threads (default 0: LibTorch's default)
   --http-threads N         connections served at once (default 32)
   --max-batch N            samples per model call (default 64; 1 = no batching)
-  --max-wait-ms N          how long a batch waits for more samples (default 5)
+  --max-wait-ms N          how long a batch waits for requests on their way (default 5)
   --max-body-mb N          largest request body in MiB (default 16)
   --drift-window N         samples the drift monitors judge (default 500)
   --webhook URL            POST alerts as JSON to http://127.0.0.1[:port]/path or localhost
@@ -53,7 +53,7 @@ Options:
   -h, --help               this help
 
 Monitors (threshold = coefficient x baseline; a coefficient of 0 turns one off):
-  --monitor-latency X           p99 latency over 10 s > X x start-up single-sample p99 (default 5)
+  --monitor-latency X           p99 latency over 10 s > X x (start-up p99 + max wait) (default 5)
   --monitor-error-rate X        failed share of predict requests over 10 s > X x 1% (default 5)
   --monitor-input-drift X       input PSI of the drift window > X x its sampling PSI (default 12)
   --monitor-prediction-shift X  predicted-class PSI vs training labels > X x (classes-1)/window

@@ -17,8 +17,8 @@
 // Monitors (the training monitors' rule form, threshold = coefficient x baseline) judge the
 // live traffic once a second:
 //   latency           p99 request latency (ms) over the last `windowSeconds`; baseline: the p99
-//                     of 100 single-sample predictions through the batcher at start-up
-//                     (so it includes the batcher's wait, maxWaitMs).
+//                     of 100 single-sample predictions at start-up plus maxWaitMs (the wait
+//                     batching may add by design), at least 1 ms.
 //   error_rate        share of /v1/predict requests answered >= 400 over `windowSeconds`;
 //                     baseline 0.01 (1% of requests).
 //   input_drift       inputDrift() (mean PSI over channels/features) of the last `driftWindow`
@@ -68,7 +68,8 @@ struct ServeOptions {
                                          // holds one), >= 1
     int64_t maxBatch = 64;               // samples per model call, >= 1 (1 = no batching)
     int64_t maxWaitMs = 5;               // how long the batcher waits for more samples after the
-                                         // first arrives, >= 0
+                                         // first arrives, >= 0; it waits only while other requests
+                                         // are being read, so a lone client does not wait
     int64_t maxBodyBytes = 16 << 20;     // larger request bodies get 413, >= 1024
     int64_t maxSamplesPerRequest = 4096; // more samples in one request get 400, >= 1
     int64_t driftWindow = 500;           // samples the drift monitors judge, >= 10

@@ -53,6 +53,21 @@ std::vector<float> Batcher::predict(const float* raw, int64_t count)
     return std::move(pending->outputs);
 }
 
+void Batcher::arriving()
+{
+    std::lock_guard<std::mutex> lock(m_mutex);
+    ++m_arriving;
+}
+
+void Batcher::arrived()
+{
+    {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        --m_arriving;
+    }
+    m_queued.notify_one();
+}
+
 void Batcher::stop()
 {
     {
@@ -79,9 +94,11 @@ void Batcher::loop()
         m_queued.wait(lock, [&] { return m_stopping || !m_queue.empty(); });
         if (m_stopping)
             break;
-        // Wait for a full batch, at most maxWait after the oldest queued sample arrived.
+        // Wait for a full batch, at most maxWait after the oldest queued sample arrived, and
+        // only while more requests are on their way.
         const auto deadline = m_queue.front()->arrived + m_maxWait;
-        m_queued.wait_until(lock, deadline, [&] { return m_stopping || m_queuedRows >= m_maxBatch; });
+        m_queued.wait_until(lock, deadline,
+                            [&] { return m_stopping || m_queuedRows >= m_maxBatch || m_arriving == 0; });
         if (m_stopping)
             break;
         std::vector<Slice> slices;

@@ -36,6 +36,12 @@ public:
     std::vector<float> predict(const float* raw, int64_t count);
     void stop();                           // fails what is queued; idempotent
 
+    // A request on its way (being read and parsed) will call predict() soon: the batcher waits
+    // for it (up to maxWait), and does not wait when nothing is on its way, so a lone client
+    // gets batch-1 latency. Every arriving() is matched by one arrived(), before predict().
+    void arriving();
+    void arrived();
+
 private:
     struct Pending;
     void loop();
@@ -52,6 +58,7 @@ private:
     std::condition_variable m_answered;    // requests wait on it
     std::deque<std::shared_ptr<Pending>> m_queue;
     int64_t m_queuedRows = 0;
+    int64_t m_arriving = 0;                // requests being parsed
     bool m_stopping = false;
     std::thread m_thread;
 };

@@ -21,6 +21,7 @@
 #include <condition_variable>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 namespace nnlab {
 
@@ -80,6 +81,14 @@ std::string modelJson(const TrainedWeights& w, const ModelInterface& m)
         .dump();
 }
 
+// httplib listens with a backlog of 5: a burst of new connections (32 clients starting at
+// once) overflows it, and the dropped handshakes stall clients for seconds. Listening again on
+// the bound socket raises the backlog (Linux keeps the socket, only the queue length changes).
+class HttpServer : public httplib::Server {
+public:
+    void widenBacklog() { ::listen(svr_sock_, SOMAXCONN); }
+};
+
 } // namespace
 
 struct InferenceServer::Impl {
@@ -102,7 +111,7 @@ struct InferenceServer::Impl {
     std::unique_ptr<serve::Batcher> batcher;
     std::unique_ptr<serve::ServeMetrics> metrics;
     std::unique_ptr<serve::AlertWebhook> webhook;
-    httplib::Server http;
+    HttpServer http;
     std::thread listener;
     std::thread monitor;
     int port = 0;
@@ -116,6 +125,18 @@ struct InferenceServer::Impl {
 void InferenceServer::Impl::handlePredict(const httplib::Request& req, httplib::Response& res)
 {
     const ModelInterface& m = predictor.interface();
+    // Tells the batcher this request is on its way until its samples are queued (or refused).
+    struct Arriving {
+        serve::Batcher& batcher;
+        bool done = false;
+        explicit Arriving(serve::Batcher& b) : batcher(b) { batcher.arriving(); }
+        void arrived()
+        {
+            if (!std::exchange(done, true))
+                batcher.arrived();
+        }
+        ~Arriving() { arrived(); }
+    } arriving(*batcher);
     try {
         const std::string type = serve::mediaType(req.get_header_value("Content-Type"));
         serve::RawSamples samples;
@@ -127,6 +148,7 @@ void InferenceServer::Impl::handlePredict(const httplib::Request& req, httplib::
             throw BadRequest(415, "Content-Type '" + type +
                                       "' not accepted: send application/json {\"inputs\": [...]}" +
                                       (m.images ? " or an image/png or image/jpeg image" : ""));
+        arriving.arrived();
         const std::vector<float> outputs = batcher->predict(samples.values.data(), samples.count);
         const int64_t k = predictor.outputs();
         json rows = json::array();
@@ -159,6 +181,8 @@ void InferenceServer::Impl::routes()
     http.new_task_queue = [n = options.httpThreads] { return new httplib::ThreadPool(size_t(n)); };
     http.set_payload_max_length(size_t(options.maxBodyBytes));
     http.set_keep_alive_max_count(10000);
+    // Small JSON answers: without it Nagle's algorithm and delayed ACKs add ~40 ms to each.
+    http.set_tcp_nodelay(true);
     http.set_read_timeout(10, 0);
     http.set_write_timeout(10, 0);
 
@@ -213,8 +237,8 @@ void InferenceServer::Impl::routes()
     });
 }
 
-// The latency monitor's baseline: p99 of single-sample predictions through the batcher (its
-// wait included), after a warm-up, on a sample at the training inputs' mean.
+// The latency monitor's baseline, before the wait batching may add: p99 of single-sample
+// predictions through the batcher after a warm-up, on a sample at the training inputs' mean.
 double InferenceServer::Impl::probeLatencyMs()
 {
     const ModelInterface& m = predictor.interface();
@@ -268,7 +292,7 @@ void InferenceServer::start()
                                                  std::chrono::milliseconds(d.options.maxWaitMs));
     d.metrics = std::make_unique<serve::ServeMetrics>(d.predictor.interface(), d.options, d.runId);
     if (d.options.monitors.enabled && d.options.monitors.latency > 0.0)
-        d.metrics->setLatencyBaseline(d.probeLatencyMs());
+        d.metrics->setLatencyBaseline(d.probeLatencyMs() + double(d.options.maxWaitMs));
     d.batcher->setObserver([metrics = d.metrics.get()](const float* raw, const float* outputs, int64_t count) {
         metrics->recordBatch(raw, outputs, count);
     });
@@ -291,6 +315,7 @@ void InferenceServer::start()
                                      "choose another with --port, or --port 0 for a free one");
         d.port = d.options.port;
     }
+    d.http.widenBacklog();
     d.started = true;
     d.listener = std::thread([&d] { d.http.listen_after_bind(); });
     // stop() must not race the listener's start, or listen_after_bind would never return.
