@@ -26,6 +26,7 @@ Commands:
   serve RUN                 serve a trained run over HTTP: batching, Prometheus metrics, drift monitors
   export RUN --format F     write a run's model as safetensors, ONNX or PyTorch code
   predict RUN INPUT         class probabilities for images, IDX, CIFAR, CSV or JSON lines
+  evaluate MODEL [EXP.json] loss and accuracy of a run's or a safetensors file's weights
   version                   print the nnlab and LibTorch versions
 
 'nnlab-cli COMMAND --help' describes each command.
@@ -57,6 +58,8 @@ int main(int argc, char** argv)
         return exportCommand(args);
     if (command == "predict")
         return predictCommand(args);
+    if (command == "evaluate")
+        return evaluateCommand(args);
     if (command == "serve")
         return serveCommand(args);
     if (command == "sweep")

@@ -1,4 +1,5 @@
-// Commands on a trained model: `export` (safetensors, ONNX, PyTorch code) and `predict`.
+// Commands on a trained model: `export` (safetensors, ONNX, PyTorch code), `predict` and
+// `evaluate`.
 #pragma once
 
 #include <string>
@@ -8,5 +9,6 @@ namespace nnlab::cli {
 
 int exportCommand(std::vector<std::string> args);
 int predictCommand(std::vector<std::string> args);
+int evaluateCommand(std::vector<std::string> args);
 
 } // namespace nnlab::cli

@@ -152,6 +152,28 @@ private slots:
         QCOMPARE(rowsOf(r.out), m_idxRows);
     }
 
+    void evaluateGivesTheRunsOwnFigures()
+    {
+        Result r = cli({"runs", "show", m_run}, m_db);
+        const QRegularExpressionMatch recorded = QRegularExpression("test/accuracy\\s+([0-9.]+)").match(r.out);
+        QVERIFY2(recorded.hasMatch(), qPrintable(r.out));
+        const QString file = m_dir.filePath("eval.safetensors");
+        QCOMPARE(cli({"export", m_run, "--format", "safetensors", "--out", file, "--checkpoint", "latest"}, m_db).status, 0);
+        // The run, and its exported weights on the experiment given again: the same test figure.
+        for (const QStringList& args : {QStringList{"evaluate", m_run, "--checkpoint", "latest"},
+                                        QStringList{"evaluate", file, kExamples + "fashion-cnn.json", "--set", "data.train_limit=3000"}}) {
+            r = cli(args, m_db);
+            QVERIFY2(r.status == 0, qPrintable(r.err));
+            const QRegularExpressionMatch test = QRegularExpression("test\\s+10000\\s+[0-9.]+\\s+([0-9.]+)").match(r.out);
+            QVERIFY2(test.hasMatch(), qPrintable(r.out));
+            QVERIFY2(qAbs(test.captured(1).toDouble() - recorded.captured(1).toDouble()) < 1e-3,
+                     qPrintable(r.out + " vs " + recorded.captured(0)));
+        }
+        r = cli({"evaluate", file, kExamples + "spiral-mlp.json"}, m_db);
+        QCOMPARE(r.status, 2);
+        QVERIFY2(r.err.contains("do not fit") && r.err.contains("'0.weight'"), qPrintable(r.err));
+    }
+
     void fineTuningStartsFromExportedWeights()
     {
         const QString file = m_dir.filePath("tune.safetensors");

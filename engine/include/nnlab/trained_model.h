@@ -47,6 +47,18 @@ TrainedWeights weightsFromSafetensors(const std::string& path);
 // present, each shape right, nothing extra. Returns one problem a line, empty when they fit.
 std::string checkWeightsFit(const ExperimentSpec& spec, const std::vector<NamedTensor>& tensors);
 
+// Weights evaluated on an experiment's own data (loaded, split and normalized as training
+// does), on its validation and test splits: `nnlab-cli evaluate`.
+struct WeightsEvaluation {
+    std::string split;        // "validation", "test"
+    int64_t samples = 0;
+    double loss = 0.0;
+    double accuracy = -1.0;   // -1 for regression
+};
+// Throws std::runtime_error: the data cannot be loaded, or the weights do not fit the model
+// (the tensors named, as checkWeightsFit does).
+std::vector<WeightsEvaluation> evaluateWeights(const ExperimentSpec& spec, const std::vector<NamedTensor>& tensors);
+
 enum class PredictOutput {
     Probabilities,   // classification: softmax over classes; regression: the outputs
     Logits,          // the network's raw outputs

@@ -4,6 +4,7 @@
 
 #include "builder.h"
 #include "checkpoint.h"
+#include "session.h"
 #include "weights_io.h"
 #include "nnlab/data.h"
 #include "nnlab/experiment.h"
@@ -200,6 +201,33 @@ TrainedWeights weightsFromSafetensors(const std::string& path)
         throw std::runtime_error(path + ": the weights do not fit the experiment in its metadata:\n" + problems);
     weights.tensors = std::move(contents.tensors);
     return weights;
+}
+
+std::vector<WeightsEvaluation> evaluateWeights(const ExperimentSpec& spec, const std::vector<NamedTensor>& tensors)
+{
+    const Preparation prepared = prepareExperiment(spec);
+    if (!prepared.ok())
+        throw std::runtime_error(prepared.errorText());
+    const bool classify = spec.isClassification();
+    const DataBundle data = loadData(spec.data, classify, spec.seed);
+    const PreparedExperiment fitted = detail::fittedTo(prepared.experiment, data);
+    const std::string problems = checkWeightsFit(fitted.spec, tensors);
+    if (!problems.empty())
+        throw std::runtime_error("the weights do not fit the experiment's model:\n" + problems);
+    torch::nn::Sequential model = detail::buildModel(fitted.spec.model, fitted.model);
+    detail::loadWeightsInto(*model, tensors);
+    const torch::Device cpu(torch::kCPU);
+    std::vector<WeightsEvaluation> out;
+    const std::pair<const char*, const Dataset*> splits[] = {{"validation", &data.validation}, {"test", &data.test}};
+    for (const auto& [name, set] : splits) {
+        const detail::TensorSet tensorSet = detail::toTensors(*set, classify, cpu);
+        if (tensorSet.empty())
+            continue;
+        const int64_t batch = std::max<int64_t>(256, spec.training.batchSize);
+        const detail::Evaluation e = detail::evaluate(model, tensorSet, batch, classify);
+        out.push_back({name, tensorSet.count, e.loss, e.accuracy});
+    }
+    return out;
 }
 
 struct Predictor::Impl {
