@@ -1,5 +1,6 @@
 #include "cli_args.h"
 
+#include <cmath>
 #include <cstdio>
 #include <unistd.h>
 
@@ -95,5 +96,17 @@ std::string formatCount(int64_t n)
 }
 
 bool isTerminal(int fd) { return isatty(fd) == 1; }
+
+std::optional<double> parseNumber(const std::string& text)
+{
+    try {
+        size_t used = 0;
+        const double v = std::stod(text, &used);
+        if (used == text.size() && std::isfinite(v))
+            return v;
+    } catch (const std::exception&) {
+    }
+    return std::nullopt;
+}
 
 } // namespace nnlab::cli

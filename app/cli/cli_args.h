@@ -33,5 +33,7 @@ int usageError(const std::string& command, const std::string& message);   // pri
 std::string formatDuration(double seconds);                               // "1:05", "2:03:04"
 std::string formatCount(int64_t n);                                       // "12.3k", "1.2M"
 bool isTerminal(int fd);
+// A whole string as one finite number ("0.5", "1e-3"); nullopt otherwise.
+std::optional<double> parseNumber(const std::string& text);
 
 } // namespace nnlab::cli

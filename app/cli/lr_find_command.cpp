@@ -45,18 +45,6 @@ the lowest loss divided by 10; 'one-cycle max' is the max_lr for schedule.type o
 Exit status: 0 finished, 1 failed, 2 bad arguments or experiment, 130 interrupted.
 )";
 
-std::optional<double> parseNumber(const std::string& text)
-{
-    try {
-        size_t used = 0;
-        const double v = std::stod(text, &used);
-        if (used == text.size() && std::isfinite(v))
-            return v;
-    } catch (const std::exception&) {
-    }
-    return std::nullopt;
-}
-
 // About `rows` points spread evenly in log lr, always with the first and the last.
 std::vector<size_t> sampleRows(const std::vector<LrFinderPoint>& points, int64_t rows)
 {

@@ -6,6 +6,7 @@
 #include "model_source.h"
 #include "progress_bar.h"
 
+#include "nnlab/atomic_file.h"
 #include "nnlab/data.h"
 #include "nnlab/predict_input.h"
 
@@ -13,7 +14,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <sstream>
 
 namespace nnlab::cli {
@@ -129,25 +129,6 @@ struct Table {
     }
 };
 
-bool writeAtomically(const std::string& path, const std::string& text)
-{
-    const std::string temp = path + ".tmp";
-    {
-        std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-        out << text;
-        out.flush();
-        if (!out) {
-            std::remove(temp.c_str());
-            return false;
-        }
-    }
-    if (std::rename(temp.c_str(), path.c_str()) != 0) {
-        std::remove(temp.c_str());
-        return false;
-    }
-    return true;
-}
-
 } // namespace
 
 int predictCommand(std::vector<std::string> argv)
@@ -226,8 +207,10 @@ int predictCommand(std::vector<std::string> argv)
     const Table table{input, model.weights.interface, outputs, k};
     const std::string text = format == "json" ? table.json() : table.csv();
     if (out) {
-        if (!writeAtomically(*out, text)) {
-            std::fprintf(stderr, "nnlab-cli predict: %s: cannot write\n", out->c_str());
+        try {
+            writeFileAtomically(*out, text);
+        } catch (const std::runtime_error& e) {
+            std::fprintf(stderr, "nnlab-cli predict: %s\n", e.what());
             return kExitFailed;
         }
     } else {

@@ -64,18 +64,6 @@ once the window is full. Alerts go to stderr, /metrics, /v1/stats and the webhoo
 Exit status: 0 stopped by a signal, 1 failed (no such run, port in use), 2 bad arguments.
 )";
 
-std::optional<double> number(const std::string& text)
-{
-    try {
-        size_t used = 0;
-        const double v = std::stod(text, &used);
-        if (used == text.size() && std::isfinite(v))
-            return v;
-    } catch (const std::exception&) {
-    }
-    return std::nullopt;
-}
-
 // Reads --name as a number into `target`; false (after printing) when it is not one.
 template <typename T>
 bool numberOption(Args& args, const std::string& name, T& target, bool integer)
@@ -83,7 +71,7 @@ bool numberOption(Args& args, const std::string& name, T& target, bool integer)
     const auto text = args.value(name);
     if (!text)
         return true;
-    const auto v = number(*text);
+    const auto v = parseNumber(*text);
     if (!v || (integer && std::floor(*v) != *v)) {
         usageError("serve", name + ": expected " + (integer ? "an integer" : "a number") + ", got '" + *text + "'");
         return false;

@@ -75,13 +75,6 @@ double accuracy(const Predictor& predictor, const Dataset& set)
     return double(right) / double(set.count());
 }
 
-std::string writeBytes(const QTemporaryDir& dir, const std::string& name, const std::string& bytes)
-{
-    const std::string path = dir.filePath(QString::fromStdString(name)).toStdString();
-    std::ofstream(path, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
-    return path;
-}
-
 // A safetensors image with the given header text and `body` bytes of data.
 std::string safetensorsBytes(const std::string& header, size_t body, uint64_t declared = ~0ull)
 {

@@ -4,6 +4,7 @@
 // only operators that ONNX Runtime and OpenCV 4.6's DNN importer both run, which is why
 // layernorm is spelled out with MatMul (OpenCV 4.6 has no LayerNormalization and cannot
 // broadcast a per-sample statistic) and GELU with Erf (Gelu is opset 20).
+#include "nnlab/atomic_file.h"
 #include "nnlab/model_export.h"
 
 #include "nnlab/model_info.h"
@@ -14,9 +15,6 @@
 #include <onnx/shape_inference/implementation.h>
 
 #include <nlohmann/json.hpp>
-
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -375,28 +373,6 @@ onnx::ModelProto buildModel(const TrainedWeights& weights)
     return model;
 }
 
-void writeAtomically(const std::string& path, const std::string& bytes)
-{
-    const std::string temp = path + ".tmp";
-    {
-        std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-        out.write(bytes.data(), std::streamsize(bytes.size()));
-        out.flush();
-        if (!out) {
-            std::remove(temp.c_str());
-            throw std::runtime_error(path + ": cannot write (disk full or no permission?)");
-        }
-    }
-    const int fd = ::open(temp.c_str(), O_RDONLY);
-    const bool synced = fd >= 0 && ::fsync(fd) == 0;
-    if (fd >= 0)
-        ::close(fd);
-    if (!synced || std::rename(temp.c_str(), path.c_str()) != 0) {
-        std::remove(temp.c_str());
-        throw std::runtime_error(path + ": cannot write");
-    }
-}
-
 } // namespace
 
 void exportOnnx(const TrainedWeights& weights, const std::string& path)
@@ -426,7 +402,7 @@ void exportOnnx(const TrainedWeights& weights, const std::string& path)
     std::string bytes;
     if (!model.SerializeToString(&bytes))
         throw std::runtime_error(path + ": cannot serialize the ONNX model");
-    writeAtomically(path, bytes);
+    writeFileAtomically(path, bytes);
 }
 
 } // namespace nnlab

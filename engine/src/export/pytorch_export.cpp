@@ -3,12 +3,10 @@
 // beside it as safetensors. The modules are named as nnlab names its layers, so the weights
 // file's names are the module's state-dict keys and load_state_dict(strict=True) checks them.
 #include "nnlab/layer_types.h"
+#include "nnlab/atomic_file.h"
 #include "nnlab/model_export.h"
 #include "nnlab/model_info.h"
 #include "pytorch_text.h"
-
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -337,35 +335,13 @@ std::string moduleText(const TrainedWeights& w, const std::string& path, const s
     return t;
 }
 
-void writeAtomically(const std::string& path, const std::string& text)
-{
-    const std::string temp = path + ".tmp";
-    {
-        std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-        out.write(text.data(), std::streamsize(text.size()));
-        out.flush();
-        if (!out) {
-            std::remove(temp.c_str());
-            throw std::runtime_error(path + ": cannot write (disk full or no permission?)");
-        }
-    }
-    const int fd = ::open(temp.c_str(), O_RDONLY);
-    const bool synced = fd >= 0 && ::fsync(fd) == 0;
-    if (fd >= 0)
-        ::close(fd);
-    if (!synced || std::rename(temp.c_str(), path.c_str()) != 0) {
-        std::remove(temp.c_str());
-        throw std::runtime_error(path + ": cannot write");
-    }
-}
-
 } // namespace
 
 void exportPytorch(const TrainedWeights& weights, const std::string& path, const std::string& weightsPath)
 {
     const std::string text = moduleText(weights, path, weightsPath);   // first: a model it cannot express writes nothing
     exportSafetensors(weights, weightsPath);
-    writeAtomically(path, text);
+    writeFileAtomically(path, text);
 }
 
 } // namespace nnlab

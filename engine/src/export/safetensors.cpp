@@ -1,5 +1,7 @@
 #include "nnlab/safetensors.h"
 
+#include "nnlab/atomic_file.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -11,8 +13,6 @@
 #include <limits>
 #include <set>
 
-#include <fcntl.h>
-#include <unistd.h>
 
 namespace nnlab {
 
@@ -262,27 +262,16 @@ void writeSafetensors(const std::string& path, const std::vector<NamedTensor>& t
     }
     std::string text = header.dump();
     text.append((8 - text.size() % 8) % 8, ' ');   // the data starts 8-byte aligned, as the format's writer does
-    const std::string temp = path + ".tmp";
-    {
-        std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-        const uint64_t length = text.size();
-        out.write(reinterpret_cast<const char*>(&length), 8);
-        out.write(text.data(), std::streamsize(text.size()));
-        for (const NamedTensor* t : order)
-            out.write(reinterpret_cast<const char*>(t->values.data()), std::streamsize(t->values.size() * sizeof(float)));
-        out.flush();
-        if (!out) {
-            std::remove(temp.c_str());
-            throw SafetensorsError(path + ": cannot write (disk full or no permission?)");
-        }
-    }
-    const int fd = ::open(temp.c_str(), O_RDONLY);
-    const bool synced = fd >= 0 && ::fsync(fd) == 0;
-    if (fd >= 0)
-        ::close(fd);
-    if (!synced || std::rename(temp.c_str(), path.c_str()) != 0) {
-        std::remove(temp.c_str());
-        throw SafetensorsError(path + ": cannot write");
+    try {
+        writeFileAtomically(path, [&](std::ostream& out) {
+            const uint64_t length = text.size();
+            out.write(reinterpret_cast<const char*>(&length), 8);
+            out.write(text.data(), std::streamsize(text.size()));
+            for (const NamedTensor* t : order)
+                out.write(reinterpret_cast<const char*>(t->values.data()), std::streamsize(t->values.size() * sizeof(float)));
+        });
+    } catch (const std::runtime_error& e) {
+        throw SafetensorsError(e.what());
     }
 }
 
