@@ -2,6 +2,7 @@
 #pragma once
 
 #include "nnlab/experiment.h"
+#include "nnlab/run_session.h"
 #include "nnlab/spec_json.h"
 #include "nnlab/trainer.h"
 
@@ -37,6 +38,24 @@ inline TrainResult trainSpec(const ExperimentSpec& spec, const DataBundle& data,
                              const TrainCallbacks& callbacks, const TrainOptions& options = {})
 {
     return train(prepared(spec), data, control, callbacks, options);
+}
+
+// Trains a parsed experiment as a run recorded in the store `db` (threads as the experiment
+// says); stops the test process with the reason when it does not validate or finish.
+inline RunSessionResult recordRun(const std::string& db, const ParseResult& parsed)
+{
+    if (!parsed.ok())
+        qFatal("%s", parsed.errorText().c_str());
+    const Preparation p = prepareExperiment(parsed);
+    if (!p.ok())
+        qFatal("%s", p.errorText().c_str());
+    TrainControl control;
+    RunSessionOptions options;
+    options.databasePath = db;
+    const RunSessionResult run = runTrainingSession(p.experiment, control, options);
+    if (run.result.status != TrainStatus::Finished)
+        qFatal("training failed: %s", run.result.message.c_str());
+    return run;
 }
 
 // Everything a run reports through its callbacks: metric points and timeline events with

@@ -3,6 +3,8 @@
 // and OpenCV's DNN module (python3-opencv); their logits must equal nnlab's Predictor's. The
 // onnx package's checker (full_check) vets every file, and what the export cannot express is
 // refused with the layer's path.
+#include "../engine/train_test_util.h"
+
 #include "nnlab/data.h"
 #include "nnlab/experiment.h"
 #include "nnlab/model_export.h"
@@ -334,18 +336,7 @@ private:
             json.replace("\"CSV\"", "\"" + writeCsv() + "\"");
             parsed = parseExperiment(json.toStdString());
         }
-        if (!parsed.ok())
-            qFatal("%s", parsed.errorText().c_str());
-        const Preparation prepared = prepareExperiment(parsed);
-        if (!prepared.ok())
-            qFatal("%s", prepared.errorText().c_str());
-        TrainControl control;
-        RunSessionOptions options;
-        options.databasePath = m_db;
-        const RunSessionResult run = runTrainingSession(prepared.experiment, control, options);
-        if (run.result.status != TrainStatus::Finished)
-            qFatal("training failed: %s", run.result.message.c_str());
-        return run.runId;
+        return test::recordRun(m_db, parsed).runId;
     }
 
     // y = 0.02 * a - 3 * b + c / 50 + noise, with a in [0, 1000], b in [-2, 2], c in [100, 300].

@@ -2,6 +2,8 @@
 // a safetensors file, then run by Debian's python3-torch (tests/export/run_pytorch_export.py)
 // on raw inputs; its logits must equal nnlab's Predictor's. Without python3-torch the test
 // fails and says what to install.
+#include "../engine/train_test_util.h"
+
 #include "nnlab/data.h"
 #include "nnlab/experiment.h"
 #include "nnlab/model_export.h"
@@ -211,10 +213,7 @@ private:
     {
         const ParseResult parsed = parseExperiment(json);
         QVERIFY2(parsed.ok(), parsed.errorText().c_str());
-        TrainControl control;
-        RunSessionOptions options;
-        options.databasePath = m_db;
-        const RunSessionResult run = runTrainingSession(prepareExperiment(parsed).experiment, control, options);
+        const RunSessionResult run = test::recordRun(m_db, parsed);
         QVERIFY2(run.result.status == TrainStatus::Finished, run.result.message.c_str());
         auto store = RunStore::open(m_db);
         QVERIFY(store.ok());

@@ -1,6 +1,8 @@
 // A run out of the store: its interface recorded, its weights loaded by name, predictions on
 // raw inputs equal to the trainer's own evaluation, safetensors round trips, and hostile
 // safetensors headers refused with a message instead of a crash.
+#include "../engine/train_test_util.h"
+
 #include "nnlab/data.h"
 #include "nnlab/experiment.h"
 #include "nnlab/model_export.h"
@@ -42,16 +44,7 @@ struct Trained {
 
 Trained trainInto(const std::string& db, const std::string& json)
 {
-    const ParseResult parsed = parseExperiment(json);
-    if (!parsed.ok())
-        qFatal("%s", parsed.errorText().c_str());
-    const Preparation prepared = prepareExperiment(parsed);
-    TrainControl control;
-    RunSessionOptions options;
-    options.databasePath = db;
-    const RunSessionResult run = runTrainingSession(prepared.experiment, control, options);
-    if (run.result.status != TrainStatus::Finished)
-        qFatal("training failed: %s", run.result.message.c_str());
+    const RunSessionResult run = test::recordRun(db, parseExperiment(json));
     return {run.runId, run.result};
 }
 

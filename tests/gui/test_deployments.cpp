@@ -12,6 +12,8 @@
 #include "runs/runs_model.h"
 #include "runs/runs_panel.h"
 
+#include "../engine/train_test_util.h"
+
 #include "nnlab/run_session.h"
 #include "nnlab/spec_json.h"
 
@@ -87,13 +89,7 @@ private slots:
         QCoreApplication::setApplicationName("test_deployments");
         qputenv("NNLAB_CLI", NNLAB_CLI);
         m_db = m_dir.filePath("runs.db");
-        const nnlab::Preparation prepared = nnlab::prepareExperiment(nnlab::parseExperiment(kModel));
-        QVERIFY2(prepared.ok(), prepared.errorText().c_str());
-        nnlab::TrainControl control;
-        nnlab::RunSessionOptions options;
-        options.databasePath = m_db.toStdString();
-        const nnlab::RunSessionResult run = nnlab::runTrainingSession(prepared.experiment, control, options);
-        QVERIFY2(run.result.status == nnlab::TrainStatus::Finished, run.result.message.c_str());
+        const nnlab::RunSessionResult run = nnlab::test::recordRun(m_db.toStdString(), nnlab::parseExperiment(kModel));
         m_run = QString::fromStdString(run.runId);
         m_pixels = testPixels(1200);
         QCOMPARE(m_pixels.size(), 1200 * 784);

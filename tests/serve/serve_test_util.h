@@ -3,6 +3,8 @@
 // server on a free loopback port.
 #pragma once
 
+#include "../engine/train_test_util.h"
+
 #include "nnlab/data.h"
 #include "nnlab/experiment.h"
 #include "nnlab/run_session.h"
@@ -34,17 +36,7 @@ inline const char* kMlp = R"({"name": "serve-mlp", "seed": 5,
 
 inline std::string trainInto(const std::string& db)
 {
-    const ParseResult parsed = parseExperiment(kMlp);
-    if (!parsed.ok())
-        qFatal("%s", parsed.errorText().c_str());
-    const Preparation prepared = prepareExperiment(parsed);
-    TrainControl control;
-    RunSessionOptions options;
-    options.databasePath = db;
-    const RunSessionResult run = runTrainingSession(prepared.experiment, control, options);
-    if (run.result.status != TrainStatus::Finished)
-        qFatal("training failed: %s", run.result.message.c_str());
-    return run.runId;
+    return test::recordRun(db, parseExperiment(kMlp)).runId;
 }
 
 inline TrainedWeights trainedWeights(const std::string& db)
