@@ -204,6 +204,11 @@ private slots:
         QCOMPARE(dialog->result().classNames.size(), 10);
         // The first test image is an ankle boot; the classes are named in the table.
         QVERIFY(dialog->table()->item(0, 1)->text().contains('%'));
+        if (const QString shot = qEnvironmentVariable("NNLAB_SCREENSHOT_PREDICTIONS"); !shot.isEmpty()) {
+            dialog->show();
+            QVERIFY(QTest::qWaitForWindowExposed(dialog));
+            dialog->grab().save(shot);
+        }
         delete dialog;
     }
 

@@ -85,6 +85,7 @@ PredictionsDialog::PredictionsDialog(const QString& databasePath, const QString&
     m_table->verticalHeader()->hide();
     m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_table->setIconSize(QSize(kThumbnail, kThumbnail));
+    m_table->horizontalHeader()->setStretchLastSection(true);
     m_table->verticalHeader()->setDefaultSectionSize(kThumbnail + 6);
     for (int row = 0; row < images.size(); ++row) {
         QImage image(images[row]);
