@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
+#include <map>
 #include <sstream>
 
 #include <unistd.h>
@@ -553,6 +554,57 @@ private slots:
         QVERIFY(parsed["metrics"]["a,\"odd\" tag"][0][2].is_null());
         std::ostringstream none;
         QCOMPARE(exportRun(*store, "zzz", ExportFormat::Csv, none).code, StoreErrorCode::NoSuchRun);
+    }
+
+    // The export reads a series a window of steps at a time (so that memory does not grow
+    // with the run): every point comes out once and in order, whether the steps are dense,
+    // sparse, at the ends of int64, or clustered with one far away.
+    void exportStreamsEveryPoint()
+    {
+        const std::string path = newPath();
+        const std::vector<int64_t> sparse{std::numeric_limits<int64_t>::min(), -(int64_t(1) << 62), -1, 0, 7,
+                                          int64_t(1) << 40, std::numeric_limits<int64_t>::max()};
+        std::string id;
+        {
+            auto recorder = RunRecorder::open(path);
+            id = recorder.value->begin(spec("stream"), experimentJson("stream", 0.1)).value;
+            std::vector<MetricPoint> batch;
+            for (int64_t i = 0; i < 40000; ++i)
+                batch.push_back({"dense", 3 * i, 1.7e9, static_cast<double>(i)});
+            for (int64_t step : sparse)
+                batch.push_back({"sparse", step, 1.7e9, 1.0});
+            for (int64_t i = 0; i < 30000; ++i)
+                batch.push_back({"clustered", i, 1.7e9, 2.0});
+            batch.push_back({"clustered", int64_t(1) << 50, 1.7e9, 3.0});
+            recorder.value->addMetrics(batch);
+            TrainResult result;
+            result.status = TrainStatus::Finished;
+            QVERIFY(recorder.value->finish(result).ok());
+        }
+        auto store = open(path);
+        std::ostringstream csv;
+        QVERIFY(exportRun(*store, id, ExportFormat::Csv, csv).ok());
+        std::map<std::string, std::vector<int64_t>> steps;
+        std::istringstream lines(csv.str());
+        std::string line;
+        std::getline(lines, line);
+        while (std::getline(lines, line)) {
+            const size_t tagEnd = line.find(',', id.size() + 1);
+            const size_t stepEnd = line.find(',', tagEnd + 1);
+            steps[line.substr(id.size() + 1, tagEnd - id.size() - 1)].push_back(
+                std::stoll(line.substr(tagEnd + 1, stepEnd - tagEnd - 1)));
+        }
+        QCOMPARE(steps["sparse"], sparse);
+        QCOMPARE(steps["dense"].size(), size_t(40000));
+        QCOMPARE(steps["dense"].back(), int64_t(3 * 39999));
+        QVERIFY(std::is_sorted(steps["dense"].begin(), steps["dense"].end()));
+        QCOMPARE(steps["clustered"].size(), size_t(30001));
+        QCOMPARE(steps["clustered"].back(), int64_t(1) << 50);
+        std::ostringstream json;
+        QVERIFY(exportRun(*store, id, ExportFormat::Json, json).ok());
+        const auto parsed = nlohmann::json::parse(json.str());
+        QCOMPARE(parsed["metrics"]["dense"].size(), size_t(40000));
+        QCOMPARE(parsed["metrics"]["sparse"][6][0].get<int64_t>(), std::numeric_limits<int64_t>::max());
     }
 
     void diffAndFlatten()

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -103,6 +104,45 @@ OrderedJson runJson(const RunDetails& run, const std::vector<RunEvent>& events,
     return json;
 }
 
+// Points are read a window of steps at a time, about kExportWindowPoints points where the
+// steps are spread as training logs them, so an export holds one window, not the series
+// (a 1M-point series read whole is 24 MB, and took that much more memory in the export).
+constexpr uint64_t kExportWindowPoints = 16384;
+
+// Calls write(points) for consecutive step windows covering the series, in step order. The
+// last window is open-ended: points a live run added since `summary` was read come too.
+template <typename Write>
+StoreError forEachWindow(const RunStore& store, const std::string& id, const std::string& tag,
+                         const MetricSummary& summary, Write write)
+{
+    if (summary.count <= 0) {
+        // Created after the run was read: whatever it holds now.
+        const auto points = store.series(id, tag);
+        if (points.ok())
+            write(points.value);
+        return points.error;
+    }
+    // Unsigned arithmetic: the span of any two int64 steps fits.
+    const uint64_t span = static_cast<uint64_t>(summary.lastStep) - static_cast<uint64_t>(summary.firstStep);
+    const uint64_t stepsPerPoint = span / static_cast<uint64_t>(summary.count) + 1;
+    const uint64_t width = stepsPerPoint > std::numeric_limits<uint64_t>::max() / kExportWindowPoints
+                               ? std::numeric_limits<uint64_t>::max()
+                               : stepsPerPoint * kExportWindowPoints;
+    for (int64_t low = summary.firstStep;;) {
+        const uint64_t left = static_cast<uint64_t>(summary.lastStep) - static_cast<uint64_t>(low);
+        const bool last = left < width;
+        const int64_t high = last ? std::numeric_limits<int64_t>::max()
+                                  : static_cast<int64_t>(static_cast<uint64_t>(low) + width - 1);
+        const auto points = store.series(id, tag, low, high);
+        if (!points.ok())
+            return points.error;
+        write(points.value);
+        if (last)
+            return {};
+        low = high + 1;
+    }
+}
+
 void flatten(const OrderedJson& json, const std::string& path,
              std::vector<std::pair<std::string, std::string>>& out)
 {
@@ -168,28 +208,35 @@ StoreError exportRun(const RunStore& store, const std::string& id, ExportFormat 
         out << "{\"run\": " << runJson(run.value, events.value, artifacts.value).dump()
             << ", \"metrics\": {";
     }
-    // Series are streamed one at a time: a DOM of millions of points would need gigabytes.
+    // Series are streamed a window at a time: a DOM of millions of points would need
+    // gigabytes, and even the points alone grow with the run.
     bool firstTag = true;
     for (const std::string& tag : tags.value) {
-        const auto points = store.series(run.value.id, tag);
-        if (!points.ok())
-            return points.error;
+        const auto summary = run.value.metrics.find(tag);
+        const MetricSummary metric = summary == run.value.metrics.end() ? MetricSummary() : summary->second;
+        StoreError error;
         if (format == ExportFormat::Csv) {
             const std::string prefix = csvField(run.value.id) + "," + csvField(tag) + ",";
-            for (const SeriesPoint& point : points.value)
-                out << prefix << point.step << ',' << formatTime(point.wallTime) << ','
-                    << formatDouble(point.value) << '\n';
+            error = forEachWindow(store, run.value.id, tag, metric, [&](const std::vector<SeriesPoint>& points) {
+                for (const SeriesPoint& point : points)
+                    out << prefix << point.step << ',' << formatTime(point.wallTime) << ','
+                        << formatDouble(point.value) << '\n';
+            });
         } else {
             out << (firstTag ? "" : ", ") << OrderedJson(tag).dump() << ": [";
             bool firstPoint = true;
-            for (const SeriesPoint& point : points.value) {
-                out << (firstPoint ? "[" : ", [") << point.step << ", "
-                    << jsonNumber(formatTime(point.wallTime), point.wallTime) << ", "
-                    << jsonNumber(formatDouble(point.value), point.value) << ']';
-                firstPoint = false;
-            }
+            error = forEachWindow(store, run.value.id, tag, metric, [&](const std::vector<SeriesPoint>& points) {
+                for (const SeriesPoint& point : points) {
+                    out << (firstPoint ? "[" : ", [") << point.step << ", "
+                        << jsonNumber(formatTime(point.wallTime), point.wallTime) << ", "
+                        << jsonNumber(formatDouble(point.value), point.value) << ']';
+                    firstPoint = false;
+                }
+            });
             out << ']';
         }
+        if (!error.ok())
+            return error;
         firstTag = false;
     }
     if (format == ExportFormat::Json)

@@ -117,9 +117,15 @@ int Statement::columnIndex(std::string_view column) const
             m_columnNames.emplace_back(name ? name : "");
         }
     }
-    for (size_t i = 0; i < m_columnNames.size(); ++i) {
-        if (m_columnNames[i] == column)
+    // Rows are read column after column, so the one after the last match is tried first:
+    // listing 10,000 runs reads 250,000 values, and a scan from the start for each showed.
+    const size_t count = m_columnNames.size();
+    for (size_t k = 0; k < count; ++k) {
+        const size_t i = (m_nextColumn + k) % count;
+        if (m_columnNames[i] == column) {
+            m_nextColumn = i + 1;
             return static_cast<int>(i);
+        }
     }
     if (!m_missingColumn)
         std::fprintf(stderr, "nnlab store: no column \"%.*s\" in: %s\n", static_cast<int>(column.size()),

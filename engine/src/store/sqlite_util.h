@@ -68,6 +68,7 @@ private:
     // Column names, read from the prepared statement at the first lookup: a statement is
     // prepared once and read many times, so each lookup is a short scan of a few names.
     mutable std::vector<std::string> m_columnNames;
+    mutable size_t m_nextColumn = 0;   // where columnIndex looks first
     mutable bool m_missingColumn = false;
 };
 

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <numeric>
 #include <set>
 #include <unordered_map>
 
@@ -186,7 +187,20 @@ std::optional<double> metricKey(const RunSummary& run, const std::string& tag, i
 void sortRuns(std::vector<RunSummary>& runs, const RunFilter& filter)
 {
     const std::string& key = filter.sortBy;
-    auto order = [&](const RunSummary& a, const RunSummary& b) {
+    const bool byMetric = !key.empty() && key != "created" && key != "name" && key != "duration" && key != "status";
+    // At 10,000 runs, looking the metric up at every comparison and moving whole summaries
+    // in the merge took longer than reading them: keys are taken once, an index is sorted,
+    // and each summary moves once.
+    std::vector<std::optional<double>> metricKeys;
+    if (byMetric) {
+        const int direction = metricDirection(key);
+        metricKeys.reserve(runs.size());
+        for (const RunSummary& run : runs)
+            metricKeys.push_back(metricKey(run, key, direction));
+    }
+    auto order = [&](size_t ia, size_t ib) {
+        const RunSummary& a = runs[ia];
+        const RunSummary& b = runs[ib];
         if (key.empty() || key == "created")
             return a.createdAt > b.createdAt;
         if (key == "name")
@@ -195,16 +209,21 @@ void sortRuns(std::vector<RunSummary>& runs, const RunFilter& filter)
             return a.duration > b.duration;
         if (key == "status")
             return std::string(toString(a.status)) < toString(b.status);
-        const int direction = metricDirection(key);
-        const auto ka = metricKey(a, key, direction);
-        const auto kb = metricKey(b, key, direction);
+        const auto& ka = metricKeys[ia];
+        const auto& kb = metricKeys[ib];
         if (ka.has_value() != kb.has_value())
             return ka.has_value();
         return ka.has_value() && *ka < *kb;
     };
-    std::stable_sort(runs.begin(), runs.end(), [&](const RunSummary& a, const RunSummary& b) {
-        return filter.reverse ? order(b, a) : order(a, b);
-    });
+    std::vector<size_t> index(runs.size());
+    std::iota(index.begin(), index.end(), size_t{0});
+    std::stable_sort(index.begin(), index.end(),
+                     [&](size_t a, size_t b) { return filter.reverse ? order(b, a) : order(a, b); });
+    std::vector<RunSummary> sorted;
+    sorted.reserve(runs.size());
+    for (const size_t i : index)
+        sorted.push_back(std::move(runs[i]));
+    runs = std::move(sorted);
 }
 
 // Every row of `sql` for the run (its one parameter: the run's seq), each read by readRow.
