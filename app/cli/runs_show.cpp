@@ -4,6 +4,8 @@
 #include "nnlab/monitor_alert.h"
 #include "nnlab/run_export.h"
 
+#include <nlohmann/json.hpp>
+
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -58,6 +60,14 @@ std::optional<RunFilter> listFilter(RunsInvocation& invocation)
     return filter;
 }
 
+// "x 2 workers" for a data-parallel run (its info says how many processes trained it).
+std::string workersOf(const RunDetails& r)
+{
+    const nlohmann::json info = nlohmann::json::parse(r.infoJson, nullptr, false);
+    const int64_t workers = info.is_object() ? info.value("workers", int64_t{1}) : 1;
+    return workers > 1 ? " x " + std::to_string(workers) + " workers" : "";
+}
+
 void printRunSummary(const RunDetails& r)
 {
     TextTable summary{
@@ -72,7 +82,7 @@ void printRunSummary(const RunDetails& r)
         {"Ended", localTime(r.endedAt)},
         {"Duration", nnlab::formatDuration(r.duration)},
         {"Steps", std::to_string(r.lastStep)},
-        {"Device", orDash(r.device) + " (" + std::to_string(r.threads) + (r.threads == 1 ? " thread)" : " threads)")},
+        {"Device", orDash(r.device) + " (" + std::to_string(r.threads) + (r.threads == 1 ? " thread)" : " threads)") + workersOf(r)},
         {"Host", r.host + " (pid " + std::to_string(r.pid) + ")"},
         {"Versions", "nnlab " + r.nnlabVersion + ", LibTorch " + (r.torchVersion.empty() ? "?" : r.torchVersion)},
         {"Experiment", r.experimentHash},

@@ -32,6 +32,9 @@ threshold, action) above the bar, also with --quiet; 'nnlab-cli runs show' lists
 
 Options:
   --epochs N               shorthand for --set training.epochs=N
+  --workers N              data-parallel: N processes on this machine (shorthand for --set
+                           training.workers=N); under `srun` (a Slurm step of several tasks)
+                           each task is a worker already, rank 0 records the run
   --set key.path=value     override any experiment field, e.g. --set optimizer.lr=0.01
                            or --set model.layers[0].out_channels=32 (repeatable)
   --db PATH                run store file (default: $NNLAB_DB, else
@@ -89,6 +92,7 @@ int trainExperiment(const PreparedExperiment& experiment, const TrainRunOptions&
     session.store = options.store;
     session.databasePath = options.databasePath;
     session.initWeights = options.initWeights;
+    session.distributed = options.distributed;
     RunSessionHooks hooks;
     ExperimentSpec spec = experiment.spec;   // a resume's comes from the store
     hooks.recorded = [&](const std::string& id, const ExperimentSpec& recorded) {
@@ -179,6 +183,21 @@ int trainCommand(const std::vector<std::string>& argv)
     std::vector<std::string> overrides = args.values("--set");
     if (auto epochs = args.value("--epochs"))
         overrides.push_back("training.epochs=" + *epochs);
+    if (auto workers = args.value("--workers"))
+        overrides.push_back("training.workers=" + *workers);
+    // A worker of a data-parallel run (started by rank 0, or a task of a Slurm step): only
+    // rank 0 records and prints.
+    try {
+        if (const auto setup = distributedFromEnvironment()) {
+            options.distributed = *setup;
+            if (setup->rank > 0) {
+                options.store = false;
+                options.quiet = true;
+            }
+        }
+    } catch (const std::runtime_error& e) {
+        return usageError("train", e.what());
+    }
     const ExperimentArgument experiment = experimentArgument("train", args, overrides);
     if (experiment.exitStatus != 0)
         return experiment.exitStatus;

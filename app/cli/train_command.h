@@ -1,6 +1,7 @@
 // `nnlab-cli train`: trains an experiment with a progress bar and records the run.
 #pragma once
 
+#include "nnlab/distributed.h"
 #include "nnlab/experiment.h"
 
 #include <string>
@@ -10,6 +11,7 @@ namespace nnlab::cli {
 
 struct TrainRunOptions {
     std::string initWeights;       // --init-weights: a safetensors file to start from
+    DistributedSetup distributed;  // this process's rank in a data-parallel run (from the environment)
     std::string databasePath;      // run store file; empty = defaultDatabasePath()
     bool store = true;             // false with --no-store
     std::string resumeRunId;       // continue this stored run from its last checkpoint

@@ -91,9 +91,9 @@ auto fieldsOf(const ScheduleSpec& s)
 auto fieldsOf(const TrainingSpec& t)
 {
     const auto& [epochs, batchSize, evalBatchSize, gradClipNorm, gradClipValue, threads, device, logEverySteps,
-                 checkpointEverySteps, checkpointEverySeconds, bestMetric, deterministic] = t;
+                 checkpointEverySteps, checkpointEverySeconds, bestMetric, deterministic, workers] = t;
     return std::tie(epochs, batchSize, evalBatchSize, gradClipNorm, gradClipValue, threads, device, logEverySteps,
-                    checkpointEverySteps, checkpointEverySeconds, bestMetric, deterministic);
+                    checkpointEverySteps, checkpointEverySeconds, bestMetric, deterministic, workers);
 }
 auto fieldsOf(const MonitorSpec& m)
 {
@@ -179,6 +179,7 @@ std::vector<ExperimentSpec> everyFieldSet()
     base.training.checkpointEverySeconds = 30;
     base.training.bestMetric = "val/loss";
     base.training.deterministic = true;
+    base.training.workers = 3;
     // Between them the rules set every MonitorSpec field; each holds only the keys its rule
     // and actions use.
     base.monitors.resize(3);

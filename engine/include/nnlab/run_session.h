@@ -20,6 +20,11 @@ struct RunSessionOptions {
     std::vector<std::string> tags;  // a new run's tags (a sweep's trials: "sweep:<id>")
     std::string notes;              // a new run's notes
     std::string initWeights;        // a new run starts from these safetensors weights (TrainOptions::initWeights)
+    // This process's rank when it is one of several data-parallel workers started elsewhere
+    // (Slurm, or LocalWorkers of another process). Inactive: the session itself starts
+    // training.workers - 1 local workers running `workerExecutable train ...`.
+    DistributedSetup distributed;
+    std::string workerExecutable;   // nnlab-cli; empty = this program (/proc/self/exe)
 };
 
 struct RunSessionHooks {

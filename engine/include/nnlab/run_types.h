@@ -40,6 +40,7 @@ struct TrainInfo {
     int64_t startStep = 0;       // > 0 when resumed from a checkpoint
     std::string dataDescription;
     std::string interfaceJson;   // the model's raw-input interface (nnlab/model_interface.h), as JSON
+    int64_t workers = 1;         // data-parallel processes training the run
 };
 
 // How one call of the trainer ended.
@@ -80,6 +81,9 @@ struct TrainResult {
     double samplesPerSec = 0.0;                    // mean training throughput of this call's steps
                                                    // (evaluation, tuning and checkpoints excluded)
     std::map<std::string, double> finalMetrics;    // last value of each tag
+    // A data-parallel worker stopped (died, or lost its connection): the run is recorded as
+    // interrupted, to resume from its last checkpoint, rather than failed.
+    bool workerLost = false;
 };
 
 } // namespace nnlab

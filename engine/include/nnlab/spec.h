@@ -110,6 +110,11 @@ struct TrainingSpec {
     bool deterministic = false;              // same metrics bit for bit on the same machine: a fixed thread
                                              // count (training.threads, else 1) and fixed kernel choices,
                                              // no measuring
+    int64_t workers = 1;                     // data-parallel processes, 1..256: each takes a shard of every
+                                             // batch (batch_size stays the global batch), gradients are
+                                             // averaged over Gloo before each step; rank 0 records, checks
+                                             // and evaluates. Local child processes, or the tasks of a Slurm
+                                             // step (srun). No rollback monitors with more than one.
 };
 
 // A monitor rule: a recorded metric, a threshold (a fixed value, or coefficient x a running

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "nnlab/data.h"
+#include "nnlab/distributed.h"
 #include "nnlab/experiment.h"
 #include "nnlab/run_types.h"
 #include "nnlab/spec.h"
@@ -60,6 +61,9 @@ struct TrainOptions {
     // `nnlab-cli export` (fine-tuning). Every parameter and buffer must be there with its
     // shape; a mismatch fails the run naming the tensor. A resume ignores it.
     std::string initWeights;
+    // Data-parallel training: this process's rank among the workers (nnlab/distributed.h).
+    // Inactive (one worker) by default.
+    DistributedSetup distributed;
     double reportInterval = 0.1;       // seconds between metric/progress callbacks
     // Engine features attached to the loop (monitors, layer statistics, ...); they run in
     // this order on the training thread, after the window statistics, before checkpoints.

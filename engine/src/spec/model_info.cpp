@@ -382,6 +382,10 @@ void validateTraining(const TrainingSpec& t, Problems& p)
     checkRange(p, "training.grad_clip_norm", t.gradClipNorm, 0, 1e9);
     checkRange(p, "training.grad_clip_value", t.gradClipValue, 0, 1e9);
     checkRange(p, "training.threads", static_cast<double>(t.threads), 0, 1024);
+    checkRange(p, "training.workers", static_cast<double>(t.workers), 1, 256);
+    if (t.workers > t.batchSize)
+        p.push_back({"training.workers", std::to_string(t.workers) + " workers cannot share a batch of "
+                                             + std::to_string(t.batchSize) + " (training.batch_size)"});
     if (!validDevice(t.device))
         p.push_back({"training.device", "must be auto, cpu, cuda or cuda:N, got \"" + t.device + "\""});
     checkRange(p, "training.log_every_steps", static_cast<double>(t.logEverySteps), 1, 1e6);
@@ -472,6 +476,13 @@ Problems validateExperiment(const ExperimentSpec& spec, ModelInfo* model)
     validateTraining(spec.training, p);
     detail::validateMonitors(spec, p);
     detail::validateSweep(spec, p);
+    // Every worker would have to reload the checkpoint in step; the rank that rolls back alone
+    // would train another model than the others.
+    for (size_t i = 0; i < spec.monitors.size() && spec.training.workers > 1; ++i)
+        for (const MonitorAction a : spec.monitors[i].actions)
+            if (a == MonitorAction::Rollback)
+                p.push_back({"monitors[" + std::to_string(i) + "].actions",
+                             "rollback is not available with training.workers > 1; use stop, stop_keep_best or multiply_lr"});
 
     Shape expectedInput;
     if (isToySource(spec.data.source))

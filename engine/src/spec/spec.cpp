@@ -117,9 +117,9 @@ auto fields(const ScheduleSpec& s)
 auto fields(const TrainingSpec& t)
 {
     const auto& [epochs, batchSize, evalBatchSize, gradClipNorm, gradClipValue, threads, device, logEverySteps,
-                 checkpointEverySteps, checkpointEverySeconds, bestMetric, deterministic] = t;
+                 checkpointEverySteps, checkpointEverySeconds, bestMetric, deterministic, workers] = t;
     return std::tie(epochs, batchSize, evalBatchSize, gradClipNorm, gradClipValue, threads, device, logEverySteps,
-                    checkpointEverySteps, checkpointEverySeconds, bestMetric, deterministic);
+                    checkpointEverySteps, checkpointEverySeconds, bestMetric, deterministic, workers);
 }
 
 auto fields(const MonitorSpec& m)

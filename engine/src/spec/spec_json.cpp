@@ -220,6 +220,7 @@ void readTraining(const json& value, TrainingSpec& t, Problems& problems)
     r.number("checkpoint_every_seconds", t.checkpointEverySeconds);
     r.string("best_metric", t.bestMetric);
     r.boolean("deterministic", t.deterministic);
+    r.integer("workers", t.workers);
     r.finish("a training option");
 }
 
@@ -278,7 +279,8 @@ namespace fs = std::filesystem;
 
 const char* const kDataPathKeys[] = {"path", "test_path"};
 
-ParseResult notJson(const json::parse_error& e)
+// json::parse throws parse_error, and out_of_range for a number beyond double ("1e309").
+ParseResult notJson(const json::exception& e)
 {
     ParseResult result;
     result.problems.push_back({"", std::string("not valid JSON: ") + e.what()});
@@ -355,7 +357,7 @@ ParseResult parseExperiment(const std::string& jsonText, const std::vector<std::
     json doc;
     try {
         doc = json::parse(jsonText);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
         return notJson(e);
     }
     return parseDocument(std::move(doc), overrides);
@@ -375,7 +377,7 @@ ParseResult loadExperimentFile(const std::string& path, const std::vector<std::s
     json doc;
     try {
         doc = json::parse(buffer.str());
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
         result = notJson(e);
     }
     if (result.problems.empty()) {

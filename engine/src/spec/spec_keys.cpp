@@ -196,7 +196,8 @@ ordered_json toOrderedJson(const ExperimentSpec& spec)
                      {"checkpoint_every_steps", t.checkpointEverySteps},
                      {"checkpoint_every_seconds", t.checkpointEverySeconds},
                      {"best_metric", t.bestMetric},
-                     {"deterministic", t.deterministic}};
+                     {"deterministic", t.deterministic},
+                     {"workers", t.workers}};
     if (spec.monitors != defaultMonitors())
         j["monitors"] = monitorsJson(spec.monitors);   // omitted: the default rules
     if (spec.sweep != SweepSpec{})

@@ -396,7 +396,7 @@ StoreError RunRecorder::finish(const TrainResult& result)
     }
     const double time = now();
     impl.enqueue([&](Batch& batch) {
-        batch.finish = Batch::Finish{runStatusOf(result.status), result.message,
+        batch.finish = Batch::Finish{result.workerLost ? RunStatus::Interrupted : runStatusOf(result.status), result.message,
                                      result.finalMetrics, result.steps, time};
     });
     {

@@ -61,7 +61,7 @@ std::string infoJson(const TrainInfo& info)
     nlohmann::json json = {
         {"threadChoice", info.threadChoice},   {"stepsPerEpoch", info.stepsPerEpoch},
         {"totalSteps", info.totalSteps},       {"startStep", info.startStep},
-        {"dataDescription", info.dataDescription},
+        {"dataDescription", info.dataDescription}, {"workers", info.workers},
     };
     // Kept as an object, so the run can be exported and served without its data.
     const nlohmann::json interface = nlohmann::json::parse(info.interfaceJson, nullptr, false);

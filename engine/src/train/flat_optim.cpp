@@ -200,4 +200,24 @@ void FlatOptimizer::load(torch::serialize::InputArchive& archive)
     readInto("second", m_second);
 }
 
+std::vector<torch::Tensor> FlatOptimizer::stateTensors()
+{
+    std::vector<torch::Tensor> out{m_values};
+    for (const torch::Tensor& t : {m_first, m_second})
+        if (t.defined())
+            out.push_back(t);
+    return out;
+}
+
+torch::Tensor FlatOptimizer::counters() const
+{
+    return torch::tensor({m_steps, static_cast<int64_t>(m_momentumStarted)}, torch::kInt64);
+}
+
+void FlatOptimizer::setCounters(const torch::Tensor& counters)
+{
+    m_steps = counters[0].item<int64_t>();
+    m_momentumStarted = counters[1].item<int64_t>() != 0;
+}
+
 } // namespace nnlab::detail

@@ -39,6 +39,14 @@ public:
     void save(torch::serialize::OutputArchive& archive) const;
     void load(torch::serialize::InputArchive& archive);
 
+    // Data-parallel training (distributed.h): the flat gradients to average, and everything
+    // rank 0 broadcasts so that every worker starts from its state: the parameter values, the
+    // optimizer's buffers and a tensor of its counters (written back by setCounters).
+    torch::Tensor& gradients() { return m_grads; }
+    std::vector<torch::Tensor> stateTensors();
+    torch::Tensor counters() const;
+    void setCounters(const torch::Tensor& counters);
+
 private:
     torch::Tensor view(const torch::Tensor& flat, size_t i) const;
     torch::Tensor canonical(const torch::Tensor& flat) const;

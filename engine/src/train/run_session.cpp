@@ -4,6 +4,7 @@
 #include "nnlab/runtime.h"
 #include "nnlab/spec_json.h"
 
+#include <filesystem>
 #include <memory>
 
 namespace nnlab {
@@ -118,6 +119,8 @@ private:
         if (m_hooks.recorded)
             m_hooks.recorded(m_out.runId, experiment.spec);
         const ExperimentSpec& spec = experiment.spec;
+        if (!startWorkers(spec))
+            return;
         stage("loading " + spec.data.source);
         DataBundle data;
         try {
@@ -158,7 +161,35 @@ private:
         if (m_train.resumeFrom.empty())
             m_train.initWeights = m_options.initWeights;
         m_out.result = train(fitted.experiment, data, m_control, callbacks, m_train);
+        if (m_workers) {
+            const std::string workers = m_workers->wait(30.0);
+            if (!workers.empty() && m_out.result.status == TrainStatus::Finished)
+                m_out.result.message += (m_out.result.message.empty() ? "" : "; ") + workers;
+        }
         finishRecord();
+    }
+
+    // Data-parallel: this process is a worker started elsewhere, or rank 0 starting the
+    // others as local child processes. False (the run failed) when they cannot start.
+    bool startWorkers(const ExperimentSpec& spec)
+    {
+        if (m_options.distributed.active()) {
+            m_train.distributed = m_options.distributed;
+            return true;
+        }
+        if (spec.training.workers <= 1)
+            return true;
+        stage("starting " + std::to_string(spec.training.workers - 1) + " worker process(es)");
+        try {
+            const std::string executable =
+                m_options.workerExecutable.empty() ? std::filesystem::read_symlink("/proc/self/exe").string() : m_options.workerExecutable;
+            m_workers = std::make_unique<LocalWorkers>(executable, experimentToJson(spec), int(spec.training.workers));
+            m_train.distributed = m_workers->rank0();
+        } catch (const std::exception& e) {
+            fail(e.what());
+            return false;
+        }
+        return true;
     }
 
     TrainControl& m_control;
@@ -167,6 +198,7 @@ private:
     std::unique_ptr<RunRecorder> m_recorder;
     TrainOptions m_train;
     RunSessionResult m_out;
+    std::unique_ptr<LocalWorkers> m_workers;   // rank 0 of a local data-parallel run
 };
 
 } // namespace

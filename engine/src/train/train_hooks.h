@@ -38,6 +38,9 @@ struct StepView {
     const torch::Tensor& loss;          // the batch's mean loss (0-d; reading it waits for the step)
     const torch::Tensor& gradNorm;      // the norm before clipping when clipping by norm, else undefined
     double seconds;                     // wall time of this step (batch gathering included)
+    // Data-parallel runs: [loss x samples, correct, samples] summed over every worker's shard
+    // (float64, on the CPU); undefined for one worker.
+    const torch::Tensor& workerTotals;
     torch::nn::Sequential& model;
     FlatOptimizer& optimizer;           // gradients() of this step, until the next zeroGrad
 };

@@ -22,9 +22,11 @@ bool PauseGate::waitWhilePaused(const TrainState& state, const Progress& progres
     return true;
 }
 
-Batches::Batches(const TensorSet& train, const ExperimentSpec& spec, const Execution& execution, const torch::Device& device)
+Batches::Batches(const TensorSet& train, const ExperimentSpec& spec, const Execution& execution, const torch::Device& device,
+                 int shard, int shards)
     : m_train(train), m_execution(execution), m_device(device), m_seed(spec.seed), m_shuffle(spec.data.shuffle),
-      m_batch(spec.training.batchSize), m_stepsPerEpoch((train.count + spec.training.batchSize - 1) / spec.training.batchSize)
+      m_batch(spec.training.batchSize), m_stepsPerEpoch((train.count + spec.training.batchSize - 1) / spec.training.batchSize),
+      m_shard(shard), m_shards(shards)
 {
 }
 
@@ -38,7 +40,9 @@ Batches::Batch Batches::forStep(int64_t step)
         m_epoch = epoch;
     }
     const int64_t b = step - epoch * m_stepsPerEpoch;
-    const torch::Tensor idx = m_order.slice(0, b * m_batch, std::min((b + 1) * m_batch, m_train.count));
+    const int64_t begin = b * m_batch;
+    const int64_t size = std::min((b + 1) * m_batch, m_train.count) - begin;
+    const torch::Tensor idx = m_order.slice(0, begin + size * m_shard / m_shards, begin + size * (m_shard + 1) / m_shards);
     return {toExecutionFormat(m_train.x.index_select(0, idx), m_execution), m_train.y.index_select(0, idx)};
 }
 
@@ -58,14 +62,22 @@ void WindowStats::reset()
 void WindowStats::afterStep(const StepView& step, TrainRequests&)
 {
     const bool classify = m_spec.isClassification();
-    const int64_t n = step.input.size(0);
+    int64_t n = step.input.size(0);
     if (!m_lossSum.defined()) {
         m_lossSum = torch::zeros({}, step.loss.options());
         m_correct = torch::zeros({}, torch::TensorOptions(torch::kInt64).device(step.loss.device()));
     }
-    m_lossSum.add_(step.loss.detach(), n);
-    if (classify)
-        m_correct.add_(step.output.argmax(1).eq(step.target).sum());
+    if (step.workerTotals.defined()) {   // data-parallel: the sums over every worker's shard
+        const auto totals = step.workerTotals.accessor<double, 1>();
+        n = static_cast<int64_t>(totals[2]);
+        m_lossSum.add_(totals[0]);
+        if (classify)
+            m_correct.add_(static_cast<int64_t>(totals[1]));
+    } else {
+        m_lossSum.add_(step.loss.detach(), n);
+        if (classify)
+            m_correct.add_(step.output.argmax(1).eq(step.target).sum());
+    }
     m_samples += n;
     ++m_steps;
     m_seconds += step.seconds;

@@ -39,7 +39,10 @@ private:
 // The training set in each epoch's order: shuffled from (seed, epoch) when data.shuffle.
 class Batches {
 public:
-    Batches(const TensorSet& train, const ExperimentSpec& spec, const Execution& execution, const torch::Device& device);
+    // `shard` of `shards`: data-parallel workers each take their contiguous share of every
+    // global batch (all draw the same shuffled order).
+    Batches(const TensorSet& train, const ExperimentSpec& spec, const Execution& execution, const torch::Device& device,
+            int shard = 0, int shards = 1);
     struct Batch {
         torch::Tensor x, y;
     };
@@ -55,6 +58,7 @@ private:
     int64_t m_stepsPerEpoch;
     int64_t m_epoch = -1;
     torch::Tensor m_order;
+    int m_shard = 0, m_shards = 1;
 };
 
 // The logging window: mean loss and accuracy over the last training.log_every_steps steps,

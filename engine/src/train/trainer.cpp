@@ -1,6 +1,7 @@
 #include "nnlab/trainer.h"
 
 #include "builder.h"
+#include "data_parallel.h"
 #include "device.h"
 #include "monitor_hook.h"
 #include "nnlab/model_interface.h"
@@ -89,7 +90,9 @@ private:
         std::string message;
     };
     std::optional<Stop> actOnRequests();
+    TrainResult stopEveryone(TrainStatus status, const std::string& message);
     TrainResult end(TrainStatus status, const std::string& message);
+    bool leader() const { return !m_parallel || m_parallel->leader(); }
     template <typename Call> void eachHook(Call call) { for (auto& hook : m_hooks) call(*hook); }
     int64_t evalBatchSize() const
     {
@@ -118,6 +121,7 @@ private:
     std::shared_ptr<CheckpointPolicy> m_checkpoints;
     std::vector<std::shared_ptr<TrainHook>> m_hooks;   // m_stats, TrainOptions::hooks, m_checkpoints
     const bool m_randomLayers;
+    std::unique_ptr<DataParallel> m_parallel;          // data-parallel runs only
     const Clock::time_point m_started = Clock::now();
 };
 
@@ -139,7 +143,8 @@ Trainer::Trainer(const PreparedExperiment& experiment, const DataBundle& data, T
       m_optimizer(m_spec.optimizer, m_model->parameters()),
       m_threadGuard(m_execution, m_spec.training.threads <= 0 && !m_spec.training.deterministic),
       m_report(callbacks, options.reportInterval), m_pause(control, m_report),
-      m_batches(m_train, m_spec, m_execution, m_device), m_randomLayers(hasLayer(m_spec.model.layers, "dropout"))
+      m_batches(m_train, m_spec, m_execution, m_device, options.distributed.rank, options.distributed.worldSize),
+      m_randomLayers(hasLayer(m_spec.model.layers, "dropout"))
 {
     m_state.stepsPerEpoch = (m_train.count + m_spec.training.batchSize - 1) / m_spec.training.batchSize;
     m_state.totalSteps = m_state.stepsPerEpoch * m_spec.training.epochs;
@@ -161,6 +166,12 @@ Trainer::Trainer(const PreparedExperiment& experiment, const DataBundle& data, T
         m_state.step = restored.step;
         m_state.lrScale = restored.lrScale;
     }
+    if (options.distributed.active()) {
+        m_parallel = std::make_unique<DataParallel>(options.distributed, m_spec.training.logEverySteps, m_report);
+        m_parallel->syncState(*m_model, m_optimizer, m_state);
+        if (!m_parallel->leader())
+            m_hooks = {m_stats};   // rank 0 alone checks, checkpoints and decides
+    }
     m_progress.epochs = m_spec.training.epochs;
     m_progress.totalSteps = m_state.totalSteps;
     m_progress.step = m_state.step;
@@ -179,12 +190,15 @@ TrainResult Trainer::run()
 
     while (m_state.step < m_state.totalSteps) {
         if (!m_pause.waitWhilePaused(m_state, m_progress))
-            return end(TrainStatus::Cancelled, "cancelled at step " + std::to_string(m_state.step));
+            return stopEveryone(TrainStatus::Cancelled, "cancelled at step " + std::to_string(m_state.step));
+        if (m_parallel)
+            if (const auto ended = m_parallel->control(m_state))
+                return end(*ended, "ended by rank 0 at step " + std::to_string(m_state.step));
         trainStep();
-        if (m_state.step % m_state.stepsPerEpoch == 0 && !m_requests.rollingBack())
+        if (m_state.step % m_state.stepsPerEpoch == 0 && !m_requests.rollingBack() && leader())
             endEpoch();
         if (const auto stopped = actOnRequests())
-            return end(stopped->status, stopped->message);
+            return stopEveryone(stopped->status, stopped->message);
         m_checkpoints->commit(m_state);   // after the requests: a state a hook rejected is never saved
     }
     return end(TrainStatus::Finished, {});
@@ -215,6 +229,7 @@ TrainInfo Trainer::info() const
     info.startStep = m_state.step;
     info.dataDescription = m_data.description;
     info.interfaceJson = interfaceToJson(interfaceOf(m_data));
+    info.workers = m_parallel ? m_parallel->workers() : 1;
     return info;
 }
 
@@ -231,6 +246,8 @@ void Trainer::trainStep()
     const torch::Tensor output = m_model->forward(batch.x);
     const torch::Tensor loss = lossFunction(output, batch.y, m_classify);
     loss.backward();
+    const torch::Tensor workerTotals =
+        m_parallel ? m_parallel->afterBackward(m_optimizer, loss, output, batch.y, m_classify, m_state) : torch::Tensor();
     torch::Tensor gradNorm;
     if (m_spec.training.gradClipValue > 0)
         m_optimizer.clipGradValue(m_spec.training.gradClipValue);
@@ -240,7 +257,8 @@ void Trainer::trainStep()
     ++m_state.step;
     const StepView view{/*state*/ m_state,     /*input*/ batch.x,         /*target*/ batch.y,
                         /*output*/ output,     /*loss*/ loss,             /*gradNorm*/ gradNorm,
-                        /*seconds*/ secondsSince(started), /*model*/ m_model, /*optimizer*/ m_optimizer};
+                        /*seconds*/ secondsSince(started), /*workerTotals*/ workerTotals,
+                        /*model*/ m_model, /*optimizer*/ m_optimizer};
     eachHook([&](TrainHook& h) { h.afterStep(view, m_requests); });
 }
 
@@ -294,8 +312,25 @@ std::optional<Trainer::Stop> Trainer::actOnRequests()
     return std::nullopt;
 }
 
+// Rank 0 (or a single process) ends the run; data-parallel workers are told first.
+TrainResult Trainer::stopEveryone(TrainStatus status, const std::string& message)
+{
+    if (m_parallel)
+        m_parallel->announceStop(status);
+    return end(status, message);
+}
+
 TrainResult Trainer::end(TrainStatus status, const std::string& message)
 {
+    if (!leader()) {   // a data-parallel worker: rank 0 checkpoints, evaluates and reports
+        TrainResult result;
+        result.status = status;
+        result.message = message;
+        result.steps = m_state.step;
+        result.seconds = secondsSince(m_started);
+        result.samplesPerSec = m_stats->samplesPerSec();
+        return result;
+    }
     if (status != TrainStatus::Failed) {
         m_checkpoints->commit(m_state);
         eachHook([&](TrainHook& h) { h.ending(m_state, status); });
@@ -324,14 +359,21 @@ TrainResult train(const PreparedExperiment& experiment, const DataBundle& data, 
 {
     const auto started = std::chrono::steady_clock::now();
     TrainResult result;
+    bool workerLost = false;
     const std::string failure = failureOf([&] {
-        const PreparedExperiment fitted = fittedTo(experiment, data);
-        Trainer trainer(fitted, data, control, callbacks, options);
-        result = trainer.run();
+        try {
+            const PreparedExperiment fitted = fittedTo(experiment, data);
+            Trainer trainer(fitted, data, control, callbacks, options);
+            result = trainer.run();
+        } catch (const WorkerLost&) {
+            workerLost = true;
+            throw;
+        }
     });
     if (!failure.empty()) {
         result.status = TrainStatus::Failed;
         result.message = failure;
+        result.workerLost = workerLost;
     }
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return result;
