@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace charts {
 
@@ -28,6 +29,9 @@ std::unique_ptr<ChartRun> loadStoredRun(const nnlab::RunStore& store, const QStr
     run->id = QString::fromStdString(d.id);
     run->name = QString::fromStdString(d.name);
     run->stepsPerEpoch = stepsPerEpochOf(d.infoJson);
+    // Points will be appended to its series as they are recorded.
+    run->watched = d.status == nnlab::RunStatus::Running;
+    everyPoint = everyPoint || run->watched;
 
     for (const auto& [tagName, summary] : d.metrics) {
         const QString tag = QString::fromStdString(tagName);
@@ -62,6 +66,58 @@ std::unique_ptr<ChartRun> loadStoredRun(const nnlab::RunStore& store, const QStr
             run->startTime = first;
     }
     return run;
+}
+
+PollResult pollStoredRun(const nnlab::RunStore& store, ChartRun& run, const QStringList& tags, QString* error)
+{
+    PollResult result;
+    const auto details = store.getRun(run.id.toStdString());
+    if (!details.ok()) {
+        *error = QString::fromStdString(details.error.message);
+        result.stillRunning = details.error.code != nnlab::StoreErrorCode::NoSuchRun;
+        return result;
+    }
+    const nnlab::RunDetails& d = details.value;
+    result.stillRunning = d.status == nnlab::RunStatus::Running;
+    const QString name = QString::fromStdString(d.name);
+    if (!name.isEmpty() && name != run.name) {
+        run.name = name;
+        result.changed = true;
+    }
+    if (run.stepsPerEpoch == 0)
+        run.stepsPerEpoch = stepsPerEpochOf(d.infoJson);
+
+    for (const auto& [tagName, summary] : d.metrics) {
+        const QString tag = QString::fromStdString(tagName);
+        if (!tags.contains(tag) || summary.count <= 0)
+            continue;
+        auto& slot = run.series[tag];
+        if (!slot)
+            slot = std::make_unique<FullSeries>();
+        auto* series = dynamic_cast<FullSeries*>(slot.get());
+        if (!series)
+            continue;   // loaded as an overview before it was watched: it stays as it is
+        const int64_t after = series->isEmpty() ? std::numeric_limits<int64_t>::min() : series->lastPoint().step + 1;
+        if (!series->isEmpty() && summary.lastStep < after)
+            continue;
+        const auto points = store.series(d.id, tagName, after);
+        if (!points.ok()) {
+            *error = QString::fromStdString(points.error.message);
+            return result;
+        }
+        if (points.value.empty())
+            continue;
+        series->append(points.value);
+        result.changed = true;
+        if (!std::isfinite(run.startTime) || points.value.front().wallTime < run.startTime)
+            run.startTime = points.value.front().wallTime;
+    }
+    const size_t alerts = run.alerts.size();
+    if (!loadStoredAlerts(store, run, error))
+        return result;
+    result.changed = result.changed || run.alerts.size() != alerts;
+    result.ok = true;
+    return result;
 }
 
 bool loadStoredAlerts(const nnlab::RunStore& store, ChartRun& run, QString* error)

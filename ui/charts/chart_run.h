@@ -32,6 +32,9 @@ struct ChartRun {
     int64_t stepsPerEpoch = 0;    // 0 = unknown: the epoch axis falls back to steps
     double startTime = std::numeric_limits<double>::quiet_NaN();   // wall time of the first point
     bool live = false;            // training now: points arrive through appendMetrics
+    // Running in another process (nnlab-cli, a Slurm job, another window) when it was loaded:
+    // its new points are read from the store every second until its status changes.
+    bool watched = false;
     std::map<QString, std::unique_ptr<MetricSeries>> series;       // by tag
     std::vector<ChartAlert> alerts;                                // in the order they fired
 

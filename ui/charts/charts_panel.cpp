@@ -28,6 +28,7 @@ namespace {
 
 constexpr int kRefreshIntervalMs = 40;   // <= 25 redraws a second
 constexpr int kDetailDelayMs = 150;      // store re-reads once zoom or pan settles
+constexpr int kPollIntervalMs = 1000;    // watched runs: the recorder commits every 0.5 s
 constexpr int kSliderSteps = 999;        // smoothing 0 .. 0.999
 
 const char* const kChartTitles[] = {QT_TRANSLATE_NOOP("ChartsPanel", "Loss"),
@@ -44,6 +45,8 @@ ChartsPanel::ChartsPanel(QWidget* parent)
     m_detailTimer.setSingleShot(true);
     m_detailTimer.setInterval(kDetailDelayMs);
     connect(&m_detailTimer, &QTimer::timeout, this, &ChartsPanel::loadDetail);
+    m_pollTimer.setInterval(kPollIntervalMs);
+    connect(&m_pollTimer, &QTimer::timeout, this, &ChartsPanel::pollWatchedRuns);
     m_sinceRefresh.start();
     buildUi();
 }

@@ -10,6 +10,11 @@
 // Which runs are shown: the overlaid ones (ticked in the runs table), every live run, and
 // the last run that was live, so a run that just finished stays up for comparison.
 //
+// An overlaid run that another process is recording (nnlab-cli, a Slurm job, another window)
+// streams too, as TensorBoard watches a log folder: every second the panel reads the points
+// recorded after the last step it holds (chart_loader.h pollStoredRun, well under a
+// millisecond a run, so on this thread), until the run's status is no longer running.
+//
 // Memory: a live run keeps every point in memory (about 32 bytes a point and tag, smoothing
 // included), as does a stored series of up to 16,384 points; a longer stored series holds
 // a 4,096-bucket overview plus one finer read around the view (chart_loader.h). What the
@@ -102,6 +107,8 @@ public slots:
     void addAlert(const QString& runId, const nnlab::MonitorAlert& alert, double wallTime);
     // Centres every chart on this step of the run, keeping the zoom; follow off.
     void showStep(const QString& runId, qint64 step);
+    // Reads what the watched runs recorded since the last read (the poll timer's slot).
+    void pollWatchedRuns();
 
 signals:
     void followChanged(bool on);
@@ -122,6 +129,7 @@ private:
     QStringList chartTags() const;
     void configureAlertMarkers();
     void checkAlertsChanged();
+    void updatePolling();
 
     QString m_storePath;
     std::unique_ptr<nnlab::RunStore> m_store;
@@ -150,6 +158,7 @@ private:
     QTimer m_refreshTimer;        // single-shot: the coalesced redraw
     QElapsedTimer m_sinceRefresh;
     QTimer m_detailTimer;         // single-shot: store re-reads after zoom or pan settle
+    QTimer m_pollTimer;           // runs only while a shown run is watched
     bool m_inRefresh = false;
     int m_refreshCount = 0;
     QString m_lastError;

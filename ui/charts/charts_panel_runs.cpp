@@ -87,6 +87,7 @@ void ChartsPanel::setStorePath(const QString& dbPath)
                  m_runs.end());
     if (!m_overlaid.isEmpty())
         setOverlaidRuns(m_overlaid);
+    updatePolling();
     scheduleRefresh();
 }
 
@@ -119,7 +120,39 @@ void ChartsPanel::setOverlaidRuns(const QStringList& runIds)
         showError(errors.join(QLatin1Char('\n')));
     else if (m_status->isVisible() && m_store)
         m_status->setVisible(false);
+    updatePolling();
     scheduleRefresh();
+}
+
+void ChartsPanel::updatePolling()
+{
+    const bool watching = std::any_of(m_runs.begin(), m_runs.end(),
+                                      [](const auto& run) { return run->watched && !run->live; });
+    if (!watching)
+        m_pollTimer.stop();
+    else if (!m_pollTimer.isActive())
+        m_pollTimer.start();
+}
+
+void ChartsPanel::pollWatchedRuns()
+{
+    if (!m_store)
+        return;
+    bool changed = false;
+    for (const auto& run : m_runs) {
+        if (!run->watched || run->live)
+            continue;
+        QString error;
+        const charts::PollResult polled = charts::pollStoredRun(*m_store, *run, chartTags(), &error);
+        changed = changed || polled.changed;
+        run->watched = polled.stillRunning;
+        // A store busy for a moment is tried again next second; say so once.
+        if (!polled.ok && error != m_lastError)
+            showError(error);
+    }
+    updatePolling();
+    if (changed)
+        scheduleRefresh();
 }
 
 void ChartsPanel::beginLiveRun(const QString& runId, const QString& name, qint64 stepsPerEpoch)
@@ -150,6 +183,7 @@ void ChartsPanel::beginLiveRun(const QString& runId, const QString& name, qint64
     if (stepsPerEpoch > 0)
         run->stepsPerEpoch = stepsPerEpoch;
     run->live = true;
+    run->watched = false;   // this window's own run: its points come through appendMetrics
     const QString previous = m_lastLiveRun;
     m_lastLiveRun = runId;
     addRun(std::move(run));

@@ -3,8 +3,9 @@
 // status; tick runs (or double-click their rows) to overlay their curves; rename, tag,
 // annotate, delete, open the experiment in the editor, resume an interrupted run, compare
 // two runs. Runs tagged "sweep:<id>" are grouped under one row per sweep (a toggle), and the
-// Sweep view opens on a sweep, or on any runs selected together. While visible it lists the store again every 3 s, which picks up runs started
-// by nnlab-cli or another window.
+// Sweep view opens on a sweep, or on any runs selected together. While visible it lists the
+// store again every 1.5 s, which picks up runs started by nnlab-cli, a Slurm job or another
+// window, and their status as it changes (running -> finished).
 //
 // Store errors (a locked file, deleting a run that still trains) are shown with the store's
 // own message: in a message box for what the user did, in the status line otherwise. The
