@@ -97,7 +97,7 @@ private:
     int groupAt(const QModelIndex& index) const;    // -1 for a run's row
     int runRowAt(const QModelIndex& index) const;   // -1 for a sweep's row
     int topRowOfGroup(int group) const;
-    void emitTicksChanged();
+    void emitTicksChanged(const QStringList& before);   // `before`: the ticks it replaced
 
     QVariant display(const nnlab::RunSummary& run, int column) const;
     QVariant sortValue(const nnlab::RunSummary& run, int column) const;

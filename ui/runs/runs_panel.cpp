@@ -250,6 +250,7 @@ bool RunsPanel::refresh()
     const QStringList sweeps = selectedSweeps();
     const int before = m_model->rowCount();
     m_model->setRuns(std::move(listed.value));
+    m_listedAt.restart();
     if (m_model->rowCount() != before || selectedRuns() != selected || selectedSweeps() != sweeps) {
         selectRuns(selected);
         // A new trial resets the model: the sweep's row stays selected.
@@ -408,7 +409,9 @@ QStringList RunsPanel::sweepViewCandidates() const
 void RunsPanel::showEvent(QShowEvent* event)
 {
     QWidget::showEvent(event);
-    if (m_store)
+    // Not when it was just listed (the main window sets the store, then shows the window):
+    // at 10,000 runs a second listing made opening take half as long again.
+    if (m_store && !(m_listedAt.isValid() && m_listedAt.elapsed() < kAutoRefreshMs))
         refresh();
     m_autoRefresh.start();
 }

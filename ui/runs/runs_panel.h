@@ -15,6 +15,7 @@
 
 #include "nnlab/store.h"
 
+#include <QElapsedTimer>
 #include <QStringList>
 #include <QTimer>
 #include <QWidget>
@@ -126,5 +127,6 @@ private:
     QLabel* m_status = nullptr;
     QList<QAction*> m_actions;
     QTimer m_autoRefresh;   // picks up runs of other processes while the panel is visible
+    QElapsedTimer m_listedAt;   // since the last listing of the store
     QString m_lastError;
 };
