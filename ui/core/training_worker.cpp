@@ -1,5 +1,7 @@
 #include "training_worker.h"
 
+#include "core/cli_path.h"
+
 #include "nnlab/run_session.h"
 #include "nnlab/runtime.h"
 
@@ -16,6 +18,7 @@ void TrainingWorker::run()
         nnlab::RunSessionOptions options;
         options.store = !m_databasePath.isEmpty();
         options.databasePath = m_databasePath.toStdString();
+        options.workerExecutable = nnlabCliPath().toStdString();   // data-parallel workers run the CLI
 
         nnlab::RunSessionHooks hooks;
         hooks.recorded = [&](const std::string& id, const nnlab::ExperimentSpec&) { runId = QString::fromStdString(id); };

@@ -1,7 +1,7 @@
 #include "deployment.h"
 
-#include <QCoreApplication>
-#include <QFileInfo>
+#include "core/cli_path.h"
+
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QNetworkAccessManager>
@@ -49,14 +49,7 @@ Deployment::~Deployment()
 
 QString Deployment::cliPath()
 {
-    const QString fromEnv = qEnvironmentVariable("NNLAB_CLI");
-    if (!fromEnv.isEmpty())
-        return fromEnv;
-    const QString dir = QCoreApplication::applicationDirPath();
-    for (const QString& candidate : QStringList{dir + "/nnlab-cli", dir + "/../cli/nnlab-cli", dir + "/../app/cli/nnlab-cli"})
-        if (QFileInfo(candidate).isExecutable())
-            return QFileInfo(candidate).canonicalFilePath();
-    return QStringLiteral("nnlab-cli");   // from PATH
+    return nnlabCliPath();
 }
 
 QString Deployment::stateText() const

@@ -167,6 +167,10 @@ QWidget* HyperparametersPanel::buildTraining()
         tr("Threads"), "training.threads", 0, 1024, tr("CPU threads for math; 0 = auto (measures which count is fastest)"),
         [](const S& s) { return s.training.threads; }, [](S& s, int64_t v) { s.training.threads = v; });
     threads->setSpecialValueText(tr("auto"));
+    m_training->addInt(tr("Workers"), "training.workers", 1, 256,
+                       tr("Data-parallel processes on this machine: each trains a share of every batch (the batch "
+                          "size stays the global batch) and the gradients are averaged before each step"),
+                       [](const S& s) { return s.training.workers; }, [](S& s, int64_t v) { s.training.workers = v; });
     m_training->addChoice(tr("Device"), "training.device", {"auto", "cpu", "cuda"},
                           tr("Where to train; auto uses a GPU when there is one"),
                           [](const S& s) { return s.training.device; }, [](S& s, std::string v) { s.training.device = v; });
