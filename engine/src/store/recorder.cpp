@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 
 namespace nnlab {
 
@@ -275,13 +276,19 @@ StoreResult<ResumePoint> RunRecorder::resume(const std::string& runId)
         auto select = db.query("SELECT path, step, hash FROM artifacts WHERE run = ? AND "
                                "kind = 'checkpoint' ORDER BY id DESC LIMIT 1");
         select->bind(1, ref.value.seq);
-        if (!select->next()) {
-            result.error = wrongState(db, "run " + id + " has no checkpoint to resume from");
-            return result;
+        if (select->next()) {
+            point.checkpointPath = select->text("path");
+            point.checkpointStep = select->integer("step");
+            recordedHash = select->text("hash");
+        } else {
+            // Killed between writing its first checkpoint and committing the record: the
+            // file beside the store is this run's all the same (the loader checks it).
+            point.checkpointPath = checkpointPathFor(db.path(), id, CheckpointKind::Latest);
+            if (!std::filesystem::is_regular_file(point.checkpointPath)) {
+                result.error = wrongState(db, "run " + id + " has no checkpoint to resume from");
+                return result;
+            }
         }
-        point.checkpointPath = select->text("path");
-        point.checkpointStep = select->integer("step");
-        recordedHash = select->text("hash");
     }
     const auto file = hashFile(point.checkpointPath);
     if (!file.ok()) {

@@ -405,7 +405,9 @@ StoreResult<std::unique_ptr<Connection>> openConnection(const std::string& reque
         }
     }
     rc = markInterruptedRuns(*db);
-    if (rc != SQLITE_OK) {
+    // Bookkeeping only (readers derive the same status from the owner's liveness), so a
+    // store on a full disk still opens and lists its runs.
+    if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_FULL) {
         result.error = db->error(rc, "cannot mark interrupted runs");
         return result;
     }

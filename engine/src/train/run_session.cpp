@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <stdexcept>
 
 namespace nnlab {
 
@@ -114,6 +115,16 @@ private:
             m_out.storeError = e.message;
     }
 
+    // A store that cannot take the run's records (a full disk, an I/O error, a file made
+    // read-only) ends it: training on would record nothing and hold every point in memory.
+    // A lock another process holds is waited out. The trainer turns this into a failed run.
+    void stopIfStoreFails()
+    {
+        const StoreError error = m_recorder->lastError();
+        if (!error.ok() && error.code != StoreErrorCode::Locked)
+            throw std::runtime_error("run store: " + error.message);
+    }
+
     void trainRecorded(const PreparedExperiment& experiment)
     {
         if (m_hooks.recorded)
@@ -142,8 +153,10 @@ private:
                 user.started(info);
         };
         callbacks.metrics = [&](const std::vector<MetricPoint>& points) {
-            if (m_recorder)
+            if (m_recorder) {
                 m_recorder->addMetrics(points);
+                stopIfStoreFails();
+            }
             if (user.metrics)
                 user.metrics(points);
         };
