@@ -43,4 +43,11 @@ PredictInput readPredictInput(const std::string& path, const ModelInterface& int
 std::vector<float> decodeImage(const uint8_t* bytes, size_t size, const ModelInterface& interface,
                                const std::string& source);
 
+// What Debian's stb_image (2022-09) must not be given, found by fuzzing (tests/fuzz): a JPEG
+// Huffman table (DHT) of more than 256 codes (stb writes past its tables; upstream 2.28 refuses
+// them), a 16-bit PGM/PPM (stb overflows converting it to 8 bits), and the formats nnlab does
+// not take (PSD, HDR, PIC). "" when none of these, else what is wrong. decodeImage checks it;
+// serve's decoder calls it before its own.
+std::string checkImageBytes(const uint8_t* bytes, size_t size);
+
 } // namespace nnlab

@@ -89,6 +89,10 @@ Dataset readIdx(const std::string& imagesFile, const std::string& labelsFile)
     if (height == 0 || width == 0)
         throw DataError(imagesFile + ": images of size " + std::to_string(height) + "x"
                         + std::to_string(width));
+    // With a count of 0 the size check bounds nothing: H x W must still fit a sample size.
+    if (height * width > uint64_t(std::numeric_limits<int32_t>::max()))
+        throw DataError(imagesFile + ": images of size " + std::to_string(height) + "x"
+                        + std::to_string(width) + " are too large");
     checkSize(imagesFile, 16, imageDims, images.size());
 
     Dataset data;

@@ -10,7 +10,9 @@
 #include <stb_image_resize.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -22,6 +24,9 @@ namespace fs = std::filesystem;
 namespace nnlab {
 
 namespace {
+
+// Largest image decoded (width x height), as serve's limit.
+constexpr int64_t kMaxImagePixels = 4096LL * 4096LL;
 
 bool endsWith(const std::string& text, const std::string& tail)
 {
@@ -217,6 +222,80 @@ const char* toString(PredictInputKind kind)
     return "?";
 }
 
+namespace {
+
+// A PGM/PPM header's maximum value (P5/P6 width height maxval, # comments), 0 when unreadable.
+long pnmMaxValue(const uint8_t* bytes, size_t size)
+{
+    size_t at = 2;
+    long value = 0;
+    for (int field = 0; field < 3; ++field) {
+        while (at < size && (std::isspace(bytes[at]) || bytes[at] == '#')) {
+            if (bytes[at] == '#')
+                while (at < size && bytes[at] != '\n' && bytes[at] != '\r')
+                    ++at;
+            else
+                ++at;
+        }
+        value = 0;
+        while (at < size && std::isdigit(bytes[at]) && value < (1L << 30))
+            value = value * 10 + (bytes[at++] - '0');
+    }
+    return value;
+}
+
+bool startsWith(const uint8_t* bytes, size_t size, const char* magic)
+{
+    const size_t n = std::strlen(magic);
+    return size >= n && std::memcmp(bytes, magic, n) == 0;
+}
+
+} // namespace
+
+std::string checkImageBytes(const uint8_t* bytes, size_t size)
+{
+    if (startsWith(bytes, size, "8BPS") || startsWith(bytes, size, "#?RADIANCE") || startsWith(bytes, size, "#?RGBE")
+        || startsWith(bytes, size, "\x53\x80\xf6\x34"))
+        return "PSD, HDR and PIC images are not read; send PNG, JPEG, BMP or GIF";
+    if (startsWith(bytes, size, "P5") || startsWith(bytes, size, "P6"))
+        return pnmMaxValue(bytes, size) > 255 ? "16-bit PGM/PPM images are not read; send 8-bit ones (maxval <= 255)" : "";
+    if (size < 4 || bytes[0] != 0xff || bytes[1] != 0xd8)
+        return "";
+    // Segments: FF marker, 2-byte big-endian length (itself included), payload. Entropy-coded
+    // data after a scan (SOS) runs to the next FF that is not FF00 or a restart marker.
+    size_t at = 2;
+    while (at + 4 <= size) {
+        if (bytes[at] != 0xff) {
+            ++at;
+            continue;
+        }
+        const uint8_t marker = bytes[at + 1];
+        if (marker == 0xff || marker == 0x00 || (marker >= 0xd0 && marker <= 0xd8) || marker == 0x01) {
+            ++at;
+            continue;
+        }
+        if (marker == 0xd9)
+            break;
+        const size_t length = size_t(bytes[at + 2]) << 8 | bytes[at + 3];
+        const size_t end = std::min(size, at + 2 + length);
+        if (marker == 0xc4) {
+            // Tables: class/id byte, 16 code counts, then that many values. stb_image reads a
+            // table that starts inside the segment even when it runs past its end (or the file's:
+            // missing bytes read as 0), and builds it before checking the length.
+            for (size_t t = at + 4; t < end;) {
+                size_t codes = 0;
+                for (size_t i = 1; i <= 16 && t + i < size; ++i)
+                    codes += bytes[t + i];
+                if (codes > 256)
+                    return "corrupt JPEG: a Huffman table of " + std::to_string(codes) + " codes (at most 256)";
+                t += 17 + codes;
+            }
+        }
+        at = std::max(end, at + 2);
+    }
+    return "";
+}
+
 std::vector<float> decodeImage(const uint8_t* bytes, size_t size, const ModelInterface& m, const std::string& source)
 {
     if (!m.images || m.sampleShape.size() != 3)
@@ -228,6 +307,15 @@ std::vector<float> decodeImage(const uint8_t* bytes, size_t size, const ModelInt
     if (size > size_t(std::numeric_limits<int>::max()))
         throw DataError(source + ": too large for an image");
     int width = 0, height = 0, fileChannels = 0;
+    // As serve checks: a 0x0 image (stb reads "P5 0 0") cannot be resized, and a small header
+    // must not ask for gigabytes.
+    if (const std::string bad = checkImageBytes(bytes, size); !bad.empty())
+        throw DataError(source + ": " + bad);
+    if (!stbi_info_from_memory(bytes, int(size), &width, &height, &fileChannels))
+        throw DataError(source + ": not a readable image (" + std::string(stbi_failure_reason()) + ")");
+    if (width <= 0 || height <= 0 || int64_t(width) * int64_t(height) > kMaxImagePixels)
+        throw DataError(source + ": an image of " + std::to_string(width) + "x" + std::to_string(height)
+                        + " pixels; at most " + std::to_string(kMaxImagePixels) + " can be read");
     std::unique_ptr<stbi_uc, void (*)(void*)> decoded(
         stbi_load_from_memory(bytes, int(size), &width, &height, &fileChannels, channels), stbi_image_free);
     if (!decoded)

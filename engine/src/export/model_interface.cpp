@@ -10,6 +10,7 @@
 #include <functional>
 #include <numeric>
 #include <stdexcept>
+#include <type_traits>
 
 namespace nnlab {
 
@@ -56,11 +57,59 @@ std::vector<T> readArray(const nlohmann::json& json, const char* key, bool requi
             throw std::runtime_error(std::string("interface.") + key + ": missing");
         return {};
     }
+    // nlohmann converts a float to an integer (or a double beyond float) with a bare cast:
+    // undefined for 1e300, infinite for 1e39. So the elements are checked first.
+    const nlohmann::json& value = json.at(key);
+    if constexpr (std::is_arithmetic_v<T>) {
+        const auto fits = [](const nlohmann::json& v) {
+            if constexpr (std::is_integral_v<T>)
+                return v.is_number_integer();
+            else
+                return v.is_number() && std::isfinite(static_cast<T>(v.get<double>()));
+        };
+        if (!value.is_array() || !std::all_of(value.begin(), value.end(), fits))
+            throw std::runtime_error(std::string("interface.") + key + ": expected an array of "
+                                     + (std::is_integral_v<T> ? "whole numbers" : "finite numbers"));
+    }
     try {
-        return json.at(key).get<std::vector<T>>();
+        return value.get<std::vector<T>>();
     } catch (const nlohmann::json::exception&) {
         throw std::runtime_error(std::string("interface.") + key + ": expected an array of numbers or strings");
     }
+}
+
+// A scalar of the interface, or `fallback` when absent; a value of another type is refused
+// (nlohmann's value() would throw its own type_error, naming no field).
+template <typename T>
+T readScalar(const nlohmann::json& json, const char* key, T fallback)
+{
+    if (!json.contains(key))
+        return fallback;
+    const nlohmann::json& value = json.at(key);
+    const bool ok = std::is_same_v<T, bool> ? value.is_boolean()
+                    : std::is_integral_v<T> ? value.is_number_integer()
+                                            : value.is_number();
+    if (!ok)
+        throw std::runtime_error(std::string("interface.") + key + ": expected "
+                                 + (std::is_same_v<T, bool> ? "true or false" : std::is_integral_v<T> ? "a whole number" : "a number"));
+    return value.get<T>();
+}
+
+// Histogram cuts and shares as floats, all finite.
+std::vector<std::vector<float>> readHistogram(const nlohmann::json& json, const char* key)
+{
+    if (!json.contains(key))
+        return {};
+    std::vector<std::vector<float>> rows;
+    try {
+        rows = json.at(key).get<std::vector<std::vector<float>>>();
+    } catch (const nlohmann::json::exception&) {
+        throw std::runtime_error(std::string("interface.") + key + ": expected arrays of numbers");
+    }
+    for (const auto& row : rows)
+        if (!std::all_of(row.begin(), row.end(), [](float v) { return std::isfinite(v); }))
+            throw std::runtime_error(std::string("interface.") + key + ": expected finite numbers");
+    return rows;
 }
 
 } // namespace
@@ -218,29 +267,17 @@ ModelInterface interfaceFromJson(const std::string& text)
     if (m.sampleShape.empty() || m.sampleShape.size() > 3
         || std::any_of(m.sampleShape.begin(), m.sampleShape.end(), [](int64_t d) { return d <= 0 || d > (1 << 20); }))
         throw std::runtime_error("interface.sampleShape: expected 1 to 3 positive sizes");
-    m.images = json.value("images", false);
+    m.images = readScalar(json, "images", false);
     m.inputShift = readArray<float>(json, "inputShift");
     m.inputScale = readArray<float>(json, "inputScale");
     m.classNames = readArray<std::string>(json, "classNames");
-    m.outputs = json.value("outputs", int64_t{0});
+    m.outputs = readScalar(json, "outputs", int64_t{0});
     m.rawMean = readArray<float>(json, "rawMean");
     m.rawStd = readArray<float>(json, "rawStd");
     m.classPrior = readArray<float>(json, "classPrior");
-    if (json.contains("histogramEdges")) {
-        try {
-            m.histogramEdges = json.at("histogramEdges").get<std::vector<std::vector<float>>>();
-        } catch (const nlohmann::json::exception&) {
-            throw std::runtime_error("interface.histogramEdges: expected arrays of numbers");
-        }
-    }
-    if (json.contains("histogramFractions")) {
-        try {
-            m.histogramFractions = json.at("histogramFractions").get<std::vector<std::vector<float>>>();
-        } catch (const nlohmann::json::exception&) {
-            throw std::runtime_error("interface.histogramFractions: expected arrays of numbers");
-        }
-    }
-    m.inputPsiAt100 = json.value("inputPsiAt100", 0.0);
+    m.histogramEdges = readHistogram(json, "histogramEdges");
+    m.histogramFractions = readHistogram(json, "histogramFractions");
+    m.inputPsiAt100 = readScalar(json, "inputPsiAt100", 0.0);
     const size_t units = size_t(m.units());
     if (m.histogramFractions.size() != m.histogramEdges.size())
         m.histogramFractions.clear(), m.histogramEdges.clear();   // drift then reads as unavailable

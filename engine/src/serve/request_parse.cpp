@@ -1,5 +1,7 @@
 #include "request_parse.h"
 
+#include "nnlab/predict_input.h"
+
 #include <nlohmann/json.hpp>
 #include <stb_image.h>
 #include <stb_image_resize.h>
@@ -181,8 +183,12 @@ RawSamples decodeImage(const std::string& body, const ModelInterface& m)
     int w = 0;
     int h = 0;
     int n = 0;
+    if (const std::string bad = checkImageBytes(bytes, body.size()); !bad.empty())
+        throw BadRequest(400, bad);
     if (body.size() > size_t(INT32_MAX) || !stbi_info_from_memory(bytes, int(body.size()), &w, &h, &n))
         throw BadRequest(400, std::string("not a PNG or JPEG image: ") + stbi_failure_reason());
+    if (w <= 0 || h <= 0)
+        throw BadRequest(400, "image " + std::to_string(w) + "x" + std::to_string(h) + " has no pixels");
     if (int64_t(w) * int64_t(h) > kMaxImagePixels)
         throw BadRequest(400, "image " + std::to_string(w) + "x" + std::to_string(h) + " is too large (at most " +
                                   std::to_string(kMaxImagePixels) + " pixels); the model takes " +

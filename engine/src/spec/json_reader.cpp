@@ -168,6 +168,14 @@ bool splitPath(const std::string& path, std::vector<PathPart>& parts)
 
 void applyOverride(json& doc, const std::string& assignment, Problems& problems)
 {
+    // Command-line bytes (a Latin-1 terminal): a string that is not UTF-8 would make every
+    // later dump() of the document throw.
+    try {
+        (void)json(assignment).dump();
+    } catch (const json::type_error&) {
+        problems.push_back({"--set", "an assignment that is not valid UTF-8"});
+        return;
+    }
     const size_t eq = assignment.find('=');
     std::vector<PathPart> parts;
     if (eq == std::string::npos || !splitPath(assignment.substr(0, eq), parts)) {

@@ -15,6 +15,13 @@ namespace {
 
 using OrderedJson = nlohmann::ordered_json;
 
+// Compact JSON; bytes that are not UTF-8 (a store from elsewhere, a name typed in Latin-1)
+// become U+FFFD instead of making dump() throw.
+std::string jsonText(const OrderedJson& json)
+{
+    return json.dump(-1, ' ', false, OrderedJson::error_handler_t::replace);
+}
+
 // Wall times in plain seconds ("1700000000.125", not "1.7e+09"), still exact.
 std::string formatTime(double value)
 {
@@ -205,7 +212,7 @@ StoreError exportRun(const RunStore& store, const std::string& id, ExportFormat 
             return events.error;
         if (!artifacts.ok())
             return artifacts.error;
-        out << "{\"run\": " << runJson(run.value, events.value, artifacts.value).dump()
+        out << "{\"run\": " << jsonText(runJson(run.value, events.value, artifacts.value))
             << ", \"metrics\": {";
     }
     // Series are streamed a window at a time: a DOM of millions of points would need
@@ -223,7 +230,7 @@ StoreError exportRun(const RunStore& store, const std::string& id, ExportFormat 
                         << formatDouble(point.value) << '\n';
             });
         } else {
-            out << (firstTag ? "" : ", ") << OrderedJson(tag).dump() << ": [";
+            out << (firstTag ? "" : ", ") << jsonText(OrderedJson(tag)) << ": [";
             bool firstPoint = true;
             error = forEachWindow(store, run.value.id, tag, metric, [&](const std::vector<SeriesPoint>& points) {
                 for (const SeriesPoint& point : points) {
