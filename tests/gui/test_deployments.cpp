@@ -5,6 +5,12 @@
 // predictions dialog classifies them with the run's model.
 #include "main_window.h"
 
+#include "charts/charts_panel.h"
+#include "core/experiment_document.h"
+#include "core/training_controller.h"
+#include "file_actions.h"
+#include "training_bar.h"
+
 #include "deploy/deployment.h"
 #include "deploy/deployments_dock.h"
 #include "deploy/predictions_dialog.h"
@@ -160,6 +166,33 @@ private slots:
         }
         dock->stopSelected();
         QCOMPARE(d->state(), Deployment::State::Stopped);
+    }
+
+    // The window's own run with training.workers 2: rank 0 trains in the window's worker
+    // thread, the second worker is a child nnlab-cli process; the run streams as any run.
+    void windowTrainsWithTwoWorkerProcesses()
+    {
+        MainWindow window(m_db);
+        window.show();
+        QVERIFY(window.fileActions()->open(NNLAB_SOURCE_DIR "/resources/experiments/spiral-mlp.json"));
+        window.document()->apply("workers", [](nnlab::ExperimentSpec& s) {
+            s.training.workers = 2;
+            s.training.epochs = 20;
+        });
+        QSignalSpy finished(window.controller(), &TrainingController::runFinished);
+        window.trainingBar()->trainAction()->trigger();
+        QVERIFY(finished.wait(120000));
+        QCOMPARE(finished.at(0).at(1).value<nnlab::TrainStatus>(), nnlab::TrainStatus::Finished);
+        const QString runId = finished.at(0).at(0).toString();
+        window.charts()->replotNow();
+        QVERIFY(window.charts()->graphPointCount(ChartsPanel::LossChart, runId, "train/loss") > 10);
+        auto store = nnlab::RunStore::open(m_db.toStdString());
+        QVERIFY(store.ok());
+        const auto run = store.value->getRun(runId.toStdString());
+        QVERIFY(run.ok());
+        QVERIFY2(run.value.infoJson.find("\"workers\":2") != std::string::npos, run.value.infoJson.c_str());
+        QVERIFY(run.value.metrics.count("workers/1/samples_per_sec"));
+        QVERIFY(run.value.metrics.at("val/accuracy").finalValue > 0.8);
     }
 
     void imagesDroppedOnARunArePredicted()
