@@ -32,6 +32,8 @@ if [[ "$mode" == test ]]; then
   packages+=(python3-torch python3-onnx python3-opencv)
   # The .deb installed in a clean bookworm chroot (installer/test_deb.sh).
   packages+=(debootstrap dpkg-dev desktop-file-utils appstream man-db)
+  # The kill soak checks each store with the sqlite3 shell (tests/faults/kill_soak.sh).
+  packages+=(sqlite3)
   # Node.js for ONNX Runtime; a Node.js from elsewhere (with its own npm) is kept.
   command -v node >/dev/null || packages+=(nodejs)
   command -v npm >/dev/null || packages+=(npm)
