@@ -163,7 +163,8 @@ private slots:
         // the next one is read.
         QCOMPARE(client.Get("/healthz")->status, 200);
         server->evaluateMonitorsNow();
-        const ServeMonitorState& errors = monitor(server->stats(), "error_rate");
+        const ServeStats stats = server->stats();   // `errors` refers into it: keep it alive
+        const ServeMonitorState& errors = monitor(stats, "error_rate");
         QVERIFY(errors.value);
         QCOMPARE(*errors.value, 15.0 / 25.0);
         QVERIFY(errors.firing);
