@@ -1,6 +1,5 @@
 // `runs export`, `runs delete`, `runs resume` and `runs import`: what writes a file or the store.
 #include "runs_subcommands.h"
-#include "train_command.h"
 
 #include "nnlab/run_export.h"
 
@@ -81,24 +80,6 @@ int deleteRunCommand(RunsInvocation& invocation)
                 run.name.c_str(), withSeparators(points).c_str(), files, files == 1 ? "" : "s");
     // The run is gone; a checkpoint file that could not be removed is still worth a failure.
     return deleted.ok() ? kExitOk : failure(invocation, deleted.error.message);
-}
-
-int resumeRunCommand(RunsInvocation& invocation)
-{
-    const bool quiet = invocation.args.flag("--quiet");
-    RunArgument argument = takeRunArgument(invocation, false);
-    if (argument.status != kExitOk)
-        return argument.status;
-    argument.store.reset();   // the recorder opens its own connection
-    const RunDetails& run = argument.run;
-    if (run.status == RunStatus::Finished || run.status == RunStatus::Running)
-        return failure(invocation, "run " + run.id + " is " + toString(run.status)
-                                       + "; only interrupted, cancelled or failed runs resume");
-    TrainRunOptions options;
-    options.databasePath = invocation.database;
-    options.resumeRunId = run.id;
-    options.quiet = quiet;
-    return trainExperiment({}, options);
 }
 
 int importRunsCommand(RunsInvocation& invocation)

@@ -1,0 +1,24 @@
+// The top-level help of nnlab-cli, shown by both of its programs (engine_forward.h).
+#pragma once
+
+namespace nnlab::cli {
+
+inline constexpr const char* kHelp = R"(Usage: nnlab-cli COMMAND [options]
+
+Commands:
+  train [EXPERIMENT.json]   train an experiment (default: the Fashion-MNIST CNN) and record the run
+  validate EXPERIMENT.json  check an experiment; print layer shapes, parameters and MACs
+  lr-find [EXPERIMENT.json] find a learning rate: the range test's curve and suggestions
+  check [EXPERIMENT.json]   the recipe pre-flight: initial loss, overfit one batch, gradient flow, ...
+  sweep EXPERIMENT.json     a hyperparameter sweep: grid or random, pruned by ASHA, locally or on Slurm
+  runs ...                  list, show, export, diff, delete, resume and import stored runs
+  serve RUN                 serve a trained run over HTTP: batching, Prometheus metrics, drift monitors
+  export RUN --format F     write a run's model as safetensors, ONNX or PyTorch code
+  predict RUN INPUT         class probabilities for images, IDX, CIFAR, CSV or JSON lines
+  evaluate MODEL [EXP.json] loss and accuracy of a run's or a safetensors file's weights
+  version                   print the nnlab and LibTorch versions
+
+'nnlab-cli COMMAND --help' describes each command.
+)";
+
+} // namespace nnlab::cli

@@ -1,0 +1,56 @@
+// nnlab-engine: every nnlab-cli command, LibTorch loaded (engine_forward.h). nnlab-cli
+// execs it for everything but the store commands; it can also be run directly.
+#include "check_command.h"
+#include "cli_args.h"
+#include "cli_help.h"
+#include "lr_find_command.h"
+#include "model_commands.h"
+#include "runs_command.h"
+#include "serve_command.h"
+#include "sweep_command.h"
+#include "train_command.h"
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+
+int main(int argc, char** argv)
+{
+    using namespace nnlab::cli;
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+        std::fputs(kHelp, args.empty() ? stderr : stdout);
+        return args.empty() ? kExitUsage : kExitOk;
+    }
+    const std::string command = args[0];
+    args.erase(args.begin());
+    if (command == "train")
+        return trainCommand(args);
+    if (command == "validate")
+        return validateCommand(args);
+    if (command == "lr-find")
+        return lrFindCommand(args);
+    if (command == "check")
+        return checkCommand(args);
+    if (command == "runs")
+        return runsCommand(args);
+    if (command == "export")
+        return exportCommand(args);
+    if (command == "predict")
+        return predictCommand(args);
+    if (command == "evaluate")
+        return evaluateCommand(args);
+    if (command == "serve")
+        return serveCommand(args);
+    if (command == "sweep")
+        return sweepCommand(args);
+    if (command == "sweep-trial")   // hidden: one trial of a sweep, for a Slurm array task
+        return sweepTrialCommand(args);
+    if (command == "version" || command == "--version") {
+        std::printf("nnlab %s\n", NNLAB_VERSION);
+        return kExitOk;
+    }
+    std::fprintf(stderr, "nnlab-cli: unknown command '%s'\n%s", command.c_str(), kHelp);
+    return kExitUsage;
+}
