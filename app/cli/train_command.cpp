@@ -137,6 +137,11 @@ int trainExperiment(const PreparedExperiment& experiment, const TrainRunOptions&
     interrupt.reset();
 
     const TrainResult& result = outcome.result;
+    if (options.distributed.rank > 0) {   // a data-parallel worker: rank 0 reports the run; failures still show
+        if (result.status == TrainStatus::Failed)
+            std::fprintf(stderr, "nnlab-cli train (worker %d): failed: %s\n", options.distributed.rank, result.message.c_str());
+        return result.status == TrainStatus::Finished ? kExitOk : result.status == TrainStatus::Cancelled ? kExitCancelled : kExitFailed;
+    }
     if (!outcome.storeError.empty()) {
         std::fprintf(stderr, "nnlab-cli train: run store: %s\n", outcome.storeError.c_str());
         if (outcome.runId.empty())
