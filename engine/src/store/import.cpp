@@ -49,6 +49,10 @@ int copyRun(Connection& db, const SourceRun& run)
     insert->bind(1, run.seq);
     if (insert->run() != SQLITE_DONE)
         return insert->lastResult();
+    // A source whose runs.seq is not the rowid (a damaged schema) can hold NULL seqs, which
+    // select nothing: reporting such a run imported would import it again every time.
+    if (sqlite3_changes(db.handle()) != 1)
+        return SQLITE_CORRUPT;
     const int64_t seq = sqlite3_last_insert_rowid(db.handle());
 
     const char* const copies[] = {
@@ -147,6 +151,9 @@ StoreResult<ImportReport> RunStore::importFrom(const std::string& otherPath)
             rc = transaction.commit();
         if (rc == SQLITE_OK)
             result.value.imported.push_back(run.id);
+        else if (rc == SQLITE_CORRUPT && sqlite3_errcode(db.handle()) == SQLITE_OK)   // copyRun's check
+            result.error = makeError(StoreErrorCode::Corrupt, source, "cannot import run " + run.id
+                                     + ": its row could not be copied (a damaged runs table)");
         else
             result.error = db.error(rc, "cannot import run " + run.id + " from " + source);
     }
