@@ -17,7 +17,9 @@
 // The kernels are plain loops over raw pointers that GCC vectorizes; NNLAB_KERNEL builds each
 // one for AVX-512, AVX2 and baseline x86-64 and picks the best at load time. (The AVX-512
 // version contracts multiply-adds into FMA, so its last bits can differ from the others'.)
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+// Not under ThreadSanitizer: GCC instruments the load-time resolvers too, and they run during
+// relocation, before the TSan runtime exists (every test crashed at start-up).
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
 #define NNLAB_KERNEL __attribute__((target_clones("avx512f", "avx2", "default"))) __attribute__((noinline))
 #else
 #define NNLAB_KERNEL
