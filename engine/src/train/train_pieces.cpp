@@ -34,9 +34,12 @@ Batches::Batch Batches::forStep(int64_t step)
 {
     const int64_t epoch = step / m_stepsPerEpoch;
     if (epoch != m_epoch) {
-        const auto options = torch::TensorOptions(torch::kInt64).device(m_device);
-        torch::manual_seed(mixSeed(m_seed, static_cast<uint64_t>(epoch)));
-        m_order = m_shuffle ? torch::randperm(m_train.count, options) : torch::arange(m_train.count, options);
+        // A generator of its own (seeded per epoch), not the process-wide one: the order does
+        // not depend on what else draws random numbers, in this thread or another.
+        const auto options = torch::TensorOptions(torch::kInt64);
+        auto generator = at::detail::createCPUGenerator(mixSeed(m_seed, static_cast<uint64_t>(epoch)));
+        m_order = (m_shuffle ? torch::randperm(m_train.count, generator, options) : torch::arange(m_train.count, options))
+                      .to(m_device);
         m_epoch = epoch;
     }
     const int64_t b = step - epoch * m_stepsPerEpoch;

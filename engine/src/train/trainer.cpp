@@ -13,6 +13,7 @@
 
 #include <cmath>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 
 namespace nnlab {
@@ -127,6 +128,11 @@ private:
 
 torch::nn::Sequential seededModel(const PreparedExperiment& e, const torch::Device& device)
 {
+    // LibTorch's modules draw their initial weights from the process-wide generator: trainers
+    // in threads of one process (a sweep's trials) seed and build one at a time, so each gets
+    // exactly its seed's weights.
+    static std::mutex initialization;
+    std::lock_guard<std::mutex> lock(initialization);
     torch::manual_seed(e.spec.seed);
     torch::nn::Sequential model = buildModel(e.spec.model, e.model);
     model->to(device);
