@@ -34,6 +34,8 @@ if [[ "$mode" == test ]]; then
   packages+=(debootstrap dpkg-dev desktop-file-utils appstream man-db)
   # The kill soak checks each store with the sqlite3 shell (tests/faults/kill_soak.sh).
   packages+=(sqlite3)
+  # libFuzzer targets (tests/fuzz/run_fuzz.sh): clang with its fuzzer and sanitizer runtimes.
+  packages+=(clang libfuzzer-14-dev libclang-rt-14-dev time)
   # Node.js for ONNX Runtime; a Node.js from elsewhere (with its own npm) is kept.
   command -v node >/dev/null || packages+=(nodejs)
   command -v npm >/dev/null || packages+=(npm)
@@ -60,6 +62,11 @@ case "$mode" in
     "$root/tests/export/install_onnxruntime.sh" "$build"
     cd "$build"
     ctest --output-on-failure --timeout 900 -j "$jobs" -LE bench
+    # The unit tests under AddressSanitizer + UndefinedBehaviorSanitizer and the threaded
+    # ones under ThreadSanitizer (the subset CI runs: tests/sanitize/run.sh --full for all),
+    # then every fuzz target for 60 s.
+    "$root/tests/sanitize/run.sh" all
+    "$root/tests/fuzz/run_fuzz.sh" 60
     ;;
   run)
     if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -x "$build/app/gui/nnlab" ]; then
