@@ -23,6 +23,12 @@ namespace nnlab {
 // Pause, resume and cancel from any thread; the trainer looks once per batch.
 class TrainControl {
 public:
+    TrainControl() = default;
+    // Waits for a resume() or cancel() of another thread to finish waking: the trainer may see
+    // the cancellation (an atomic) and its owner destroy this while cancel() still signals.
+    ~TrainControl();
+    TrainControl(const TrainControl&) = delete;
+    TrainControl& operator=(const TrainControl&) = delete;
     void pause();
     void resume();
     void cancel();                          // also wakes a paused trainer

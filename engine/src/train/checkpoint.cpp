@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 
@@ -138,9 +139,18 @@ int64_t readInt(torch::serialize::InputArchive& archive, const char* key)
 
 } // namespace
 
+// LibTorch's archive serialization shares state between calls (ThreadSanitizer reports
+// concurrent checkpoints of a sweep's in-process trials inside save_to): one at a time.
+static std::mutex& serializationMutex()
+{
+    static std::mutex mutex;
+    return mutex;
+}
+
 void saveCheckpoint(const std::string& path, torch::nn::Module& model, const FlatOptimizer& optimizer,
                     const CheckpointState& state, uint64_t layoutHash)
 {
+    std::unique_lock<std::mutex> serializing(serializationMutex());
     torch::serialize::OutputArchive archive;
     torch::serialize::OutputArchive modelArchive;
     torch::serialize::OutputArchive optimizerArchive;
@@ -162,6 +172,7 @@ void saveCheckpoint(const std::string& path, torch::nn::Module& model, const Fla
     } catch (const c10::Error& e) {
         throw std::runtime_error(path + ": cannot write the checkpoint (" + e.what_without_backtrace() + ")");
     }
+    serializing.unlock();   // the file is written outside the lock
     const std::string temp = path + ".tmp";
     std::string reason = writeSynced(temp, serialized.str());
     if (reason.empty() && std::rename(temp.c_str(), path.c_str()) != 0)

@@ -18,6 +18,11 @@
 
 namespace nnlab {
 
+TrainControl::~TrainControl()
+{
+    std::lock_guard<std::mutex> lock(m_mutex);
+}
+
 void TrainControl::pause() { m_paused = true; }
 
 void TrainControl::resume()
@@ -328,20 +333,13 @@ TrainResult Trainer::stopEveryone(TrainStatus status, const std::string& message
 
 TrainResult Trainer::end(TrainStatus status, const std::string& message)
 {
-    if (!leader()) {   // a data-parallel worker: rank 0 checkpoints, evaluates and reports
-        TrainResult result;
-        result.status = status;
-        result.message = message;
-        result.steps = m_state.step;
-        result.seconds = secondsSince(m_started);
-        result.samplesPerSec = m_stats->samplesPerSec();
-        return result;
-    }
-    if (status != TrainStatus::Failed) {
+    // Rank 0 (or a single process) checkpoints, evaluates and reports; a data-parallel worker
+    // has nothing of its own to add.
+    if (leader() && status != TrainStatus::Failed) {
         m_checkpoints->commit(m_state);
         eachHook([&](TrainHook& h) { h.ending(m_state, status); });
     }
-    if (status == TrainStatus::Finished && !m_test.empty()) {
+    if (leader() && status == TrainStatus::Finished && !m_test.empty()) {
         const Evaluation t = evaluate(m_model, m_test, evalBatchSize(), m_classify);
         m_report.add("test/loss", m_state.step, t.loss);
         if (m_classify)
