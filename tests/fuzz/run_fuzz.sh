@@ -92,8 +92,8 @@ for t in "${targets[@]}"; do
     [ "$crashes" -eq 0 ] || break
     replayed=0
     for f in $(find "$findings" -maxdepth 1 -name 'timeout-*'); do
-      cpu=$( { /usr/bin/time -f '%U %S' "$build/tests/fuzz/fuzz_$t" "$f" >/dev/null 2>/dev/null; } 2>&1 | tail -1 |
-             awk '{printf "%d", ($1 + $2) * 1000}')
+      /usr/bin/time -f '%U %S' -o "$scratch/cpu" "$build/tests/fuzz/fuzz_$t" "$f" >/dev/null 2>&1
+      cpu=$(tail -1 "$scratch/cpu" | awk '{printf "%d", ($1 + $2) * 1000}')
       if [ "${cpu:-0}" -gt 1000 ]; then
         timeouts=$(( timeouts + 1 ))
       else

@@ -25,8 +25,10 @@ namespace nnlab {
 
 namespace {
 
-// Largest image decoded (width x height), as serve's limit.
+// Largest image decoded (width x height), as serve's limit, and its longest side: resizing a
+// 36-byte 2 x 258888 image to 28 x 28 took 0.12 s (stb_image_resize's cost grows with the ratio).
 constexpr int64_t kMaxImagePixels = 4096LL * 4096LL;
+constexpr int kMaxImageSide = 8192;
 
 bool endsWith(const std::string& text, const std::string& tail)
 {
@@ -313,9 +315,11 @@ std::vector<float> decodeImage(const uint8_t* bytes, size_t size, const ModelInt
         throw DataError(source + ": " + bad);
     if (!stbi_info_from_memory(bytes, int(size), &width, &height, &fileChannels))
         throw DataError(source + ": not a readable image (" + std::string(stbi_failure_reason()) + ")");
-    if (width <= 0 || height <= 0 || int64_t(width) * int64_t(height) > kMaxImagePixels)
+    if (width <= 0 || height <= 0 || width > kMaxImageSide || height > kMaxImageSide
+        || int64_t(width) * int64_t(height) > kMaxImagePixels)
         throw DataError(source + ": an image of " + std::to_string(width) + "x" + std::to_string(height)
-                        + " pixels; at most " + std::to_string(kMaxImagePixels) + " can be read");
+                        + " pixels; at most " + std::to_string(kMaxImagePixels) + " pixels, "
+                        + std::to_string(kMaxImageSide) + " a side, can be read");
     std::unique_ptr<stbi_uc, void (*)(void*)> decoded(
         stbi_load_from_memory(bytes, int(size), &width, &height, &fileChannels, channels), stbi_image_free);
     if (!decoded)

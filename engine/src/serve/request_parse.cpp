@@ -23,6 +23,8 @@ constexpr int kMaxDepth = 32;
 // Largest image accepted before decoding (width x height), so a tiny PNG header cannot ask
 // for gigabytes.
 constexpr int64_t kMaxImagePixels = 4096LL * 4096LL;
+// and its longest side: resizing a 36-byte 2 x 258888 image took 0.12 s (found by fuzzing).
+constexpr int kMaxImageSide = 8192;
 
 std::string typeName(const json& value)
 {
@@ -189,9 +191,10 @@ RawSamples decodeImage(const std::string& body, const ModelInterface& m)
         throw BadRequest(400, std::string("not a PNG or JPEG image: ") + stbi_failure_reason());
     if (w <= 0 || h <= 0)
         throw BadRequest(400, "image " + std::to_string(w) + "x" + std::to_string(h) + " has no pixels");
-    if (int64_t(w) * int64_t(h) > kMaxImagePixels)
+    if (int64_t(w) * int64_t(h) > kMaxImagePixels || w > kMaxImageSide || h > kMaxImageSide)
         throw BadRequest(400, "image " + std::to_string(w) + "x" + std::to_string(h) + " is too large (at most " +
-                                  std::to_string(kMaxImagePixels) + " pixels); the model takes " +
+                                  std::to_string(kMaxImagePixels) + " pixels, " + std::to_string(kMaxImageSide) +
+                                  " a side); the model takes " +
                                   std::to_string(width) + "x" + std::to_string(height));
     std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
         stbi_load_from_memory(bytes, int(body.size()), &w, &h, &n, channels), stbi_image_free);

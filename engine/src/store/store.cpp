@@ -416,8 +416,10 @@ StoreResult<std::vector<SeriesPoint>> RunStore::series(const std::string& id,
             if (StoreError error = findSeries(db, ref, tag, series); !error.ok())
                 return error;
             const MetricSummary& summary = series.summary;
-            if (stepMin <= summary.firstStep && stepMax >= summary.lastStep)
-                points.reserve(static_cast<size_t>(summary.count));
+            // The stored count is only a hint (a damaged or hostile file may hold -1 or 2^60):
+            // reserve at most 1 M points, more arrive as they are read.
+            if (stepMin <= summary.firstStep && stepMax >= summary.lastStep && summary.count > 0)
+                points.reserve(static_cast<size_t>(std::min<int64_t>(summary.count, int64_t(1) << 20)));
             return db.check(readPoints(db, series.id, stepMin, stepMax, points),
                             "cannot read metric " + tag);
         });
