@@ -35,7 +35,8 @@ private slots:
             ++fields;
             QVERIFY2(w->toolTip().contains(QStringLiteral("(default ")), qPrintable(name + ": " + w->toolTip()));
         }
-        QCOMPARE(fields, 31);   // every field of the optimizer, schedule and training (with checkpoints)
+        QCOMPARE(fields, 32);   // every field of the optimizer, schedule and training (with checkpoints and workers)
+        QVERIFY(panel.findChild<QWidget*>(QStringLiteral("training.workers")));
         auto* lr = panel.findChild<QWidget*>(QStringLiteral("optimizer.lr"));
         QVERIFY(lr->toolTip().contains(QStringLiteral("(default 0.001)")));
     }
