@@ -21,7 +21,7 @@ packages=(
   qt6-base-dev qt6-svg-dev libgl1-mesa-dev
   libtorch-dev libopenblas0-pthread
   libqcustomplot-dev libsqlite3-dev nlohmann-json3-dev zlib1g-dev
-  libonnx-dev libprotobuf-dev libcpp-httplib-dev libssl-dev libbrotli-dev libstb-dev libgloo-dev
+  libonnx-dev libprotobuf-dev libcpp-httplib-dev libssl-dev libbrotli-dev libstb-dev libturbojpeg0-dev libgloo-dev
   dataset-fashion-mnist
 )
 if [[ "$mode" == test ]]; then

@@ -50,4 +50,10 @@ std::vector<float> decodeImage(const uint8_t* bytes, size_t size, const ModelInt
 // serve's decoder calls it before its own.
 std::string checkImageBytes(const uint8_t* bytes, size_t size);
 
+// Decodes an image into interleaved 8-bit pixels of `channels` (1 grey, 3 RGB): JPEG with
+// libjpeg-turbo (Debian's stb_image crashes on some crafted JPEGs: tests/fuzz/open-findings),
+// PNG, BMP, GIF and the rest with stb_image. Empty, with `error` set, when it cannot.
+std::vector<uint8_t> loadImagePixels(const uint8_t* bytes, size_t size, int channels, int& width, int& height,
+                                     std::string& error);
+
 } // namespace nnlab

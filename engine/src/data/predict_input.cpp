@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 #include <stb_image.h>
+#include <turbojpeg.h>
 #include <stb_image_resize.h>
 
 #include <algorithm>
@@ -298,6 +299,41 @@ std::string checkImageBytes(const uint8_t* bytes, size_t size)
     return "";
 }
 
+std::vector<uint8_t> loadImagePixels(const uint8_t* bytes, size_t size, int channels, int& width, int& height,
+                                     std::string& error)
+{
+    if (size >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF) {
+        const std::unique_ptr<void, int (*)(tjhandle)> jpeg(tjInitDecompress(), tjDestroy);
+        int subsampling = 0, colorspace = 0;
+        if (!jpeg || size > std::numeric_limits<unsigned long>::max()
+            || tjDecompressHeader3(jpeg.get(), bytes, static_cast<unsigned long>(size), &width, &height, &subsampling,
+                                   &colorspace) != 0) {
+            error = std::string("not a readable JPEG (") + tjGetErrorStr2(jpeg.get()) + ")";
+            return {};
+        }
+        if (width <= 0 || height <= 0 || width > kMaxImageSide || height > kMaxImageSide
+            || int64_t(width) * int64_t(height) > kMaxImagePixels) {
+            error = "an image of " + std::to_string(width) + "x" + std::to_string(height) + " pixels is too large";
+            return {};
+        }
+        std::vector<uint8_t> pixels(size_t(width) * size_t(height) * size_t(channels));
+        if (tjDecompress2(jpeg.get(), bytes, static_cast<unsigned long>(size), pixels.data(), width, 0, height,
+                          channels == 1 ? TJPF_GRAY : TJPF_RGB, TJFLAG_ACCURATEDCT) != 0) {
+            error = std::string("not a readable JPEG (") + tjGetErrorStr2(jpeg.get()) + ")";
+            return {};
+        }
+        return pixels;
+    }
+    int fileChannels = 0;
+    std::unique_ptr<stbi_uc, void (*)(void*)> decoded(
+        stbi_load_from_memory(bytes, int(size), &width, &height, &fileChannels, channels), stbi_image_free);
+    if (!decoded) {
+        error = std::string("not a readable image (") + stbi_failure_reason() + ")";
+        return {};
+    }
+    return std::vector<uint8_t>(decoded.get(), decoded.get() + size_t(width) * size_t(height) * size_t(channels));
+}
+
 std::vector<float> decodeImage(const uint8_t* bytes, size_t size, const ModelInterface& m, const std::string& source)
 {
     if (!m.images || m.sampleShape.size() != 3)
@@ -320,16 +356,16 @@ std::vector<float> decodeImage(const uint8_t* bytes, size_t size, const ModelInt
         throw DataError(source + ": an image of " + std::to_string(width) + "x" + std::to_string(height)
                         + " pixels; at most " + std::to_string(kMaxImagePixels) + " pixels, "
                         + std::to_string(kMaxImageSide) + " a side, can be read");
-    std::unique_ptr<stbi_uc, void (*)(void*)> decoded(
-        stbi_load_from_memory(bytes, int(size), &width, &height, &fileChannels, channels), stbi_image_free);
-    if (!decoded)
-        throw DataError(source + ": not a readable image (" + std::string(stbi_failure_reason()) + ")");
+    std::string error;
+    const std::vector<uint8_t> decodedPixels = loadImagePixels(bytes, size, channels, width, height, error);
+    if (decodedPixels.empty())
+        throw DataError(source + ": " + error);
     const int h = int(m.sampleShape[1]), w = int(m.sampleShape[2]);
     std::vector<stbi_uc> resized;
-    const stbi_uc* pixels = decoded.get();
+    const stbi_uc* pixels = decodedPixels.data();
     if (width != w || height != h) {
         resized.resize(size_t(w) * size_t(h) * size_t(channels));
-        if (!stbir_resize_uint8(decoded.get(), width, height, 0, resized.data(), w, h, 0, channels))
+        if (!stbir_resize_uint8(decodedPixels.data(), width, height, 0, resized.data(), w, h, 0, channels))
             throw DataError(source + ": cannot resize " + std::to_string(width) + "x" + std::to_string(height)
                             + " to " + std::to_string(w) + "x" + std::to_string(h));
         pixels = resized.data();

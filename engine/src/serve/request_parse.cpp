@@ -196,14 +196,14 @@ RawSamples decodeImage(const std::string& body, const ModelInterface& m)
                                   std::to_string(kMaxImagePixels) + " pixels, " + std::to_string(kMaxImageSide) +
                                   " a side); the model takes " +
                                   std::to_string(width) + "x" + std::to_string(height));
-    std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
-        stbi_load_from_memory(bytes, int(body.size()), &w, &h, &n, channels), stbi_image_free);
-    if (!pixels)
-        throw BadRequest(400, std::string("cannot decode the image: ") + stbi_failure_reason());
+    std::string error;
+    const std::vector<uint8_t> pixels = loadImagePixels(bytes, body.size(), channels, w, h, error);
+    if (pixels.empty())
+        throw BadRequest(400, "cannot decode the image: " + error);
     std::vector<stbi_uc> sized(size_t(width) * size_t(height) * size_t(channels));
     if (w == width && h == height) {
-        std::copy(pixels.get(), pixels.get() + sized.size(), sized.begin());
-    } else if (!stbir_resize_uint8(pixels.get(), w, h, 0, sized.data(), width, height, 0, channels)) {
+        std::copy(pixels.begin(), pixels.begin() + std::ptrdiff_t(sized.size()), sized.begin());
+    } else if (!stbir_resize_uint8(pixels.data(), w, h, 0, sized.data(), width, height, 0, channels)) {
         throw BadRequest(400, "cannot resize the " + std::to_string(w) + "x" + std::to_string(h) +
                                   " image; send " + std::to_string(width) + "x" + std::to_string(height));
     }
