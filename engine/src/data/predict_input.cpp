@@ -262,6 +262,20 @@ std::string checkImageBytes(const uint8_t* bytes, size_t size)
         return "PSD, HDR and PIC images are not read; send PNG, JPEG, BMP or GIF";
     if (startsWith(bytes, size, "P5") || startsWith(bytes, size, "P6"))
         return pnmMaxValue(bytes, size) > 255 ? "16-bit PGM/PPM images are not read; send 8-bit ones (maxval <= 255)" : "";
+    if (startsWith(bytes, size, "\x89PNG\r\n\x1a\n")) {
+        // stb_image grows its buffer to what a chunk declares (a 50-byte file asked for 2 GB):
+        // every chunk must lie within the file.
+        for (size_t at = 8; at + 12 <= size;) {
+            const uint64_t length = (uint64_t(bytes[at]) << 24) | (uint64_t(bytes[at + 1]) << 16)
+                                    | (uint64_t(bytes[at + 2]) << 8) | uint64_t(bytes[at + 3]);
+            if (length > size - at - 12)
+                return "a PNG chunk of " + std::to_string(length) + " bytes runs past the end of the file";
+            if (std::memcmp(bytes + at + 4, "IEND", 4) == 0)
+                break;
+            at += 12 + size_t(length);
+        }
+        return "";
+    }
     if (size < 4 || bytes[0] != 0xff || bytes[1] != 0xd8)
         return "";
     // Segments: FF marker, 2-byte big-endian length (itself included), payload. Entropy-coded
