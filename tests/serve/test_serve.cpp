@@ -9,6 +9,7 @@
 #include <stb_image_write.h>
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <map>
 #include <regex>
@@ -192,7 +193,18 @@ private slots:
         // One keep-alive connection: each request is counted before the next one is read.
         httplib::Client client("127.0.0.1", m_server->port());
         client.set_keep_alive(true);
-        const auto before = parsePrometheus(client.Get("/metrics")->body);
+        // cpp-httplib counts a request after its answer is sent, so the previous test's last
+        // requests may still be counted late: scrape until two scrapes differ by only the first.
+        std::map<std::string, double> before = parsePrometheus(client.Get("/metrics")->body);
+        for (int attempt = 0; attempt < 100; ++attempt) {
+            auto next = parsePrometheus(client.Get("/metrics")->body);
+            const bool settled = next.at("nnlab_requests_total{code=\"200\"}") -
+                                     before.at("nnlab_requests_total{code=\"200\"}") == 1.0;
+            before = std::move(next);
+            if (settled)
+                break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
         for (int i = 0; i < 5; ++i)
             QCOMPARE(client.Post("/v1/predict", inputsJson(m_test, i, 2), "application/json")->status, 200);
         QCOMPARE(client.Get("/nowhere")->status, 404);
