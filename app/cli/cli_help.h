@@ -16,6 +16,11 @@ Commands:
   export RUN --format F     write a run's model as safetensors, ONNX or PyTorch code
   predict RUN INPUT         class probabilities for images, IDX, CIFAR, CSV or JSON lines
   evaluate MODEL [EXP.json] loss and accuracy of a run's or a safetensors file's weights
+  compress RUN ...          prune (structured or not) or quantize to int8 a trained run; a new, measured run
+  distill --teacher RUN S.json  train a student experiment on a stored run's soft targets
+  sensitivity RUN           each layer's accuracy drop under pruning (and int8): a heat map table
+  compare RUN...            accuracy, size on disk and measured latency of runs: the Pareto table
+  lab run LAB.json | new    run a teaching lab's steps and check its observations; write a template
   version                   print the nnlab and LibTorch versions
 
 'nnlab-cli COMMAND --help' describes each command.

@@ -1,6 +1,8 @@
 // nnlab-engine: every nnlab-cli command, LibTorch loaded (engine_forward.h). nnlab-cli
 // execs it for everything but the store commands; it can also be run directly.
 #include "check_command.h"
+#include "compress_commands.h"
+#include "lab_command.h"
 #include "cli_args.h"
 #include "cli_help.h"
 #include "lr_find_command.h"
@@ -43,6 +45,16 @@ int main(int argc, char** argv)
         return evaluateCommand(args);
     if (command == "serve")
         return serveCommand(args);
+    if (command == "compress")
+        return compressCommand(args);
+    if (command == "compare")
+        return compareCommand(args);
+    if (command == "distill")
+        return distillCommand(args);
+    if (command == "sensitivity")
+        return sensitivityCommand(args);
+    if (command == "lab")
+        return labCommand(args);
     if (command == "sweep")
         return sweepCommand(args);
     if (command == "sweep-trial")   // hidden: one trial of a sweep, for a Slurm array task
