@@ -20,6 +20,7 @@ struct RunSessionOptions {
     std::vector<std::string> tags;  // a new run's tags (a sweep's trials: "sweep:<id>")
     std::string notes;              // a new run's notes
     std::string initWeights;        // a new run starts from these safetensors weights (TrainOptions::initWeights)
+    std::string parentId;           // a new run derives from this stored run (fine-tuning, distillation); "" = none
     // This process's rank when it is one of several data-parallel workers started elsewhere
     // (Slurm, or LocalWorkers of another process). Inactive: the session itself starts
     // training.workers - 1 local workers running `workerExecutable train ...`.

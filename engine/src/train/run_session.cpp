@@ -31,6 +31,7 @@ public:
                 info.name = m_options.runName;
                 info.tags = m_options.tags;
                 info.notes = m_options.notes;
+                info.parentId = m_options.parentId;
                 auto id = m_recorder->begin(experiment.spec, experimentToJson(experiment.spec), info);
                 if (!id.ok())
                     return storeFailed(id.error.message);
