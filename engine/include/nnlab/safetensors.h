@@ -50,4 +50,36 @@ SafetensorsContents readSafetensors(const std::string& path);
 void writeSafetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
                       const std::map<std::string, std::string>& metadata);
 
+// Typed tensors as the file holds them (for int8 models, sparse bitmasks and the like): the
+// dtype is kept and `bytes` are the little-endian elements, row-major, exactly
+// elementCount() * byteSize(dtype) of them.
+struct RawTensor {
+    std::string name;
+    TensorDtype dtype = TensorDtype::F32;
+    std::vector<int64_t> shape;
+    std::vector<uint8_t> bytes;
+    int64_t elementCount() const;
+};
+
+struct SafetensorsRawContents {
+    std::map<std::string, std::string> metadata;
+    std::vector<RawTensor> tensors;          // in file offset order, dtypes as stored
+};
+
+// As parseSafetensors / readSafetensors, with every same check, but the tensors keep their
+// dtypes and bytes. Throws SafetensorsError.
+SafetensorsRawContents parseSafetensorsRaw(const uint8_t* data, size_t size, const std::string& source);
+SafetensorsRawContents readSafetensorsRaw(const std::string& path);
+
+// Writes tensors of any dtype, names sorted, atomically, as writeSafetensors. Refuses (naming
+// the tensor) an empty, reserved or repeated name and a byte count that disagrees with the
+// shape and dtype. Throws SafetensorsError naming the path.
+void writeSafetensorsRaw(const std::string& path, const std::vector<RawTensor>& tensors,
+                         const std::map<std::string, std::string>& metadata);
+
+// Conversions: an F32 raw tensor from float values, and float values from any raw tensor
+// (integers and halves converted as parseSafetensors converts them).
+RawTensor toRawTensor(const NamedTensor& tensor);
+NamedTensor toNamedTensor(const RawTensor& tensor);
+
 } // namespace nnlab

@@ -121,7 +121,24 @@ int64_t NamedTensor::elementCount() const
     return n;
 }
 
-SafetensorsContents parseSafetensors(const uint8_t* data, size_t size, const std::string& source)
+namespace {
+
+struct Entry {
+    std::string name;
+    const DtypeName* dtype;
+    std::vector<int64_t> shape;
+    uint64_t begin, end;
+};
+
+// The checked layout of a file image: metadata and the tensors' places in the data, which
+// tile it exactly. Both parsers (float and raw) go through here, so both refuse the same files.
+struct Layout {
+    std::map<std::string, std::string> metadata;
+    std::vector<Entry> entries;              // in offset order
+    const uint8_t* body = nullptr;
+};
+
+Layout parseLayout(const uint8_t* data, size_t size, const std::string& source)
 {
     if (size < 8)
         fail(source, "too short for a safetensors file (" + std::to_string(size) + " bytes, the header length alone is 8)");
@@ -138,14 +155,8 @@ SafetensorsContents parseSafetensors(const uint8_t* data, size_t size, const std
     const uint8_t* body = data + 8 + headerSize;
     const uint64_t bodySize = size - 8 - headerSize;
 
-    struct Entry {
-        std::string name;
-        const DtypeName* dtype;
-        std::vector<int64_t> shape;
-        uint64_t begin, end;
-    };
     std::vector<Entry> entries;
-    SafetensorsContents contents;
+    Layout layout;
     for (const auto& [name, value] : header.items()) {
         const std::string field = "tensor '" + name + "'";
         if (name == "__metadata__") {
@@ -154,7 +165,7 @@ SafetensorsContents parseSafetensors(const uint8_t* data, size_t size, const std
             for (const auto& [key, text] : value.items()) {
                 if (!text.is_string())
                     fail(source, "__metadata__." + key + ": expected a string");
-                contents.metadata[key] = text.get<std::string>();
+                layout.metadata[key] = text.get<std::string>();
             }
             continue;
         }
@@ -208,8 +219,72 @@ SafetensorsContents parseSafetensors(const uint8_t* data, size_t size, const std
     }
     if (expected != bodySize)
         fail(source, std::to_string(bodySize - expected) + " bytes after the last tensor belong to no tensor");
+    layout.entries = std::move(entries);
+    layout.body = body;
+    return layout;
+}
 
-    for (const Entry& e : entries) {
+// A tensor to write: its header fields and where its bytes are.
+struct WriteItem {
+    const std::string* name;
+    const char* dtype;
+    const std::vector<int64_t>* shape;
+    const uint8_t* bytes;
+    uint64_t size;
+};
+
+void writeItems(const std::string& path, std::vector<WriteItem> items,
+                const std::map<std::string, std::string>& metadata)
+{
+    std::sort(items.begin(), items.end(), [](const WriteItem& a, const WriteItem& b) { return *a.name < *b.name; });
+    nlohmann::json header = nlohmann::json::object();
+    if (!metadata.empty())
+        header["__metadata__"] = metadata;
+    uint64_t offset = 0;
+    for (const WriteItem& t : items) {
+        header[*t.name] = {{"dtype", t.dtype}, {"shape", *t.shape}, {"data_offsets", {offset, offset + t.size}}};
+        offset += t.size;
+    }
+    std::string text = header.dump();
+    text.append((8 - text.size() % 8) % 8, ' ');   // the data starts 8-byte aligned, as the format's writer does
+    try {
+        writeFileAtomically(path, [&](std::ostream& out) {
+            const uint64_t length = text.size();
+            out.write(reinterpret_cast<const char*>(&length), 8);
+            out.write(text.data(), std::streamsize(text.size()));
+            for (const WriteItem& t : items)
+                out.write(reinterpret_cast<const char*>(t.bytes), std::streamsize(t.size));
+        });
+    } catch (const std::runtime_error& e) {
+        throw SafetensorsError(e.what());
+    }
+}
+
+std::vector<uint8_t> readWholeFile(const std::string& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw SafetensorsError(path + ": cannot open");
+    in.seekg(0, std::ios::end);
+    const std::streamoff size = in.tellg();
+    if (size < 0)
+        throw SafetensorsError(path + ": cannot read");
+    in.seekg(0);
+    std::vector<uint8_t> bytes(static_cast<size_t>(size));
+    if (size > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), size))
+        throw SafetensorsError(path + ": cannot read");
+    return bytes;
+}
+
+} // namespace
+
+SafetensorsContents parseSafetensors(const uint8_t* data, size_t size, const std::string& source)
+{
+    Layout layout = parseLayout(data, size, source);
+    SafetensorsContents contents;
+    contents.metadata = std::move(layout.metadata);
+    const uint8_t* body = layout.body;
+    for (const Entry& e : layout.entries) {
         NamedTensor tensor{e.name, e.shape, {}};
         const uint64_t count = (e.end - e.begin) / uint64_t(e.dtype->bytes);
         tensor.values.resize(count);
@@ -223,24 +298,14 @@ SafetensorsContents parseSafetensors(const uint8_t* data, size_t size, const std
 
 SafetensorsContents readSafetensors(const std::string& path)
 {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw SafetensorsError(path + ": cannot open");
-    in.seekg(0, std::ios::end);
-    const std::streamoff size = in.tellg();
-    if (size < 0)
-        throw SafetensorsError(path + ": cannot read");
-    in.seekg(0);
-    std::vector<uint8_t> bytes(static_cast<size_t>(size));
-    if (size > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), size))
-        throw SafetensorsError(path + ": cannot read");
+    const std::vector<uint8_t> bytes = readWholeFile(path);
     return parseSafetensors(bytes.data(), bytes.size(), path);
 }
 
 void writeSafetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
                       const std::map<std::string, std::string>& metadata)
 {
-    std::vector<const NamedTensor*> order;
+    std::vector<WriteItem> items;
     std::set<std::string> names;
     for (const NamedTensor& t : tensors) {
         if (t.name.empty() || t.name == "__metadata__" || !names.insert(t.name).second)
@@ -248,31 +313,79 @@ void writeSafetensors(const std::string& path, const std::vector<NamedTensor>& t
         if (t.elementCount() != int64_t(t.values.size()))
             throw SafetensorsError(path + ": tensor '" + t.name + "' has " + std::to_string(t.values.size())
                                    + " values for its shape");
-        order.push_back(&t);
+        items.push_back({&t.name, "F32", &t.shape, reinterpret_cast<const uint8_t*>(t.values.data()),
+                         t.values.size() * sizeof(float)});
     }
-    std::sort(order.begin(), order.end(), [](const NamedTensor* a, const NamedTensor* b) { return a->name < b->name; });
-    nlohmann::json header = nlohmann::json::object();
-    if (!metadata.empty())
-        header["__metadata__"] = metadata;
-    uint64_t offset = 0;
-    for (const NamedTensor* t : order) {
-        const uint64_t bytes = t->values.size() * sizeof(float);
-        header[t->name] = {{"dtype", "F32"}, {"shape", t->shape}, {"data_offsets", {offset, offset + bytes}}};
-        offset += bytes;
+    writeItems(path, std::move(items), metadata);
+}
+
+int64_t RawTensor::elementCount() const
+{
+    int64_t n = 1;
+    for (int64_t d : shape)
+        n *= d;
+    return n;
+}
+
+SafetensorsRawContents parseSafetensorsRaw(const uint8_t* data, size_t size, const std::string& source)
+{
+    Layout layout = parseLayout(data, size, source);
+    SafetensorsRawContents contents;
+    contents.metadata = std::move(layout.metadata);
+    for (Entry& e : layout.entries)
+        contents.tensors.push_back({e.name, e.dtype->dtype, std::move(e.shape),
+                                    std::vector<uint8_t>(layout.body + e.begin, layout.body + e.end)});
+    return contents;
+}
+
+SafetensorsRawContents readSafetensorsRaw(const std::string& path)
+{
+    const std::vector<uint8_t> bytes = readWholeFile(path);
+    return parseSafetensorsRaw(bytes.data(), bytes.size(), path);
+}
+
+void writeSafetensorsRaw(const std::string& path, const std::vector<RawTensor>& tensors,
+                         const std::map<std::string, std::string>& metadata)
+{
+    std::vector<WriteItem> items;
+    std::set<std::string> names;
+    for (const RawTensor& t : tensors) {
+        if (t.name.empty() || t.name == "__metadata__" || !names.insert(t.name).second)
+            throw SafetensorsError(path + ": tensor name '" + t.name + "' is empty, reserved or repeated");
+        const int64_t width = byteSize(t.dtype);
+        if (width == 0)
+            throw SafetensorsError(path + ": tensor '" + t.name + "' has an unknown dtype");
+        for (int64_t d : t.shape)
+            if (d < 0)
+                throw SafetensorsError(path + ": tensor '" + t.name + "' has a negative size in its shape");
+        if (uint64_t(t.elementCount()) * uint64_t(width) != t.bytes.size())
+            throw SafetensorsError(path + ": tensor '" + t.name + "' has " + std::to_string(t.bytes.size())
+                                   + " bytes, its shape of " + toString(t.dtype) + " needs "
+                                   + std::to_string(t.elementCount() * width));
+        items.push_back({&t.name, toString(t.dtype), &t.shape, t.bytes.data(), t.bytes.size()});
     }
-    std::string text = header.dump();
-    text.append((8 - text.size() % 8) % 8, ' ');   // the data starts 8-byte aligned, as the format's writer does
-    try {
-        writeFileAtomically(path, [&](std::ostream& out) {
-            const uint64_t length = text.size();
-            out.write(reinterpret_cast<const char*>(&length), 8);
-            out.write(text.data(), std::streamsize(text.size()));
-            for (const NamedTensor* t : order)
-                out.write(reinterpret_cast<const char*>(t->values.data()), std::streamsize(t->values.size() * sizeof(float)));
-        });
-    } catch (const std::runtime_error& e) {
-        throw SafetensorsError(e.what());
-    }
+    writeItems(path, std::move(items), metadata);
+}
+
+RawTensor toRawTensor(const NamedTensor& tensor)
+{
+    const auto* begin = reinterpret_cast<const uint8_t*>(tensor.values.data());
+    return {tensor.name, TensorDtype::F32, tensor.shape,
+            std::vector<uint8_t>(begin, begin + tensor.values.size() * sizeof(float))};
+}
+
+NamedTensor toNamedTensor(const RawTensor& tensor)
+{
+    NamedTensor out{tensor.name, tensor.shape, {}};
+    const int64_t width = byteSize(tensor.dtype);
+    if (width == 0 || tensor.bytes.size() % uint64_t(width) != 0)
+        throw SafetensorsError("tensor '" + tensor.name + "': " + std::to_string(tensor.bytes.size())
+                               + " bytes are not whole " + toString(tensor.dtype) + " elements");
+    out.values.resize(tensor.bytes.size() / uint64_t(width));
+    const uint8_t* p = tensor.bytes.data();
+    for (size_t i = 0; i < out.values.size(); ++i, p += width)
+        out.values[i] = elementAt(tensor.dtype, p);
+    return out;
 }
 
 } // namespace nnlab
