@@ -110,10 +110,15 @@ auto fieldsOf(const SweepSpec& s)
     const auto& [method, parameters, trials, concurrent, metric, pruner, reductionFactor, minEpochs] = s;
     return std::tie(method, parameters, trials, concurrent, metric, pruner, reductionFactor, minEpochs);
 }
+auto fieldsOf(const InspectSpec& i)
+{
+    const auto& [layerStatsEverySteps, histogramsEverySteps, boundaryEverySteps, boundaryResolution, confusionMatrix] = i;
+    return std::tie(layerStatsEverySteps, histogramsEverySteps, boundaryEverySteps, boundaryResolution, confusionMatrix);
+}
 auto fieldsOf(const ExperimentSpec& e)
 {
-    const auto& [name, seed, data, model, loss, optimizer, schedule, training, monitors, sweep] = e;
-    return std::tie(name, seed, data, model, loss, optimizer, schedule, training, monitors, sweep);
+    const auto& [name, seed, data, model, loss, optimizer, schedule, training, monitors, sweep, inspect] = e;
+    return std::tie(name, seed, data, model, loss, optimizer, schedule, training, monitors, sweep, inspect);
 }
 
 // Marks in `set` the fields of `value` that differ from those of `reference`.
@@ -199,6 +204,11 @@ std::vector<ExperimentSpec> everyFieldSet()
     base.monitors[2].rule = MonitorRule::Above;
     base.monitors[2].value = 100;
     base.monitors[2].actions = {MonitorAction::Annotate, MonitorAction::Stop};
+    base.inspect.layerStatsEverySteps = 7;
+    base.inspect.histogramsEverySteps = 0;
+    base.inspect.boundaryEverySteps = 3;
+    base.inspect.boundaryResolution = 64;
+    base.inspect.confusionMatrix = false;
 
     ExperimentSpec csv = base;
     csv.data.source = "csv";
@@ -637,7 +647,7 @@ private slots:
     {
         const std::vector<ExperimentSpec> specs = everyFieldSet();
         std::vector<bool> experiment, data, model, layer, optimizer, schedule, training, monitor;
-        std::vector<bool> sweep, sweepParameter;
+        std::vector<bool> sweep, sweepParameter, inspect;
         const auto markLayers = [&](const auto& self, const std::vector<LayerSpec>& layers) -> void {
             for (const auto& l : layers) {
                 markDiffering(l, LayerSpec{}, layer);
@@ -660,11 +670,13 @@ private slots:
             markDiffering(spec.sweep, SweepSpec{}, sweep);
             for (const SweepParameter& p : spec.sweep.parameters)
                 markDiffering(p, SweepParameter{}, sweepParameter);
+            markDiffering(spec.inspect, InspectSpec{}, inspect);
         }
         const std::vector<std::pair<const char*, const std::vector<bool>*>> structs{
             {"ExperimentSpec", &experiment}, {"DataSpec", &data}, {"ModelSpec", &model}, {"LayerSpec", &layer},
             {"OptimizerSpec", &optimizer}, {"ScheduleSpec", &schedule}, {"TrainingSpec", &training},
-            {"MonitorSpec", &monitor}, {"SweepSpec", &sweep}, {"SweepParameter", &sweepParameter}};
+            {"MonitorSpec", &monitor}, {"SweepSpec", &sweep}, {"SweepParameter", &sweepParameter},
+            {"InspectSpec", &inspect}};
         for (const auto& [name, set] : structs)
             for (size_t i = 0; i < set->size(); ++i)
                 QVERIFY2((*set)[i], qPrintable(QStringLiteral("%1: field %2 (0-based, in declaration order) is "

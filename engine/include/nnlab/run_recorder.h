@@ -68,6 +68,9 @@ public:
     // run's started time.
     void updateInfo(const TrainInfo& info);
     void addMetrics(const std::vector<MetricPoint>& points);
+    // Snapshots (snapshot.h), queued like metrics and committed in the same transaction. A
+    // resumed run's snapshots from a replayed step on replace the old ones, as metrics do.
+    void addSnapshots(const std::vector<Snapshot>& snapshots);
     // step -1 = the last metric step seen.
     void addEvent(EventKind kind, const std::string& detail = {}, int64_t step = -1);
     // Records a file: size and hash (XXH64 of its contents, read once now on the calling

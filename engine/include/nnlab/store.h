@@ -17,6 +17,7 @@
 #pragma once
 
 #include "nnlab/run_types.h"
+#include "nnlab/snapshot.h"
 
 #include <cstdint>
 #include <limits>
@@ -197,7 +198,7 @@ struct StoreOptions {
     int busyTimeoutMs = 5000;     // wait this long for another process's write lock
 };
 
-constexpr int kStoreSchemaVersion = 2;
+constexpr int kStoreSchemaVersion = 3;   // 3: snapshots
 
 // A connection for browsing and editing. All calls are serialized by an internal mutex, so
 // one store may be shared between threads. Run ids may be given as a unique prefix.
@@ -229,6 +230,18 @@ public:
     StoreResult<std::vector<SeriesBucket>> seriesDownsampled(
         const std::string& id, const std::string& tag, int64_t stepMin, int64_t stepMax,
         int buckets) const;
+    // Recorded snapshots (snapshot.h) of one kind and name ("" = every name of the kind), in
+    // step order, then name order, within [stepMin, stepMax].
+    StoreResult<std::vector<Snapshot>> snapshots(
+        const std::string& id, SnapshotKind kind, const std::string& name = {},
+        int64_t stepMin = std::numeric_limits<int64_t>::min(),
+        int64_t stepMax = std::numeric_limits<int64_t>::max()) const;
+    // The steps that have a snapshot of this kind and name ("" = any name), ascending: for a
+    // slider that scrubs through them without loading every grid.
+    StoreResult<std::vector<int64_t>> snapshotSteps(const std::string& id, SnapshotKind kind,
+                                                    const std::string& name = {}) const;
+    // The distinct names recorded for a kind (layer paths of histograms), sorted.
+    StoreResult<std::vector<std::string>> snapshotNames(const std::string& id, SnapshotKind kind) const;
 
     StoreError rename(const std::string& id, const std::string& name);
     StoreError setNotes(const std::string& id, const std::string& notes);

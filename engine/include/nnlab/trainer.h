@@ -6,6 +6,7 @@
 #include "nnlab/distributed.h"
 #include "nnlab/experiment.h"
 #include "nnlab/run_types.h"
+#include "nnlab/snapshot.h"
 #include "nnlab/spec.h"
 
 #include <atomic>
@@ -48,6 +49,9 @@ private:
 struct TrainCallbacks {
     std::function<void(const TrainInfo&)> started;
     std::function<void(const std::vector<MetricPoint>&)> metrics;   // batched
+    // spec.inspect's snapshots (decision boundaries, histograms, confusion matrices), batched
+    // and delivered with the metrics (just after them), on the training thread.
+    std::function<void(const std::vector<Snapshot>&)> snapshots;
     std::function<void(const Progress&)> progress;                  // at most every ~100 ms
     // Timeline events (run_types.h says what each detail holds).
     // `step`: the optimizer steps taken when it happened (after a rollback, the checkpoint's).

@@ -1,6 +1,7 @@
 #include "nnlab/model_info.h"
 
 #include "nnlab/layer_types.h"
+#include "spec_inspect.h"
 #include "spec_monitors.h"
 #include "spec_sweep.h"
 
@@ -476,6 +477,7 @@ Problems validateExperiment(const ExperimentSpec& spec, ModelInfo* model)
     validateTraining(spec.training, p);
     detail::validateMonitors(spec, p);
     detail::validateSweep(spec, p);
+    detail::validateInspect(spec.inspect, p);
     // Every worker would have to reload the checkpoint in step; the rank that rolls back alone
     // would train another model than the others.
     for (size_t i = 0; i < spec.monitors.size() && spec.training.workers > 1; ++i)

@@ -140,10 +140,16 @@ auto fields(const SweepSpec& s)
     return std::tie(method, parameters, trials, concurrent, metric, pruner, reductionFactor, minEpochs);
 }
 
+auto fields(const InspectSpec& i)
+{
+    const auto& [layerStatsEverySteps, histogramsEverySteps, boundaryEverySteps, boundaryResolution, confusionMatrix] = i;
+    return std::tie(layerStatsEverySteps, histogramsEverySteps, boundaryEverySteps, boundaryResolution, confusionMatrix);
+}
+
 auto fields(const ExperimentSpec& e)
 {
-    const auto& [name, seed, data, model, loss, optimizer, schedule, training, monitors, sweep] = e;
-    return std::tie(name, seed, data, model, loss, optimizer, schedule, training, monitors, sweep);
+    const auto& [name, seed, data, model, loss, optimizer, schedule, training, monitors, sweep, inspect] = e;
+    return std::tie(name, seed, data, model, loss, optimizer, schedule, training, monitors, sweep, inspect);
 }
 
 } // namespace
@@ -166,6 +172,8 @@ bool operator==(const SweepParameter& a, const SweepParameter& b) { return field
 bool operator!=(const SweepParameter& a, const SweepParameter& b) { return !(a == b); }
 bool operator==(const SweepSpec& a, const SweepSpec& b) { return fields(a) == fields(b); }
 bool operator!=(const SweepSpec& a, const SweepSpec& b) { return !(a == b); }
+bool operator==(const InspectSpec& a, const InspectSpec& b) { return fields(a) == fields(b); }
+bool operator!=(const InspectSpec& a, const InspectSpec& b) { return !(a == b); }
 bool operator==(const ExperimentSpec& a, const ExperimentSpec& b) { return fields(a) == fields(b); }
 bool operator!=(const ExperimentSpec& a, const ExperimentSpec& b) { return !(a == b); }
 

@@ -3,6 +3,7 @@
 #include "json_reader.h"
 #include "nnlab/layer_types.h"
 #include "nnlab/model_info.h"
+#include "spec_inspect.h"
 #include "spec_keys.h"
 #include "spec_monitors.h"
 #include "spec_sweep.h"
@@ -259,7 +260,10 @@ ExperimentSpec readExperiment(const json& doc, Problems& problems)
         detail::readMonitors(r.take("monitors"), spec.monitors, problems);
     if (r.has("sweep"))
         detail::readSweep(r.take("sweep"), spec.sweep, problems);
-    r.finish("a top-level key (format, name, seed, data, model, loss, optimizer, schedule, training, monitors, sweep)");
+    if (r.has("inspect"))
+        detail::readInspect(r.take("inspect"), spec.inspect, problems);
+    r.finish("a top-level key (format, name, seed, data, model, loss, optimizer, schedule, training, monitors, sweep, "
+             "inspect)");
     return spec;
 }
 

@@ -1,5 +1,6 @@
 #include "spec_keys.h"
 
+#include "spec_inspect.h"
 #include "spec_monitors.h"
 #include "spec_sweep.h"
 
@@ -202,6 +203,8 @@ ordered_json toOrderedJson(const ExperimentSpec& spec)
         j["monitors"] = monitorsJson(spec.monitors);   // omitted: the default rules
     if (spec.sweep != SweepSpec{})
         j["sweep"] = sweepJson(spec.sweep);            // omitted: no sweep
+    if (spec.inspect != InspectSpec{})
+        j["inspect"] = inspectJson(spec.inspect);      // omitted: the defaults
     return j;
 }
 

@@ -68,6 +68,8 @@ int copyRun(Connection& db, const SourceRun& run)
         "SELECT ?2, time, step, kind, detail FROM src.events WHERE run = ?1 ORDER BY id",
         "INSERT INTO main.artifacts(run, time, step, kind, path, size, hash) "
         "SELECT ?2, time, step, kind, path, size, hash FROM src.artifacts WHERE run = ?1 ORDER BY id",
+        "INSERT INTO main.snapshots(run, step, kind, name, shape, meta, data) "
+        "SELECT ?2, step, kind, name, shape, meta, data FROM src.snapshots WHERE run = ?1 ORDER BY id",
     };
     for (const char* sql : copies) {
         auto copy = db.query(sql);

@@ -364,6 +364,15 @@ void RunRecorder::addMetrics(const std::vector<MetricPoint>& points)
     });
 }
 
+void RunRecorder::addSnapshots(const std::vector<Snapshot>& snapshots)
+{
+    if (snapshots.empty())
+        return;
+    m_impl->enqueue([&](Batch& batch) {
+        batch.snapshots.insert(batch.snapshots.end(), snapshots.begin(), snapshots.end());
+    });
+}
+
 void RunRecorder::addEvent(EventKind kind, const std::string& detail, int64_t step)
 {
     RunEvent event;

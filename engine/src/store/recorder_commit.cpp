@@ -1,5 +1,6 @@
 // The writer's transaction: everything queued since the last flush, all or nothing.
 #include "recorder_impl.h"
+#include "snapshot_rows.h"
 
 #include <nlohmann/json.hpp>
 
@@ -14,7 +15,7 @@ namespace store {
 
 bool Batch::empty() const
 {
-    return points.empty() && events.empty() && artifacts.empty() && !info && !finish;
+    return points.empty() && events.empty() && artifacts.empty() && snapshots.empty() && !info && !finish;
 }
 
 void Batch::append(Batch&& later)
@@ -23,6 +24,8 @@ void Batch::append(Batch&& later)
                   std::make_move_iterator(later.points.end()));
     events.insert(events.end(), later.events.begin(), later.events.end());
     artifacts.insert(artifacts.end(), later.artifacts.begin(), later.artifacts.end());
+    snapshots.insert(snapshots.end(), std::make_move_iterator(later.snapshots.begin()),
+                     std::make_move_iterator(later.snapshots.end()));
     if (later.info)
         info = std::move(later.info);
     if (later.finish)
@@ -140,6 +143,8 @@ StoreError RunRecorder::Impl::commit(const Batch& batch)
             .bind(7, artifact.hash);
         rc = insert->execute();
     }
+    if (!batch.snapshots.empty() && rc == SQLITE_OK)
+        rc = insertSnapshots(connection, runSeq, batch.snapshots);
     if (batch.info && rc == SQLITE_OK) {
         const TrainInfo& info = batch.info->info;
         auto update = connection.query(

@@ -38,6 +38,7 @@ struct Batch {
     std::vector<MetricPoint> points;
     std::vector<RunEvent> events;
     std::vector<RunArtifact> artifacts;
+    std::vector<Snapshot> snapshots;
     std::optional<Info> info;
     std::optional<Finish> finish;
     uint64_t sequence = 0;            // the last enqueue this batch holds

@@ -88,6 +88,16 @@ CREATE TABLE artifacts(
   size INTEGER NOT NULL DEFAULT 0,
   hash TEXT NOT NULL DEFAULT '');
 CREATE INDEX artifacts_run ON artifacts(run, id);
+CREATE TABLE snapshots(
+  id INTEGER PRIMARY KEY,
+  run INTEGER NOT NULL REFERENCES runs(seq) ON DELETE CASCADE,
+  step INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL DEFAULT '',
+  shape TEXT NOT NULL,
+  meta TEXT NOT NULL DEFAULT '{}',
+  data BLOB NOT NULL);
+CREATE INDEX snapshots_run ON snapshots(run, kind, name, step);
 )sql";
 
 std::string trim(const std::string& text)
@@ -139,12 +149,30 @@ int migrate1to2(Connection& db)
     return db.exec("ALTER TABLE runs DROP COLUMN tags");
 }
 
+// Version 2 had no snapshots (nnlab/snapshot.h): the table as kCreateSchema makes it.
+int migrate2to3(Connection& db)
+{
+    return db.exec(
+        "CREATE TABLE snapshots("
+        "  id INTEGER PRIMARY KEY,"
+        "  run INTEGER NOT NULL REFERENCES runs(seq) ON DELETE CASCADE,"
+        "  step INTEGER NOT NULL,"
+        "  kind TEXT NOT NULL,"
+        "  name TEXT NOT NULL DEFAULT '',"
+        "  shape TEXT NOT NULL,"
+        "  meta TEXT NOT NULL DEFAULT '{}',"
+        "  data BLOB NOT NULL);"
+        "CREATE INDEX snapshots_run ON snapshots(run, kind, name, step);");
+}
+
 // Each step after the store's version, in order; the caller holds the transaction.
 int migrate(Connection& db, int from)
 {
     int rc = SQLITE_OK;
     if (from <= 1 && rc == SQLITE_OK)
         rc = migrate1to2(db);
+    if (from <= 2 && rc == SQLITE_OK)
+        rc = migrate2to3(db);
     return rc;
 }
 

@@ -111,13 +111,23 @@ void Reporter::progress(const Progress& p, bool force)
         m_callbacks.progress(p);
 }
 
+void Reporter::addSnapshot(Snapshot snapshot)
+{
+    if (m_callbacks.snapshots)
+        m_pendingSnapshots.push_back(std::move(snapshot));
+}
+
 void Reporter::flush()
 {
-    if (m_pending.empty())
-        return;
-    if (m_callbacks.metrics)
-        m_callbacks.metrics(m_pending);
-    m_pending.clear();
+    if (!m_pending.empty()) {
+        if (m_callbacks.metrics)
+            m_callbacks.metrics(m_pending);
+        m_pending.clear();
+    }
+    if (!m_pendingSnapshots.empty()) {
+        m_callbacks.snapshots(m_pendingSnapshots);
+        m_pendingSnapshots.clear();
+    }
 }
 
 void Reporter::event(EventKind kind, int64_t step, const std::string& detail)

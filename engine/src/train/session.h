@@ -45,6 +45,9 @@ class Reporter {
 public:
     Reporter(const TrainCallbacks& callbacks, double interval) : m_callbacks(callbacks), m_interval(interval) {}
     void add(const std::string& tag, int64_t step, double value);
+    // Queued and delivered with the metrics (TrainCallbacks::snapshots); dropped when nobody listens.
+    void addSnapshot(Snapshot snapshot);
+    bool wantsSnapshots() const { return static_cast<bool>(m_callbacks.snapshots); }
     void progress(const Progress& p, bool force = false);   // flushes metrics too when due
     void flush();
     void event(EventKind kind, int64_t step, const std::string& detail);
@@ -56,6 +59,7 @@ private:
     const TrainCallbacks& m_callbacks;
     double m_interval;
     std::vector<MetricPoint> m_pending;
+    std::vector<Snapshot> m_pendingSnapshots;
     std::map<std::string, double> m_last;
     std::function<void(const MetricPoint&)> m_listener;
     std::chrono::steady_clock::time_point m_lastFlush = std::chrono::steady_clock::now();
