@@ -13,6 +13,8 @@
 
 namespace nnlab {
 
+class RunRecorder;
+
 struct RunSessionOptions {
     bool store = true;              // record the run (a resume always records)
     std::string databasePath;       // empty = defaultDatabasePath()
@@ -35,6 +37,10 @@ struct RunSessionHooks {
     std::function<void(const std::string& stage)> stage;       // "loading data", "training"
     DataProgress dataProgress;
     std::vector<std::shared_ptr<detail::TrainHook>> trainHooks;   // passed to the trainer (TrainOptions::hooks)
+    // A recorded run that trained to the end, before its status is final: the place to add
+    // what belongs to it (a compressed model's measurement, its files) through `recorder`.
+    // Throwing fails the run with the exception's message.
+    std::function<void(RunRecorder& recorder, const std::string& runId, TrainResult& result)> beforeFinish;
 };
 
 struct RunSessionResult {

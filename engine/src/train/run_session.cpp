@@ -180,6 +180,14 @@ private:
             if (!workers.empty() && m_out.result.status == TrainStatus::Finished)
                 m_out.result.message += (m_out.result.message.empty() ? "" : "; ") + workers;
         }
+        if (m_recorder && !m_out.runId.empty() && m_hooks.beforeFinish && m_out.result.status == TrainStatus::Finished) {
+            try {
+                m_hooks.beforeFinish(*m_recorder, m_out.runId, m_out.result);
+            } catch (const std::exception& e) {
+                m_out.result.status = TrainStatus::Failed;
+                m_out.result.message = e.what();
+            }
+        }
         finishRecord();
     }
 
