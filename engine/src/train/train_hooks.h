@@ -45,6 +45,17 @@ struct StepView {
     FlatOptimizer& optimizer;           // gradients() of this step, until the next zeroGrad
 };
 
+// Before the backward pass: the batch, the model's output and the experiment's loss. A hook
+// may return another loss to minimize (distillation adds a teacher's soft targets).
+struct LossView {
+    const TrainState& state;            // state.step counts the steps before this one
+    const torch::Tensor& input;
+    const torch::Tensor& target;
+    const torch::Tensor& output;
+    const torch::Tensor& loss;          // the experiment's loss, or an earlier hook's replacement
+    Reporter& report;                   // for the parts of a replaced loss (train/kd ...)
+};
+
 // After the validation pass at an epoch's end.
 struct EvalView {
     const TrainState& state;
@@ -107,6 +118,9 @@ public:
     // Each metric point as it is reported (train/* and lr ... at each logging window, val/*
     // after evaluation), from inside the hook point that reported it.
     virtual void metricReported(const TrainState&, const MetricPoint&, TrainRequests&) {}
+    // The loss this step minimizes instead of view.loss; undefined (the default) keeps it.
+    // train/loss reports what is minimized.
+    virtual torch::Tensor lossFor(const LossView&) { return {}; }
     virtual void afterStep(const StepView&, TrainRequests&) {}
     virtual void afterEvaluation(const EvalView&, TrainRequests&) {}
     // After evaluation; `epoch` is the 1-based number of the epoch that ended.
