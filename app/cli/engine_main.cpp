@@ -11,6 +11,7 @@
 #include "serve_command.h"
 #include "sweep_command.h"
 #include "train_command.h"
+#include "validate_command.h"
 
 #include <cstdio>
 #include <string>

@@ -1,10 +1,11 @@
 // nnlab-cli: the engine headless, for scripts and CI. This program has no LibTorch, so the
-// store commands (`runs ...`) start in a tenth of a second; every other command is handed to
+// store commands (`runs ...`), `validate` and `version` start in a few milliseconds; every other command is handed to
 // nnlab-engine, which takes over the process (engine_forward.h).
 #include "cli_args.h"
 #include "cli_help.h"
 #include "engine_forward.h"
 #include "runs_command.h"
+#include "validate_command.h"
 
 #include <cstdio>
 #include <string>
@@ -22,6 +23,14 @@ int main(int argc, char** argv)
     if (args[0] == "runs") {
         args.erase(args.begin());
         return runsCommand(args);   // `runs resume` trains: it forwards too
+    }
+    if (args[0] == "validate") {
+        args.erase(args.begin());
+        return validateCommand(args);
+    }
+    if (args[0] == "version" || args[0] == "--version") {
+        std::printf("nnlab %s\n", NNLAB_VERSION);
+        return kExitOk;
     }
     return forwardToEngine();
 }

@@ -3,6 +3,9 @@
 
 #include "nnlab/distributed.h"
 #include "nnlab/experiment.h"
+#include "nnlab/run_session.h"
+
+#include <functional>
 
 #include <string>
 #include <vector>
@@ -16,6 +19,10 @@ struct TrainRunOptions {
     bool store = true;             // false with --no-store
     std::string resumeRunId;       // continue this stored run from its last checkpoint
     bool quiet = false;            // no progress bar
+    // Runs the new run's session instead of runTrainingSession (distill: the teacher's loss
+    // in the loop); the bar, the messages and the exit status stay train's.
+    std::function<RunSessionResult(const PreparedExperiment&, TrainControl&, const RunSessionOptions&,
+                                   const RunSessionHooks&)> session;
 };
 
 // Loads data, trains and prints the final metrics: the prepared experiment as a new run, or
@@ -24,6 +31,5 @@ struct TrainRunOptions {
 int trainExperiment(const PreparedExperiment& experiment, const TrainRunOptions& options);
 
 int trainCommand(const std::vector<std::string>& args);     // argv after "train"
-int validateCommand(const std::vector<std::string>& args);  // argv after "validate"
 
 } // namespace nnlab::cli

@@ -1,5 +1,6 @@
+#include "validate_command.h"
+
 #include "cli_args.h"
-#include "train_command.h"
 
 #include "nnlab/data.h"
 #include "nnlab/model_info.h"
