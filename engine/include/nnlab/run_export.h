@@ -16,7 +16,9 @@ enum class ExportFormat { Csv, Json };
 
 // Writes every point of every series of the run at full resolution.
 // csv:  run_id,tag,step,wall_time,value (one header line; numbers round-trip exactly)
-// json: {"run": {...summary, "experiment": {...}}, "metrics": {"tag": [[step, wall_time, value], ...]}}
+// json: {"run": {...summary, "experiment": {...}}, "metrics": {"tag": [[step, wall_time, value], ...]},
+//        "snapshots": [{"kind", "name", "step", "shape", "meta": {...}, "values": [...]}, ...]}
+//        (snapshot.h; by kind, then step)
 // NaN values are written as "nan" in CSV and null in JSON.
 StoreError exportRun(const RunStore& store, const std::string& id, ExportFormat format,
                      std::ostream& out);

@@ -246,8 +246,31 @@ StoreError exportRun(const RunStore& store, const std::string& id, ExportFormat 
             return error;
         firstTag = false;
     }
-    if (format == ExportFormat::Json)
-        out << "}}\n";
+    if (format == ExportFormat::Json) {
+        // Snapshots (snapshot.h) one kind at a time: {"kind", "name", "step", "shape", "meta",
+        // "values"}; meta as the object it is.
+        out << "}, \"snapshots\": [";
+        bool firstSnapshot = true;
+        for (const SnapshotKind kind : {SnapshotKind::DecisionBoundary, SnapshotKind::NeuronBoundary,
+                                        SnapshotKind::WeightHistogram, SnapshotKind::GradientHistogram,
+                                        SnapshotKind::ConfusionMatrix}) {
+            const auto snapshots = store.snapshots(run.value.id, kind);
+            if (!snapshots.ok())
+                return snapshots.error;
+            for (const Snapshot& s : snapshots.value) {
+                OrderedJson meta = OrderedJson::parse(s.meta, nullptr, false);
+                OrderedJson values = OrderedJson::array();
+                for (const float v : s.values)
+                    values.push_back(numberOrNull(v));
+                out << (firstSnapshot ? "" : ", ")
+                    << jsonText(OrderedJson{{"kind", toString(kind)}, {"name", s.name}, {"step", s.step},
+                                            {"shape", s.shape}, {"meta", meta.is_discarded() ? OrderedJson(s.meta) : meta},
+                                            {"values", values}});
+                firstSnapshot = false;
+            }
+        }
+        out << "]}\n";
+    }
     if (!out)
         return StoreError{StoreErrorCode::Io, "cannot write the export (disk full?)"};
     return {};

@@ -43,15 +43,20 @@ Evaluation evaluate(torch::nn::Sequential& model, const TensorSet& set, int64_t 
     // are read once at the end.
     torch::Tensor lossSum = torch::zeros({}, torch::TensorOptions(torch::kFloat64).device(set.x.device()));
     torch::Tensor correct = torch::zeros({}, torch::TensorOptions(torch::kInt64).device(set.x.device()));
+    std::vector<torch::Tensor> predicted;   // kept for the confusion matrix (inspect_hook.h)
     for (int64_t start = 0; start < set.count; start += batchSize) {
         const int64_t end = std::min(start + batchSize, set.count);
         torch::Tensor out = model->forward(set.x.slice(0, start, end));
         torch::Tensor target = set.y.slice(0, start, end);
         lossSum += lossFunction(out, target, classification).to(torch::kFloat64) * (end - start);
-        if (classification)
-            correct += out.argmax(1).eq(target).sum();
+        if (classification) {
+            predicted.push_back(out.argmax(1));
+            correct += predicted.back().eq(target).sum();
+        }
     }
     model->train();
+    if (!predicted.empty())
+        result.predictions = torch::cat(predicted);
     result.loss = lossSum.item<double>() / static_cast<double>(set.count);
     if (classification)
         result.accuracy = static_cast<double>(correct.item<int64_t>()) / static_cast<double>(set.count);

@@ -24,6 +24,7 @@ TensorSet toTensors(const Dataset& data, bool classification, const torch::Devic
 struct Evaluation {
     double loss = 0.0;
     double accuracy = -1.0;  // -1 for regression
+    torch::Tensor predictions;   // classification: each sample's predicted class (int64, the set's device)
 };
 // Mean loss (and accuracy) over the whole set, in eval mode without autograd.
 Evaluation evaluate(torch::nn::Sequential& model, const TensorSet& set, int64_t batchSize, bool classification);
