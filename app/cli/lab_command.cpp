@@ -31,6 +31,8 @@ crossed with the values measured. Teachers verify their labs with it.
   --db PATH      record the runs in this run store (kept, to look at in the GUI); without
                  it they go to a temporary store that is deleted at the end
   --step ID      run only this step (its id)
+  --seed N       every step's experiment with this seed instead of its own (runs that set
+                 a seed keep theirs): do the observations hold for other seeds too?
   --quiet        no progress bars
   -h, --help     this help
 
@@ -105,6 +107,13 @@ int runLab(Args& args)
     const bool quiet = args.flag("--quiet");
     const auto db = args.value("--db");
     const auto onlyStep = args.value("--step");
+    std::optional<uint64_t> seed;
+    if (const auto text = args.value("--seed")) {
+        const auto n = parseNumber(*text);
+        if (!n || *n < 0 || *n != static_cast<double>(static_cast<uint64_t>(*n)))
+            return usageError("lab run", "--seed takes a whole number >= 0, got " + *text);
+        seed = static_cast<uint64_t>(*n);
+    }
     std::string error;
     const auto files = args.positionals(error);
     if (!args.missingValue().empty())
@@ -184,7 +193,10 @@ int runLab(Args& args)
                             result.message.c_str());
             std::fflush(stdout);
         };
-        const LabStepOutcome outcome = runLabStep(step, step.experiment, control, options, callbacks);
+        ExperimentSpec base = step.experiment;
+        if (seed)
+            base.seed = *seed;
+        const LabStepOutcome outcome = runLabStep(step, base, control, options, callbacks);
         bar.finish();
         seconds += outcome.seconds;
         cancelled = outcome.cancelled;

@@ -204,7 +204,7 @@ std::string Observation::claim() const
         std::string allowed;
         for (CheckStatus s : statuses)
             allowed += (allowed.empty() ? "" : " or ") + std::string(toString(s));
-        return std::string("pre-flight check ") + toString(check) + (left.runs.empty() ? "" : " of " + left.runs.front())
+        return std::string("pre-flight check ") + toString(check) + (left.runs.empty() || left.runs.front() == "run" ? "" : " of " + left.runs.front())
                + ": " + allowed;
     }
     }
