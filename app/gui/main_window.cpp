@@ -7,6 +7,10 @@
 #include "charts/alert_notifier.h"
 #include "charts/alerts_dock.h"
 #include "charts/charts_panel.h"
+#include "compress/compress_dialog.h"
+#include "compress/compression_panel.h"
+#include "compress/pareto_view.h"
+#include "compress/sensitivity_view.h"
 #include "core/experiment_document.h"
 #include "core/training_controller.h"
 #include "deploy/deployments_dock.h"
@@ -130,6 +134,50 @@ void MainWindow::createPanels()
     connect(m_runs, &RunsPanel::predictImagesRequested, this, [this](const QString& runId, const QStringList& files) {
         (new PredictionsDialog(databasePath(), runId, files, this))->show();
     });
+    createCompressionDock(diagram);
+}
+
+// The compression lab: the Compression dock (Pareto, layers, sensitivity) beside the diagram,
+// the Compress dialog from the Runs dock, selection linked both ways, and a heat-map cell
+// selecting its layer in the model editor (opening the run's experiment first).
+void MainWindow::createCompressionDock(QDockWidget* besides)
+{
+    auto* compression = new CompressionPanel(this);
+    auto* dock = new QDockWidget(tr("Compression"), this);
+    dock->setObjectName(QStringLiteral("compressionDock"));
+    dock->setWidget(compression);
+    addDockWidget(Qt::RightDockWidgetArea, dock);
+    tabifyDockWidget(besides, dock);
+    besides->raise();
+    const auto showDock = [dock] {
+        dock->show();
+        dock->raise();
+    };
+    connect(m_runs, &RunsPanel::compressRequested, this, [this, compression](const QString& runId, const QString& name) {
+        auto* dialog = new CompressDialog(databasePath(), runId, name, this);
+        dialog->setAttribute(Qt::WA_DeleteOnClose);
+        connect(dialog, &CompressDialog::runRecorded, m_runs, &RunsPanel::refresh);
+        connect(dialog, &CompressDialog::runRecorded, compression->pareto(), &ParetoView::refresh);
+        dialog->show();
+    });
+    connect(m_runs, &RunsPanel::compareCompressionRequested, this, [compression, showDock](const QStringList& ids) {
+        compression->showRuns(ids);
+        showDock();
+    });
+    connect(m_runs, &RunsPanel::selectedRunsChanged, compression->pareto(), &ParetoView::setSelectedRuns);
+    connect(compression->pareto(), &ParetoView::runClicked, m_runs, [this](const QString& runId) {
+        m_runs->selectRuns({runId});
+    });
+    connect(compression->sensitivity(), &SensitivityView::layerSelected, this,
+            [this](const QString& runId, const QList<int>& path) {
+                if (property("compressionExperimentRun").toString() != runId && m_runs->openExperiment(runId))
+                    setProperty("compressionExperimentRun", runId);
+                m_modelEditor->selectLayer(path);
+                if (auto* d = qobject_cast<QDockWidget*>(m_modelEditor->parentWidget())) {
+                    d->show();
+                    d->raise();
+                }
+            });
 }
 
 void MainWindow::createMenus()
@@ -242,6 +290,8 @@ void MainWindow::setDatabasePath(const QString& path)
     m_controller->setDatabasePath(path);
     m_charts->setStorePath(path);
     m_runs->setStorePath(path);
+    if (auto* compression = findChild<CompressionPanel*>())
+        compression->setStorePath(path);
     QSettings().setValue("database", path);
 }
 

@@ -9,6 +9,7 @@
 #include <QPointer>
 
 class DeploymentsDock;
+class QDockWidget;
 class AlertNotifier;
 class AlertsDock;
 class ChartsPanel;
@@ -52,6 +53,7 @@ protected:
 private:
     void createPanels();
     void createMenus();
+    void createCompressionDock(QDockWidget* besides);
     void connectTraining();
     void updateTitle();
     void openStoredExperiment(const QString& runId, const QString& json);

@@ -76,6 +76,8 @@ void RunsPanel::buildUi()
     m_view->setContextMenuPolicy(Qt::CustomContextMenu);
     connect(m_view, &QWidget::customContextMenuRequested, this, &RunsPanel::showContextMenu);
     connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this, &RunsPanel::updateActions);
+    connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this,
+            [this] { emit selectedRunsChanged(selectedRuns()); });
     connect(m_view, &QAbstractItemView::doubleClicked, this, [this](const QModelIndex& index) {
         const QString id = index.data(RunsTableModel::RunIdRole).toString();
         if (index.column() == RunsTableModel::TickColumn || id.isEmpty())
@@ -137,6 +139,13 @@ void RunsPanel::buildUi()
         &RunsPanel::deploySelected);
     add(QStringLiteral("predict"), tr("Predict…"),
         tr("Classify image files with the run's model (or drop images on the run)"), &RunsPanel::predictSelected);
+    add(QStringLiteral("compress"), tr("Compress…"),
+        tr("Prune, quantize to int8 or distill the run: each result a new, smaller run of its own"),
+        &RunsPanel::compressSelected);
+    add(QStringLiteral("compareCompression"), tr("Compare compression"),
+        tr("Accuracy against size and measured latency of the selected runs and their compressed children "
+           "(the Compression dock)"),
+        &RunsPanel::compareCompressionSelected);
     add(QStringLiteral("sweep"), tr("Sweep view"),
         tr("Parallel coordinates, curves by hyperparameter and parameter importance of the selected sweep, "
            "or of the selected runs"),
@@ -391,6 +400,8 @@ void RunsPanel::updateActions()
                                  || run->status == nnlab::RunStatus::Interrupted || run->status == nnlab::RunStatus::Running);
     action(QStringLiteral("deploy"))->setEnabled(trained);
     action(QStringLiteral("predict"))->setEnabled(trained);
+    action(QStringLiteral("compress"))->setEnabled(run && run->status == nnlab::RunStatus::Finished);
+    action(QStringLiteral("compareCompression"))->setEnabled(!selected.isEmpty());
 }
 
 QStringList RunsPanel::sweepViewCandidates() const

@@ -87,6 +87,11 @@ signals:
     // context menu, or image files dropped on the run's row.
     void deployRequested(const QString& runId, const QString& runName);
     void predictImagesRequested(const QString& runId, const QStringList& imageFiles);
+    // The compression lab: compress the run (the Compress dialog), or put the selected runs and
+    // their compressed children on the Pareto chart; the selection, for the chart's rings.
+    void compressRequested(const QString& runId, const QString& runName);
+    void compareCompressionRequested(const QStringList& runIds);
+    void selectedRunsChanged(const QStringList& runIds);
     void errorOccurred(const QString& message);
 
 protected:
@@ -115,6 +120,8 @@ private:
     void sweepViewSelected();
     void deploySelected();
     void predictSelected();
+    void compressSelected();
+    void compareCompressionSelected();
 
     QString m_storePath;
     std::unique_ptr<nnlab::RunStore> m_store;

@@ -243,6 +243,20 @@ void RunsPanel::predictSelected()
         emit predictImagesRequested(id, files);
 }
 
+void RunsPanel::compressSelected()
+{
+    const QString id = currentRun();
+    if (const nnlab::RunSummary* run = id.isEmpty() ? nullptr : m_model->runAt(m_model->rowOf(id)))
+        emit compressRequested(id, QString::fromStdString(run->name));
+}
+
+void RunsPanel::compareCompressionSelected()
+{
+    const QStringList ids = selectedRuns();
+    if (!ids.isEmpty())
+        emit compareCompressionRequested(ids);
+}
+
 // Image files dragged over a run's row: accepted there, and predicted on drop.
 bool RunsPanel::eventFilter(QObject* watched, QEvent* event)
 {
