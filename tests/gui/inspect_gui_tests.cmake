@@ -1,3 +1,4 @@
 # Inside the network (ui/inspect): decision boundary, layer statistics and histograms, filters,
 # feature maps and the confusion matrix; offscreen, on hand-made snapshots and metric series.
 nnlab_add_test(test_inspect_boundary SOURCES test_inspect_boundary.cpp LIBS nnlab_ui_inspect LABELS gui)
+nnlab_add_test(test_inspect_layers SOURCES test_inspect_layers.cpp test_runs_fixture.h LIBS nnlab_ui_inspect LABELS gui)
