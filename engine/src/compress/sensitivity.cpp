@@ -13,6 +13,7 @@
 #include "weights_io.h"
 
 #include "nnlab/atomic_file.h"
+#include "nnlab/data.h"
 #include "nnlab/model_info.h"
 #include "nnlab/run_recorder.h"
 #include "nnlab/runtime.h"
@@ -125,6 +126,29 @@ void prune(torch::nn::Module& model, const Row& row, double sparsity, bool struc
     }
 }
 
+// The run's own data as training splits and normalizes it. The tensors alias the bundle's
+// vectors (detail::toTensors), so both live here together.
+struct EvaluationData {
+    DataBundle bundle;
+    PreparedExperiment fitted;
+    detail::TensorSet train, validation, test;
+};
+
+EvaluationData loadEvaluationData(const ExperimentSpec& spec)
+{
+    const Preparation prepared = prepareExperiment(spec);
+    if (!prepared.ok())
+        throw std::runtime_error("the run's experiment no longer validates: " + prepared.errorText());
+    EvaluationData out;
+    out.bundle = loadData(spec.data, true, spec.seed);
+    out.fitted = detail::fittedTo(prepared.experiment, out.bundle);
+    const torch::Device cpu(torch::kCPU);
+    out.train = detail::toTensors(out.bundle.train, true, cpu);
+    out.validation = detail::toTensors(out.bundle.validation, true, cpu);
+    out.test = detail::toTensors(out.bundle.test, true, cpu);
+    return out;
+}
+
 std::string sensitivityPathFor(const std::string& db, const std::string& runId)
 {
     std::string path = checkpointPathFor(db, runId, CheckpointKind::Latest);
@@ -195,7 +219,7 @@ SensitivityResult runSensitivity(const std::string& runIdOrPrefix, const Sensiti
 
     if (progress)
         progress({0, 0, "", "loading data"});
-    const compress::MeasureData data = compress::loadMeasureData(weights.spec);
+    const EvaluationData data = loadEvaluationData(weights.spec);
     const detail::TensorSet& set = !data.validation.empty() ? data.validation : data.test;
     result.split = !data.validation.empty() ? "validation" : "test";
     if (set.empty())
@@ -227,12 +251,12 @@ SensitivityResult runSensitivity(const std::string& runIdOrPrefix, const Sensiti
     for (size_t r = 0; r < rows.size() && !result.cancelled; ++r) {
         for (size_t s = 0; s < result.settings.size(); ++s) {
             const SensitivitySetting& setting = result.settings[s];
+            if (progress)
+                progress({done, total, rows[r].layer.name, setting.label()});
             if (!control.waitWhilePaused()) {
                 result.cancelled = true;
                 break;
             }
-            if (progress)
-                progress({done, total, rows[r].layer.name, setting.label()});
             SensitivityCell& cell = result.cells[r][s];
             try {
                 if (setting.kind == SensitivityKind::Sparsity) {
