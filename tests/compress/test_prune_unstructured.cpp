@@ -7,7 +7,9 @@
 #include "sparse_weights.h"
 #include "weights_io.h"
 
+#include "nnlab/data.h"
 #include "nnlab/spec_json.h"
+#include "train_test_util.h"
 
 #include <QTemporaryDir>
 #include <QtTest>
@@ -82,6 +84,20 @@ std::vector<torch::Tensor> parametersOf(torch::nn::Sequential& model)
         out.push_back(p);
     return out;
 }
+
+// Runs after the pruning hook in the real training loop and checks what it holds.
+struct MaskCheckHook : TrainHook {
+    PruneMasks masks;                 // empty: check the pruning hook's current masks
+    std::shared_ptr<PruneMaskHook> pruning;
+    int64_t steps = 0, violations = 0;
+    void afterStep(const StepView& view, TrainRequests&) override
+    {
+        ++steps;
+        const auto params = view.model->named_parameters();
+        for (const auto& [name, mask] : masks.empty() ? pruning->masks() : masks)
+            violations += (params[name].detach().masked_select(mask == 0) != 0).sum().item<int64_t>();
+    }
+};
 
 } // namespace
 
@@ -248,6 +264,49 @@ private Q_SLOTS:
         fineTune(model, opt, nullptr, 3, [](int64_t) {});
         const auto params = model->named_parameters();
         QVERIFY(zerosOf(params["3.body.0.weight"]) < 16 * 16 * 9 / 4);
+    }
+
+    void trainingLoopHoldsMasks_data()
+    {
+        QTest::addColumn<bool>("agp");
+        QTest::newRow("one-shot") << false;
+        QTest::newRow("agp") << true;
+    }
+
+    void trainingLoopHoldsMasks()
+    {
+        // The real loop (nnlab::train) with the hook in TrainOptions::hooks, from pruned
+        // initial weights, as compressRun fine-tunes.
+        QFETCH(bool, agp);
+        ExperimentSpec spec = nnlab::test::spiralSpec();
+        spec.training.epochs = 2;
+        const DataBundle data = loadData(spec.data, true, spec.seed);
+        torch::nn::Sequential model = buildModel(spec.model);
+        PruneOptions options;
+        options.sparsity = agp ? 0.0 : 0.7;
+        const UnstructuredPruneResult pruned = pruneUnstructured(spec.model, weightsOf(*model), options);
+        QTemporaryDir dir;
+        TrainOptions train;
+        train.initWeights = dir.filePath("init.safetensors").toStdString();
+        writeSafetensors(train.initWeights, pruned.tensors, {});
+        options.sparsity = 0.7;
+        options.schedule = agp ? PruneSchedule::Agp : PruneSchedule::OneShot;
+        const int64_t steps = 2 * ((1800 + 31) / 32);   // 2000 spiral points, 10% held out, batches of 32
+        const std::shared_ptr<PruneMaskHook> hook = makePruneMaskHook(pruned.masks, options, steps);
+        auto check = std::make_shared<MaskCheckHook>();
+        check->pruning = hook;
+        train.hooks = {hook, check};
+        TrainControl control;
+        const TrainResult result = nnlab::test::trainSpec(spec, data, control, {}, train);
+        QVERIFY2(result.status == TrainStatus::Finished, result.message.c_str());
+        QCOMPARE(check->steps, steps);
+        QCOMPARE(check->violations, int64_t(0));
+        QCOMPARE(hook->currentSparsity(), 0.7);
+        for (const auto& [name, mask] : hook->masks())
+            QCOMPARE((mask == 0).sum().item<int64_t>(), int64_t(std::llround(0.7 * double(mask.numel()))));
+        QVERIFY(result.finalMetrics.count("val/accuracy"));
+        qInfo("spiral MLP, 70%% sparse (%s), 2 epochs: val/accuracy %.3f", agp ? "agp" : "one-shot",
+              result.finalMetrics.at("val/accuracy"));
     }
 
     void agpSchedule()
