@@ -95,10 +95,19 @@ MeasureData loadMeasureData(const ExperimentSpec& spec)
     out.classification = spec.isClassification();
     const DataBundle data = loadData(spec.data, out.classification, spec.seed);
     out.fitted = detail::fittedTo(prepared.experiment, data);
+    // toTensors aliases the bundle's vectors, which go with it: the sets own copies.
     const torch::Device cpu(torch::kCPU);
-    out.train = detail::toTensors(data.train, out.classification, cpu);
-    out.validation = detail::toTensors(data.validation, out.classification, cpu);
-    out.test = detail::toTensors(data.test, out.classification, cpu);
+    auto owned = [&](const Dataset& split) {
+        detail::TensorSet set = detail::toTensors(split, out.classification, cpu);
+        if (!set.empty()) {
+            set.x = set.x.clone();
+            set.y = set.y.clone();
+        }
+        return set;
+    };
+    out.train = owned(data.train);
+    out.validation = owned(data.validation);
+    out.test = owned(data.test);
     return out;
 }
 
