@@ -68,6 +68,13 @@ Measure pointValue(const std::vector<SeriesPoint>& points, LabPoint at, int64_t 
     return {};
 }
 
+std::string seriesError(const StoreError& error, const std::string& runName, const std::string& metric)
+{
+    if (error.message.find("has no metric") != std::string::npos)
+        return "run " + runName + " recorded no " + metric;
+    return error.message;
+}
+
 // One run's value of a quantity.
 Measure runValue(const LabQuantity& q, LabPoint at, int64_t index, const RunStore& store, const std::string& runId,
                  const std::string& runName)
@@ -87,7 +94,7 @@ Measure runValue(const LabQuantity& q, LabPoint at, int64_t index, const RunStor
     }
     const auto a = store.series(runId, q.metric);
     if (!a.ok())
-        return {std::nullopt, a.error.message};
+        return {std::nullopt, seriesError(a.error, runName, q.metric)};
     if (a.value.empty())
         return {std::nullopt, "run " + runName + " recorded no " + q.metric};
     if (q.minus.empty()) {
@@ -98,7 +105,7 @@ Measure runValue(const LabQuantity& q, LabPoint at, int64_t index, const RunStor
     }
     const auto b = store.series(runId, q.minus);
     if (!b.ok())
-        return {std::nullopt, b.error.message};
+        return {std::nullopt, seriesError(b.error, runName, q.minus)};
     if (b.value.empty())
         return {std::nullopt, "run " + runName + " recorded no " + q.minus};
     // The gap a - b at each of b's steps (b is usually the sparser, validation, series).
