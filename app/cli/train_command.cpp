@@ -6,6 +6,7 @@
 #include "progress_bar.h"
 
 #include "nnlab/data.h"
+#include "nnlab/distill.h"
 #include "nnlab/monitor_alert.h"
 #include "nnlab/run_session.h"
 #include "nnlab/runtime.h"
@@ -130,9 +131,11 @@ int trainExperiment(const PreparedExperiment& experiment, const TrainRunOptions&
             }
         bar.message(line);
     };
-    const RunSessionResult outcome = options.resumeRunId.empty()
-                                         ? runTrainingSession(experiment, control, session, hooks)
-                                         : resumeTrainingSession(options.resumeRunId, control, session, hooks);
+    // A resume goes through distillation's, which resumes a distilled student still
+    // distilling and any other run as resumeTrainingSession does.
+    const RunSessionResult outcome = !options.resumeRunId.empty() ? resumeDistillSession(options.resumeRunId, control, session, hooks)
+                                     : options.session ? options.session(experiment, control, session, hooks)
+                                                       : runTrainingSession(experiment, control, session, hooks);
     bar.finish();
     interrupt.reset();
 

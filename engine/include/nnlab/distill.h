@@ -47,7 +47,7 @@ struct TeacherInfo {
 TeacherInfo describeTeacher(const RunStore& store, const std::string& runIdOrPrefix);
 
 // Whether `student` can learn from the teacher: the same input shape and the same number of
-// outputs. Returns the problem ("the student has 5 outputs, the teacher (run 1a2b3c4d) 10"),
+// outputs. Returns the problem ("the student has 5 outputs, the teacher (run <id>) 10"),
 // empty when they fit. A student whose input or width is left to the data ("auto") is
 // checked once the data is loaded, inside distillSession, with the same message.
 std::string checkStudentFits(const TeacherInfo& teacher, const PreparedExperiment& student);

@@ -79,7 +79,7 @@ std::vector<float> orDefault(const std::vector<float>& values, size_t n, float f
 
 std::string studentFitProblem(const TeacherInfo& teacher, const std::vector<int64_t>& shape, int64_t outputs)
 {
-    const std::string who = "the teacher (run " + teacher.runId.substr(0, 8) + ")";
+    const std::string who = "the teacher (run " + teacher.runId + ")";
     if (!shape.empty() && shape != teacher.sampleShape)
         return "the student takes inputs of shape " + shapeText(shape) + ", " + who + " " + shapeText(teacher.sampleShape);
     if (outputs > 0 && outputs != teacher.outputs)
