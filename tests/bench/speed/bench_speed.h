@@ -36,6 +36,9 @@ struct Job {
     std::vector<std::string> overrides;   // --set style, applied on top of the file
 };
 std::vector<Job> allJobs(bool quick);
+// The model zoo (--zoo): eight architectures nobody tuned nnlab for, on Fashion-MNIST and on
+// CIFAR-format and CSV files generated into `dataDir` (kept there between runs).
+std::vector<Job> zooJobs(bool quick, const std::string& dataDir);
 
 // Writes everything the peer needs into `folder` (data arrays, layer tree, lr per step,
 // the experiment); returns facts about the job for the report.

@@ -51,6 +51,10 @@ Options:
                      count it picked) or a number for both (default auto,1; add 2 for the
                      two-thread rows); the targets are checked on each row
   --reps N           repetitions of each measurement, medians reported (default 3)
+  --zoo              the model zoo instead: Keras MLP, LeNet-5, the PyTorch MNIST net, VGG-,
+                     ResNet-20- and MobileNet-style CIFAR nets, a tabular MLP, the spiral MLP
+                     (--jobs picks among keras_mlp,lenet5,mnist_net,vgg,resnet20,mobilenet,
+                     tabular,spiral); threads 1 unless --threads; no companions or DataLoader run
   --quick            smaller jobs, 1 repetition, auto only: a smoke run of a minute or two
   --json PATH        where the figures go (default <build>/bench/speed.json)
   --python PATH      interpreter with torch (default /usr/bin/python3)
@@ -83,6 +87,7 @@ struct Settings {
     std::string keep;
     std::string cli = NNLAB_CLI;
     std::string strict;   // "", "all" or "sanity"
+    bool zoo = false;     // the model zoo instead of the three jobs
 };
 
 std::vector<std::string> split(const std::string& text)
@@ -260,6 +265,8 @@ int parseArgs(int argc, char** argv, Settings& s)
             s.threads = split(next());
         else if (a == "--reps")
             s.reps = std::max(1, std::stoi(next()));
+        else if (a == "--zoo")
+            s.zoo = true;
         else if (a == "--quick")
             s.quick = true;
         else if (a == "--json")
@@ -303,9 +310,23 @@ int main(int argc, char** argv)
         std::fprintf(stderr, "bench_speed: %s\n%s", e.what(), kHelp);
         return 2;
     }
+    if (s.zoo) {
+        bool jobsGiven = false, threadsGiven = false;
+        for (int i = 1; i < argc; ++i) {
+            jobsGiven |= std::string(argv[i]) == "--jobs";
+            threadsGiven |= std::string(argv[i]) == "--threads";
+        }
+        if (!jobsGiven)
+            s.jobs = {"keras_mlp", "lenet5", "mnist_net", "vgg", "resnet20", "mobilenet", "tabular", "spiral"};
+        if (!threadsGiven)
+            s.threads = {"1"};
+        s.companions = false;
+        s.dataloader = false;
+    }
     if (s.quick) {
         s.reps = 1;
-        s.threads = {"auto"};
+        if (!s.zoo)
+            s.threads = {"auto"};
     }
     if (s.peer && bench::runProcess({s.python, "-c", "import torch, numpy"}).exitCode != 0) {
         std::fprintf(stderr, "bench_speed: %s cannot import torch and numpy; install python3-torch "
@@ -319,7 +340,7 @@ int main(int argc, char** argv)
     char stamp[32];
     std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
     report["created"] = stamp;
-    report["settings"] = {{"jobs", s.jobs}, {"threads", s.threads}, {"reps", s.reps}, {"quick", s.quick},
+    report["settings"] = {{"jobs", s.jobs}, {"threads", s.threads}, {"reps", s.reps}, {"quick", s.quick}, {"zoo", s.zoo},
                           {"python", s.peer ? s.python : ""}};
     const nnlab::RuntimeInfo rt = nnlab::probeRuntime(true);
     report["machine"] = {{"cores", rt.cores}, {"torch", rt.torchVersion}, {"blas", rt.blasLibrary},
@@ -341,12 +362,17 @@ int main(int argc, char** argv)
     std::vector<bench::PreparedJob> jobs;
     Json convShapes = Json::array();
     try {
-        for (const auto& job : bench::allJobs(s.quick))
+        // The zoo's generated data outlives a run (it is the same every time).
+        const std::string zooData = std::string(NNLAB_BINARY_DIR) + "/bench/zoo-data";
+        for (const auto& job : s.zoo ? bench::zooJobs(s.quick, zooData) : bench::allJobs(s.quick))
             if (std::find(s.jobs.begin(), s.jobs.end(), job.key) != s.jobs.end()) {
                 std::fprintf(stderr, "preparing %s\n", job.key.c_str());
                 jobs.push_back(bench::prepareJob(job, work));
                 if (job.key == "cnn")   // the default experiment's layers stand for the conv peak
                     convShapes = jobs.back().convShapes;
+                if (s.zoo)   // every model's conv shapes: the peak is the best any of them reaches
+                    for (const auto& c : jobs.back().convShapes)
+                        convShapes.push_back(c);
             }
     } catch (const std::exception& e) {
         std::fprintf(stderr, "bench_speed: %s\n", e.what());
@@ -365,7 +391,8 @@ int main(int argc, char** argv)
     for (const auto& job : jobs) {
         Json j{{"key", job.job.key}, {"label", job.job.label}, {"data", job.description},
                {"overrides", job.job.overrides}, {"train_samples", job.trainSamples}, {"epochs", job.epochs},
-               {"macs_per_sample", job.macsPerSample}, {"parameters", job.parameters}};
+               {"macs_per_sample", job.macsPerSample}, {"parameters", job.parameters},
+               {"conv", !job.convShapes.empty()}};
         j["configs"] = Json::array();
         for (const auto& threads : s.threads)
             j["configs"].push_back(runConfig(s, job, threads, report["peak"]));

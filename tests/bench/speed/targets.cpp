@@ -37,6 +37,48 @@ Json difference(const Json& a, const Json& b)
     return a.is_number() && b.is_number() ? Json(std::abs(a.get<double>() - b.get<double>())) : Json(nullptr);
 }
 
+// The zoo's targets (issue 15), per thread row: the geometric mean of the loop ratios at least
+// 3x and none below 2x; the whole-process ratio (python's process seconds over nnlab-cli's)
+// at least 2.5x as a geometric mean; convolutional models at 35% of the peak at their
+// thread count.
+Json zooTargets(const Json& report)
+{
+    Json out = Json::array();
+    std::map<std::string, std::vector<double>> loop, process;
+    for (const auto& j : report["jobs"])
+        for (const auto& c : j["configs"]) {
+            const std::string threads = c["threads"];
+            const std::string label = j["label"];
+            if (c["ratio"].is_number()) {
+                loop[threads].push_back(c["ratio"].get<double>());
+                out.push_back(target("speed", label + ": nnlab / python samples/s (threads " + threads + ")", c["ratio"],
+                                     2.0, true, "x"));
+            }
+            const Json& np = c["cli"]["process_seconds"];
+            const Json& pp = c["python"]["process_seconds"];
+            if (np.is_number() && pp.is_number() && np.get<double>() > 0)
+                process[threads].push_back(pp.get<double>() / np.get<double>());
+            if (j.value("conv", false)) {
+                const Json share = c.value(threads == "auto" ? "peak_fraction" : "peak_fraction_same_threads", Json());
+                out.push_back(target("speed", label + ": share of peak FLOP/s (threads " + threads + ")",
+                                     share.is_number() ? Json(100 * share.get<double>()) : share, 35, true, "%"));
+            }
+        }
+    const auto geomean = [](const std::vector<double>& v) {
+        double logSum = 0;
+        for (double x : v)
+            logSum += std::log(x);
+        return v.empty() ? Json(nullptr) : Json(std::exp(logSum / static_cast<double>(v.size())));
+    };
+    for (const auto& [threads, ratios] : loop)
+        out.push_back(target("speed", "zoo: geometric mean of loop ratios (threads " + threads + ")", geomean(ratios),
+                             3.0, true, "x"));
+    for (const auto& [threads, ratios] : process)
+        out.push_back(target("speed", "zoo: geometric mean of whole-process ratios (threads " + threads + ")",
+                             geomean(ratios), 2.5, true, "x"));
+    return out;
+}
+
 } // namespace
 
 Json buildTargets(const Json& report)
@@ -81,6 +123,9 @@ Json buildTargets(const Json& report)
                                          Json(c["cli"].value("cached_tuning", false) ? 1 : 0), 1, true, ""));
         }
     }
+    if (report["settings"].value("zoo", false))
+        for (const auto& t : zooTargets(report))
+            targets.push_back(t);
     for (const auto& [name, comp] : report["companions"].items())
         if (comp.contains("figures"))
             for (const auto& f : comp["figures"])
