@@ -321,6 +321,8 @@ private Q_SLOTS:
             QVERIFY(agpSparsity(0.0, 0.8, t, 100) > agpSparsity(0.0, 0.8, t - 1, 100));
         QCOMPARE(agpUpdateEvery(1000), int64_t(20));
         QCOMPARE(agpUpdateEvery(10), int64_t(1));
+        QCOMPARE(agpRampSteps(1), int64_t(1));
+        QCOMPARE(agpRampSteps(169), int64_t(126));
     }
 
     void agpHookRampsToTheFinalSparsity()
@@ -333,7 +335,9 @@ private Q_SLOTS:
         PruneOptions options;
         options.sparsity = 0.6;
         options.schedule = PruneSchedule::Agp;
-        const int64_t steps = 120;   // mask updates every 2 steps
+        const int64_t steps = 160;   // a ramp of 120 steps, mask updates every 2, then 40 steps held
+        const int64_t ramp = agpRampSteps(steps);
+        QCOMPARE(ramp, int64_t(120));
         const std::shared_ptr<PruneMaskHook> hook = makePruneMaskHook(ones, options, steps);
         OptimizerSpec o;
         FlatOptimizer opt(o, parametersOf(model));
@@ -341,7 +345,7 @@ private Q_SLOTS:
         torch::Tensor previousZeros;
         fineTune(model, opt, hook.get(), steps, [&](int64_t step) {
             const torch::Tensor w = params["6.weight"].detach();
-            const double expected = agpSparsity(0.0, 0.6, step - step % 2, steps);
+            const double expected = agpSparsity(0.0, 0.6, step - step % 2, ramp);
             QVERIFY2(std::abs(hook->currentSparsity() - expected) < 1e-12, qPrintable(QString::number(step)));
             QCOMPARE(zerosOf(w), int64_t(std::llround(expected * double(w.numel()))));
             // A pruned weight stays pruned.
@@ -351,7 +355,7 @@ private Q_SLOTS:
             previousZeros = z.clone();
         });
         QCOMPARE(hook->currentSparsity(), 0.6);
-        QCOMPARE(hook->maskUpdates(), steps / 2);
+        QCOMPARE(hook->maskUpdates(), ramp / 2);
         for (const auto& [name, mask] : hook->masks())
             QCOMPARE(zerosOf(params[name]), int64_t(std::llround(0.6 * double(mask.numel()))));
         QVERIFY_THROWS_EXCEPTION(std::invalid_argument, makePruneMaskHook(ones, options, 0));

