@@ -220,7 +220,7 @@ private slots:
 
         // The migrated store is the same as a new one: same columns, integrity intact.
         Sql sql(path);
-        QCOMPARE(sql.number("PRAGMA user_version"), 2LL);
+        QCOMPARE(sql.number("PRAGMA user_version"), static_cast<long long>(kStoreSchemaVersion));
         QCOMPARE(sql.scalar("PRAGMA integrity_check"), std::string("ok"));
         QCOMPARE(sql.scalar("PRAGMA foreign_key_check"), std::string());
         QCOMPARE(sql.number("SELECT count(*) FROM pragma_table_info('runs') WHERE name = 'tags'"), 0LL);
@@ -249,7 +249,7 @@ private slots:
                                                 << "not an nnlab run database (SQLite file with "
                                                    "application id 0x12345678 and 0 schema objects)";
         QTest::newRow("newer schema") << "newer" << static_cast<int>(StoreErrorCode::TooNew)
-                                      << "schema version 7 is newer than this nnlab supports (2); "
+                                      << "schema version 7 is newer than this nnlab supports (3); "
                                          "upgrade nnlab";
         QTest::newRow("folder") << "folder" << notNnlab
                                 << "not an nnlab run database (not a regular file)";
