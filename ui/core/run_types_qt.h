@@ -3,6 +3,7 @@
 #pragma once
 
 #include "nnlab/run_types.h"
+#include "nnlab/snapshot.h"
 
 #include <QMetaType>
 #include <QString>
@@ -12,6 +13,7 @@ Q_DECLARE_METATYPE(nnlab::Progress)
 Q_DECLARE_METATYPE(QVector<nnlab::MetricPoint>)
 Q_DECLARE_METATYPE(nnlab::TrainStatus)
 Q_DECLARE_METATYPE(nnlab::EventKind)
+Q_DECLARE_METATYPE(QVector<nnlab::Snapshot>)
 
 // The text users read ("finished", "paused"), from the engine's one table of names.
 inline QString displayText(nnlab::TrainStatus status) { return QString::fromLatin1(nnlab::toString(status)); }

@@ -4,6 +4,7 @@ TrainingController::TrainingController(QObject* parent) : QObject(parent)
 {
     qRegisterMetaType<nnlab::Progress>();
     qRegisterMetaType<QVector<nnlab::MetricPoint>>();
+    qRegisterMetaType<QVector<nnlab::Snapshot>>();
     qRegisterMetaType<nnlab::TrainStatus>();
     qRegisterMetaType<nnlab::EventKind>();
 }
@@ -39,6 +40,7 @@ bool TrainingController::launch(const nnlab::ExperimentSpec& spec, const QString
         emit runStarted(id, summary, steps);
     });
     connect(worker, &TrainingWorker::metrics, this, &TrainingController::metricsArrived);
+    connect(worker, &TrainingWorker::snapshots, this, &TrainingController::snapshotsArrived);
     connect(worker, &TrainingWorker::throughput, this, [this](double s) { m_lastSamplesPerSec = s; });
     connect(worker, &TrainingWorker::progress, this, &TrainingController::progressChanged);
     connect(worker, &TrainingWorker::eventOccurred, this, [this](const QString& id, nnlab::EventKind kind, const QString& detail) {

@@ -36,6 +36,7 @@ signals:
     void stage(const QString& text);
     void runStarted(const QString& runId, const QString& summary, qint64 totalSteps);
     void metricsArrived(const QString& runId, const QVector<nnlab::MetricPoint>& batch);
+    void snapshotsArrived(const QString& runId, const QVector<nnlab::Snapshot>& batch);
     void progressChanged(const QString& runId, const nnlab::Progress& progress);
     void eventOccurred(const QString& runId, nnlab::EventKind kind, const QString& detail);
     void runFinished(const QString& runId, nnlab::TrainStatus status, const QString& message);

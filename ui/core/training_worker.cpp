@@ -32,6 +32,9 @@ void TrainingWorker::run()
             emit started(runId, summary, info.totalSteps);
         };
         // The trainer already batches (every ~100 ms): one signal per batch, never per step.
+        hooks.callbacks.snapshots = [&](const std::vector<nnlab::Snapshot>& batch) {
+            emit snapshots(runId, QVector<nnlab::Snapshot>(batch.begin(), batch.end()));
+        };
         hooks.callbacks.metrics = [&](const std::vector<nnlab::MetricPoint>& points) {
             emit metrics(runId, QVector<nnlab::MetricPoint>(points.begin(), points.end()));
         };

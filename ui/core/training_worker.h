@@ -32,6 +32,9 @@ signals:
     void stage(const QString& text);                          // "Loading fashion-mnist…"
     void started(const QString& runId, const QString& summary, qint64 totalSteps);
     void metrics(const QString& runId, const QVector<nnlab::MetricPoint>& batch);
+    // spec.inspect's snapshots (nnlab/snapshot.h: boundaries, histograms, confusion), batched
+    // as metrics are, each batch after the metrics of the same report.
+    void snapshots(const QString& runId, const QVector<nnlab::Snapshot>& batch);
     void progress(const QString& runId, const nnlab::Progress& progress);
     void eventOccurred(const QString& runId, nnlab::EventKind kind, const QString& detail);
     // Mean training throughput of the run's steps (TrainResult::samplesPerSec), just before finished().
