@@ -6,3 +6,7 @@ nnlab_add_test(test_compress_sensitivity SOURCES test_compress_sensitivity.cpp L
 nnlab_add_test(test_compress_layers SOURCES test_compress_layers.cpp LIBS nnlab_ui_compress LABELS gui)
 nnlab_add_test(test_compress_gui_engine SOURCES test_compress_gui_engine.cpp LIBS nnlab_ui_compress LABELS gui slow
   TIMEOUT 900)
+# Screenshots for the README (skipped unless its environment names a store; see the file).
+nnlab_add_test(test_compress_screenshots SOURCES test_compress_screenshots.cpp LIBS nnlab_ui_compress LABELS gui)
+nnlab_add_test(test_compress_runs_actions SOURCES test_compress_runs_actions.cpp test_runs_fixture.h
+  LIBS nnlab_ui_runs LABELS gui)
