@@ -364,15 +364,24 @@ int compareCommand(std::vector<std::string> argv)
                 return out + "\"";
             };
             auto acc = [&](double a) { return a < 0 ? std::string("null") : fixed(a, 6); };
+            auto parentJson = [&](const ModelMeasurement& p) {
+                if (p.testAccuracy < 0 && p.fileBytes == 0)
+                    return std::string("null");
+                return "{\"file_bytes\": " + std::to_string(p.fileBytes) + ", \"validation_accuracy\": "
+                       + acc(p.validationAccuracy) + ", \"test_accuracy\": " + acc(p.testAccuracy)
+                       + ", \"latency_b1\": " + latency(p.batch1) + ", \"latency_b64\": " + latency(p.batch64)
+                       + ", \"throughput\": " + fixed(p.throughput, 1) + "}";
+            };
             std::printf("  {\"run\": %s, \"name\": %s, \"method\": %s, \"parent\": %s, \"file_bytes\": %lld, "
                         "\"parameters\": %lld, \"nonzero_parameters\": %lld, \"validation_accuracy\": %s, "
                         "\"test_accuracy\": %s, \"latency_b1\": %s, \"latency_b64\": %s, \"throughput\": %s, "
-                        "\"frontier\": %s}%s\n",
+                        "\"frontier\": %s, \"parent_measurement\": %s}%s\n",
                         quoted(r.runId).c_str(), quoted(r.name).c_str(), quoted(compressMethodName(r.method)).c_str(),
                         quoted(r.parentId).c_str(), (long long)m.fileBytes, (long long)m.parameters,
                         (long long)m.nonzeroParameters, acc(m.validationAccuracy).c_str(), acc(m.testAccuracy).c_str(),
                         latency(m.batch1).c_str(), latency(m.batch64).c_str(), fixed(m.throughput, 1).c_str(),
-                        onFrontier[i] ? "true" : "false", i + 1 < rows.size() ? "," : "");
+                        onFrontier[i] ? "true" : "false", parentJson(r.parentMeasurement).c_str(),
+                        i + 1 < rows.size() ? "," : "");
         }
         std::printf("]\n");
         return kExitOk;

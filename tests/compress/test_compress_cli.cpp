@@ -1,5 +1,5 @@
 // `nnlab-cli compress` and `compare` as a user runs them: bad input is exit status 2 with a
-// message naming the problem, and one small run (600 Fashion-MNIST images, one epoch) is
+// message naming the problem, and one small run (1,500 Fashion-MNIST images, one epoch) is
 // quantized and structurally pruned with a fine-tuning epoch, then compared.
 #include "../cli/cli_test_util.h"
 
@@ -20,8 +20,8 @@ private Q_SLOTS:
     {
         QVERIFY(m_dir.isValid());
         m_db = m_dir.filePath("runs.db");
-        const Result r = cli({"train", kExamples + "fashion-cnn.json", "--set", "data.train_limit=600", "--set",
-                              "training.epochs=1", "--set", "training.threads=1"}, m_db);
+        const Result r = cli({"train", kExamples + "fashion-cnn.json", "--set", "data.train_limit=1500", "--set",
+                              "schedule.warmup_steps=5", "--set", "training.epochs=1", "--set", "training.threads=1"}, m_db);
         QVERIFY2(r.status == 0, qPrintable(r.err));
         m_run = r.out.section('\n', 0, 0).section(' ', 1, 1).trimmed();
         QVERIFY2(m_run.startsWith("20"), qPrintable(r.out.left(200)));
@@ -106,9 +106,12 @@ private Q_SLOTS:
         for (int line : {quantized, pruned}) {
             QCOMPARE(field(line, "parent"), m_run);
             QVERIFY2(field(line, "file_bytes").toLongLong() < field(1, "file_bytes").toLongLong(), qPrintable(lines[line]));
-            QVERIFY(field(line, "test_accuracy").toDouble() > 0.3);
+            QVERIFY2(field(line, "test_accuracy").toDouble() > 0.4, qPrintable(csv.out));   // 10 classes: 0.1 by chance
             QVERIFY(field(line, "latency_b64_ms").toDouble() > 0);
         }
+        // int8 stays close to float on the same test set.
+        QVERIFY2(std::abs(field(quantized, "test_accuracy").toDouble() - field(1, "test_accuracy").toDouble()) < 0.05,
+                 qPrintable(csv.out));
         // int8 weights: about a quarter of the float file; pruning half the filters: fewer parameters.
         QVERIFY(field(quantized, "file_bytes").toLongLong() * 3 < field(1, "file_bytes").toLongLong());
         QVERIFY(field(pruned, "parameters").toLongLong() < field(1, "parameters").toLongLong());

@@ -115,11 +115,27 @@ struct CompressResult {
     std::string summary;                 // one line for the CLI and the GUI
 };
 
+// Where a result goes in the run store (written by compressRun and by distillation, read by
+// compareRuns; engine/src/compress/compress_record.h):
+// - a run whose parentId is the source run, status finished; with fine-tuning it is the
+//   fine-tuning run itself (its curves, checkpoints), else a run of no training steps;
+// - metrics at step 0: compress/<figure> for the result and parent/<figure> for the parent
+//   measured in the same process, figures test_accuracy, validation_accuracy, file_bytes,
+//   parameters, nonzero_parameters, latency_b1_ms (+ _p10_ms, _p90_ms), latency_b64_ms
+//   (+ _p10_ms, _p90_ms), throughput, latency_calls;
+// - artifact "model": the saved model, beside the checkpoints (<store>/checkpoints/<run id>
+//   .int8.safetensors, .sparse.safetensors or .safetensors);
+// - artifact "compression": <run id>.compression.json beside it, {"method", "parent",
+//   "options" (the method's settings and report), "model", "layers", "parent_layers"} with
+//   the layers as LayerMeasurement fields in snake_case.
+//
 // Compresses a stored run (an id or a unique prefix) and records the result as a new run.
 // Throws std::invalid_argument for bad options (the message names the option: "--prune: a
 // sparsity must be in [0, 1), got 1.2") and std::runtime_error for a run that cannot be
 // compressed (no checkpoint, a layer the quantized back end cannot run), naming it.
-// Cancelling through `control` stops between stages and records nothing.
+// Cancelling through `control` stops between stages and records nothing (the result's summary
+// starts with "cancelled"), except during fine-tuning, whose run is recorded as cancelled
+// (its id in runId).
 CompressResult compressRun(const std::string& runIdOrPrefix, const CompressRequest& request,
                            TrainControl& control, const CompressProgressFn& progress = {});
 
@@ -134,6 +150,9 @@ struct CompareRow {
     std::string parentId;
     CompressMethod method = CompressMethod::None;
     ModelMeasurement measurement;
+    // The parent as measured in the same process as this row (compressRun, distillation), for
+    // like-with-like ratios; testAccuracy and fileBytes stay -1 and 0 when none was recorded.
+    ModelMeasurement parentMeasurement;
 };
 // Rows for the given runs, from what compressRun recorded; an uncompressed run without a
 // recorded measurement is measured now (measureRun) when `measureMissing`.

@@ -113,6 +113,11 @@ std::vector<CompareRow> compareRuns(const RunStore& store, const std::vector<std
         row.parentId = run.value.parentId;
         const nlohmann::json info = compressionInfoOf(store, row.runId);
         row.method = methodOf(info);
+        if (auto parent = measurementFromMetrics(run.value.metrics, kParentPrefix)) {
+            row.parentMeasurement = *parent;
+            if (info.contains("parent_layers"))
+                row.parentMeasurement.layers = layersFromJson(info["parent_layers"]);
+        }
         if (auto recorded = measurementFromMetrics(run.value.metrics, kResultPrefix)) {
             row.measurement = *recorded;
             if (info.contains("layers"))
