@@ -15,7 +15,9 @@
 #include <QtTest>
 
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <random>
 
 using namespace nnlab;
 using namespace nnlab::detail;
@@ -433,6 +435,50 @@ private Q_SLOTS:
         refused({mask, values}, {{kSparseMetadataKey, "[1"}}, "expected a JSON object");
         refused({mask, values, f32("w", {0})}, listed, "also stored dense");
         QVERIFY_THROWS_EXCEPTION(SafetensorsError, writeSparseWeights(path, {{"x::mask", {1}, {0.0f}}}, {}));
+    }
+
+    void sparseReaderSurvivesMutations()
+    {
+        // Damaged files are refused with SafetensorsError, never another exception or a crash:
+        // random byte changes, and sparse lists with random shapes, over a small sparse file.
+        QTemporaryDir dir;
+        const std::string path = dir.filePath("m.safetensors").toStdString();
+        std::vector<float> values(40, 0.0f);
+        for (size_t i = 0; i < values.size(); i += 3)
+            values[i] = float(i) + 1.0f;
+        writeSparseWeights(path, {{"a.weight", {5, 8}, values}, {"a.bias", {2}, {1.0f, 0.0f}}}, {{"k", "v"}});
+        std::ifstream in(path, std::ios::binary);
+        const std::vector<uint8_t> good((std::istreambuf_iterator<char>(in)), {});
+        QCOMPARE(parseSparseWeights(good.data(), good.size(), "m").tensors.size(), size_t(2));
+        std::mt19937 rng(11);
+        int refused = 0;
+        for (int trial = 0; trial < 3000; ++trial) {
+            std::vector<uint8_t> bytes = good;
+            if (trial % 3 == 0) {
+                // A random shape in the sparse list (the header's JSON stays well-formed).
+                std::string text(bytes.begin(), bytes.end());
+                const size_t at = text.find("[5,8]");
+                if (at == std::string::npos)
+                    QFAIL("no shape in the sparse list");
+                const char* shapes[] = {"[40]", "[8,5]", "[41]", "[39]", "[0]", "[]", "[4294967296,4294967296]",
+                                        "[5,8,1]", "[1,1]", "[64]", "[33]", "[2,-1]"};
+                text.replace(at, 5, shapes[rng() % 12]);
+                bytes.assign(text.begin(), text.end());
+                const uint64_t header = bytes.size() - (good.size() - 8 - *reinterpret_cast<const uint64_t*>(good.data())) - 8;
+                std::memcpy(bytes.data(), &header, 8);
+            } else {
+                for (int flips = 1 + int(rng() % 4); flips > 0; --flips)
+                    bytes[rng() % bytes.size()] = uint8_t(rng());
+            }
+            try {
+                parseSparseWeights(bytes.data(), bytes.size(), "m");
+            } catch (const SafetensorsError&) {
+                ++refused;
+            } catch (const std::exception& e) {
+                QFAIL(qPrintable(QString("trial %1: %2").arg(trial).arg(e.what())));
+            }
+        }
+        QVERIFY(refused > 1000);
     }
 };
 
