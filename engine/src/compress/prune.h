@@ -161,7 +161,8 @@ struct StructuredPruneResult {
 };
 
 // `spec` must be complete (model.input and the output size set, as TrainedWeights::spec is)
-// and `tensors` must fit it. Throws std::invalid_argument for a sparsity outside [0, 1) and
+// and `tensors` must fit it. Uses options.sparsity and options.norm; every group loses the
+// same fraction (options.global is for unstructured pruning only). Throws std::invalid_argument for a sparsity outside [0, 1) and
 // std::runtime_error when the weights do not fit the spec (checkWeightsFit's message).
 StructuredPruneResult pruneStructured(const ExperimentSpec& spec, const std::vector<NamedTensor>& tensors,
                                       const PruneOptions& options);
