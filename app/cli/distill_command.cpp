@@ -261,7 +261,7 @@ int sensitivityCommand(std::vector<std::string> argv)
         result = runSensitivity(runs[0], options, control, [&](const SensitivityProgress& p) {
             if (p.total > 0)
                 bar.updateItems(p.done, p.total, "cells");
-            else if (!p.setting.empty())
+            else if (!p.setting.empty() && !quiet)
                 bar.message(p.setting);
         });
     } catch (const std::invalid_argument& e) {

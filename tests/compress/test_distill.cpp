@@ -230,6 +230,7 @@ private Q_SLOTS:
         options.teacherRun = m_teacher.substr(0, 12);   // a prefix will do
         options.alpha = 0.6;
         options.temperature = 3.0;
+        options.latencyCalls = 10;
 
         // Cancelled half-way (a checkpoint is written at the cancel), then resumed.
         TrainControl control;
@@ -259,6 +260,18 @@ private Q_SLOTS:
         QCOMPARE(recorded->alpha, 0.6);
         QCOMPARE(recorded->temperature, 3.0);
         QVERIFY(!distillOptionsOf(*store.value, m_teacher).has_value());
+
+        // Measured with its teacher at the end, as compression results are (compress.h).
+        const auto summary = store.value->getRun(first.runId).value.metrics;
+        for (const char* tag : {"compress/validation_accuracy", "compress/file_bytes", "compress/parameters",
+                                "parent/validation_accuracy", "parent/parameters", "compress/latency_b1_ms"})
+            QVERIFY2(summary.count(tag), tag);
+        // The final weights: the accuracy the run's last evaluation reported.
+        QVERIFY(std::abs(summary.at("compress/validation_accuracy").finalValue - summary.at("val/accuracy").finalValue) < 1e-6);
+        QVERIFY(summary.at("compress/parameters").finalValue < summary.at("parent/parameters").finalValue);
+        const auto artifacts = store.value->artifacts(first.runId);
+        QVERIFY(artifacts.ok());
+        QVERIFY(std::any_of(artifacts.value.begin(), artifacts.value.end(), [](const RunArtifact& a) { return a.kind == "model"; }));
 
         // train/loss is the distillation loss: alpha x kd + (1 - alpha) x ce at every logged
         // step, also after the resume.

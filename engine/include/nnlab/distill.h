@@ -27,6 +27,13 @@ struct DistillOptions {
     std::string teacherRun;     // a stored run: an id or a unique prefix (in the session's store)
     double alpha = 0.7;         // weight of the soft (teacher) term, [0, 1]; 0 = plain cross-entropy
     double temperature = 4.0;   // softens both distributions, > 0
+    // When the student finishes (recorded): measure it and its teacher as compressRun measures
+    // a result and its parent (compress.h: compress/* and parent/* metrics at step 0, the
+    // student's model file as artifact "model", a "compression" artifact with method
+    // "distill"), so the student stands on the Pareto chart beside its teacher.
+    bool measure = true;
+    int latencyThreads = 1;     // threads while timing
+    int latencyCalls = 50;      // timed calls per batch size, >= 10
 };
 
 // Problems with the options alone, one a line naming the option ("--alpha: must be in [0, 1],

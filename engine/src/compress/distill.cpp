@@ -2,7 +2,17 @@
 // runTrainingSession with the distillation hook (distill_hook.h) in its loop.
 #include "nnlab/distill.h"
 
+#include "builder.h"
+#include "compress_methods.h"
+#include "compress_record.h"
 #include "distill_hook.h"
+#include "measure.h"
+#include "weights_io.h"
+
+#include "nnlab/model_info.h"
+#include "nnlab/run_recorder.h"
+#include "nnlab/safetensors.h"
+#include "nnlab/spec_json.h"
 
 #include "nnlab/runtime.h"
 #include "nnlab/store.h"
@@ -70,9 +80,43 @@ std::unique_ptr<RunStore> openStore(const RunSessionOptions& session, std::strin
     return std::move(opened.value);
 }
 
+// The finished student and its teacher measured as compressRun measures a result and its
+// parent, each on its own data (normalized as it was trained; the test split is the same),
+// and recorded on the student's run (compress_record.h).
+void recordMeasurement(RunRecorder& recorder, const std::string& runId, const detail::DistillHook& hook,
+                       const ExperimentSpec& recordedSpec, const DistillOptions& options)
+{
+    using namespace compress;
+    const ModelInterface& interface = hook.studentInterface();
+    const ExperimentSpec spec = completeFromData(recordedSpec, interface.sampleShape, interface.outputs, 0);
+    const std::vector<NamedTensor> weights = hook.studentWeights();
+    MeasureOptions timing;
+    timing.threads = options.latencyThreads;
+    timing.calls = options.latencyCalls;
+
+    ResultRecord record;
+    record.method = CompressMethod::Distill;
+    record.parentId = hook.teacher().weights.runId;
+    record.options = {{"teacher", record.parentId}, {"alpha", options.alpha}, {"temperature", options.temperature}};
+    const TrainedWeights& teacher = hook.teacher().weights;
+    record.parent = measureFloatWeights(teacher.spec, teacher.tensors, teacher.interface, loadMeasureData(teacher.spec),
+                                        timing, recorder.path());
+    // The student's model file: the float weights as `export` writes them.
+    record.modelPath = modelPathFor(recorder.path(), runId, ".safetensors");
+    writeSafetensors(record.modelPath, weights, {{"experiment", experimentToJson(spec)}, {"interface", interfaceToJson(interface)}});
+    const Preparation prepared = prepareExperiment(spec);
+    if (!prepared.ok())
+        throw std::runtime_error("the student's experiment no longer validates: " + prepared.errorText());
+    torch::nn::Sequential model = detail::buildModel(spec.model, prepared.experiment.model);
+    detail::loadWeightsInto(*model, weights);
+    record.measurement = measureModel(floatModel(spec, model, record.modelPath), loadMeasureData(spec), timing);
+    addResult(recorder, runId, record);
+}
+
 // The user's hooks plus the distillation hook, which learns the student's data interface
-// from the trainer's `started` report (before the first step).
-RunSessionHooks withDistillation(const RunSessionHooks& hooks, const std::shared_ptr<detail::DistillHook>& hook)
+// from the trainer's `started` report (before the first step), and the measurement at the end.
+RunSessionHooks withDistillation(const RunSessionHooks& hooks, const std::shared_ptr<detail::DistillHook>& hook,
+                                 const DistillOptions& options)
 {
     RunSessionHooks out = hooks;
     out.trainHooks.push_back(hook);
@@ -81,6 +125,21 @@ RunSessionHooks withDistillation(const RunSessionHooks& hooks, const std::shared
         hook->setStudentInterface(interfaceFromJson(info.interfaceJson));
         if (userStarted)
             userStarted(info);
+    };
+    if (!options.measure)
+        return out;
+    auto spec = std::make_shared<ExperimentSpec>();
+    const auto userRecorded = hooks.recorded;
+    out.recorded = [spec, userRecorded](const std::string& runId, const ExperimentSpec& recorded) {
+        *spec = recorded;
+        if (userRecorded)
+            userRecorded(runId, recorded);
+    };
+    const auto userBeforeFinish = hooks.beforeFinish;
+    out.beforeFinish = [hook, spec, options, userBeforeFinish](RunRecorder& recorder, const std::string& runId, TrainResult& result) {
+        recordMeasurement(recorder, runId, *hook, *spec, options);
+        if (userBeforeFinish)
+            userBeforeFinish(recorder, runId, result);
     };
     return out;
 }
@@ -120,7 +179,7 @@ RunSessionResult distillSession(const PreparedExperiment& student, const Distill
     if (s.runName.empty())
         s.runName = student.spec.name + " distilled";
     auto hook = std::make_shared<detail::DistillHook>(teacher, resolved);
-    return runTrainingSession(student, control, s, withDistillation(hooks, hook));
+    return runTrainingSession(student, control, s, withDistillation(hooks, hook, resolved));
 }
 
 std::optional<DistillOptions> distillOptionsOf(const RunStore& store, const std::string& runId)
@@ -163,7 +222,8 @@ RunSessionResult resumeDistillSession(const std::string& runId, TrainControl& co
                       + ", which cannot be loaded to continue: " + e.what());
     }
     auto hook = std::make_shared<detail::DistillHook>(teacher, *options);
-    return resumeTrainingSession(runId, control, session, withDistillation(hooks, hook));
+    DistillOptions resumed = *options;   // the recorded settings, this call's measurement choice
+    return resumeTrainingSession(runId, control, session, withDistillation(hooks, hook, resumed));
 }
 
 DistillLossParts distillationLoss(const std::vector<float>& studentLogits, const std::vector<float>& teacherLogits,

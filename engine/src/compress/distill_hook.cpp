@@ -175,6 +175,13 @@ void DistillHook::metricReported(const TrainState& state, const MetricPoint& poi
     m_report->add("train/ce", state.step, ce);
 }
 
+std::vector<NamedTensor> DistillHook::studentWeights() const
+{
+    if (!m_model)
+        throw std::runtime_error("distillation took no step: no student to measure");
+    return weightsOf(*m_model);
+}
+
 void DistillHook::resetWindow()
 {
     m_kdSum = m_ceSum = torch::Tensor();

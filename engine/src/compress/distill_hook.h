@@ -42,6 +42,16 @@ public:
     torch::Tensor lossFor(const LossView& view) override;
     void metricReported(const TrainState& state, const MetricPoint& point, TrainRequests&) override;
     void rolledBack(const TrainState&, const std::string&) override { resetWindow(); }
+    void afterStep(const StepView& view, TrainRequests&) override
+    {
+        if (!m_model)
+            m_model = view.model;
+    }
+
+    // For the measurement at the end: the student as trained, and the teacher.
+    std::vector<NamedTensor> studentWeights() const;
+    const ModelInterface& studentInterface() const { return m_student; }
+    const Teacher& teacher() const { return *m_teacher; }
 
 private:
     void resetWindow();
@@ -57,6 +67,7 @@ private:
     Reporter* m_report = nullptr;               // the loop's, seen at lossFor
     torch::Tensor m_kdSum, m_ceSum;             // over the samples since the last train/loss point
     int64_t m_samples = 0;
+    mutable torch::nn::Sequential m_model{nullptr};   // the student, seen at its first step
 };
 
 // The student of `shape` and `outputs` against the teacher: "" when they fit, else the
