@@ -22,6 +22,7 @@
 #include "editor/monitors_panel.h"
 #include "editor/network_diagram.h"
 #include "editor/preflight_dialog.h"
+#include "labs/lab_panel.h"
 #include "runs/runs_panel.h"
 
 #include "nnlab/runtime.h"
@@ -31,6 +32,7 @@
 #include <QApplication>
 #include <QCloseEvent>
 #include <QDateTime>
+#include <QDir>
 #include <QDockWidget>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -135,6 +137,14 @@ void MainWindow::createPanels()
         (new PredictionsDialog(databasePath(), runId, files, this))->show();
     });
     createCompressionDock(diagram);
+
+    // Lab mode (ui/labs): a teaching lab's steps in a dock; its locks grey the editors' fields.
+    auto* lab = new LabPanel(m_document, this);
+    lab->locks().setRoot(this);
+    lab->locks().setArea(QStringLiteral("model"), m_modelEditor);
+    lab->locks().setArea(QStringLiteral("model"), m_diagram);
+    dock(tr("Lab"), "labDock", lab, Qt::RightDockWidgetArea)->hide();
+    connect(lab, &LabPanel::runRecorded, m_runs, &RunsPanel::refresh);
 }
 
 // The compression lab: the Compression dock (Pareto, layers, sensitivity) beside the diagram,
@@ -216,6 +226,26 @@ void MainWindow::createMenus()
     train->addSeparator();
     train->addAction(tr("Find &learning rate…"), this, [this] { LrFinderDialog::openFor(m_document, m_controller, this); })
         ->setObjectName(QStringLiteral("lrFinderAction"));
+
+    QMenu* labMenu = menuBar()->addMenu(tr("&Lab"));
+    labMenu->addAction(tr("&Open Lab…"), this, [this] {
+        QString dir = QDir(QCoreApplication::applicationDirPath()).filePath(QStringLiteral(NNLAB_DATADIR_FROM_BINDIR "/labs"));
+        if (!QFileInfo(dir).isDir())
+            dir = QStringLiteral(NNLAB_SOURCE_EXAMPLES_DIR "/../labs");
+        const QString path = QFileDialog::getOpenFileName(this, tr("Open Lab"), QDir::cleanPath(dir), tr("Labs (*.json)"));
+        auto* lab = findChild<LabPanel*>();
+        if (path.isEmpty() || !lab)
+            return;
+        lab->setDatabasePath(databasePath());
+        if (const QString problems = lab->openLab(path); !problems.isEmpty())
+            return void(QMessageBox::warning(this, tr("Open Lab"), tr("%1 is not a usable lab:\n%2").arg(path, problems)));
+        findChild<QDockWidget*>(QStringLiteral("labDock"))->show();
+        findChild<QDockWidget*>(QStringLiteral("labDock"))->raise();
+    })->setObjectName(QStringLiteral("openLabAction"));
+    labMenu->addAction(tr("&Close Lab"), this, [this] {
+        if (auto* lab = findChild<LabPanel*>())
+            lab->closeLab();
+    })->setObjectName(QStringLiteral("closeLabAction"));
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
     for (QDockWidget* d : findChildren<QDockWidget*>())
