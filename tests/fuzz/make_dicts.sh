@@ -11,7 +11,7 @@ src="$here/../../engine/src/spec"
   echo '"null"'; echo '"-1"'; echo '"1e309"'; echo '"0.5"'; echo '"//set "'; echo '"="'
   echo '"nnlab.experiment/1"' | sed 's/"/\\"/g; s/^/"/; s/$/"/'
   cat "$src"/spec_keys.cpp "$src"/layer_types.cpp "$src"/spec_json.cpp "$src"/spec_monitors.cpp \
-      "$src"/spec_sweep.cpp "$src"/spec.cpp "$src"/run_types.cpp "$src"/monitor_alert.cpp |
+      "$src"/spec_sweep.cpp "$src"/spec_inspect.cpp "$src"/spec.cpp "$src"/run_types.cpp "$src"/monitor_alert.cpp |
     grep -oE '"[a-z][a-z0-9_/.-]{1,30}"' | sort -u | sed 's/"/\\"/g; s/^/"/; s/$/"/'
 } > "$here/dicts/experiment.dict"
 echo "$(grep -c . "$here/dicts/experiment.dict") entries in $here/dicts/experiment.dict"

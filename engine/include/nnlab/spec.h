@@ -194,7 +194,7 @@ struct InspectSpec {
     int64_t layerStatsEverySteps = 50;
     int64_t histogramsEverySteps = 100;      // weight and gradient histograms of conv2d/linear layers, >= 0
     int64_t boundaryEverySteps = 20;         // decision boundary (2-feature inputs only; ignored otherwise), >= 0
-    int64_t boundaryResolution = 40;         // grid cells per side, 8..256 (neurons: a quarter of it, >= 8)
+    int64_t boundaryResolution = 40;         // grid cells per side, 8..256 (neuron maps: half of it, >= 8)
     bool confusionMatrix = true;             // validation confusion matrix and per-class precision/recall
                                              // at each evaluation (classification only)
 };
