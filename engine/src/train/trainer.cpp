@@ -3,6 +3,7 @@
 #include "builder.h"
 #include "data_parallel.h"
 #include "device.h"
+#include "inspect_hook.h"
 #include "monitor_hook.h"
 #include "nnlab/model_interface.h"
 #include "nnlab/trained_model.h"
@@ -165,6 +166,8 @@ Trainer::Trainer(const PreparedExperiment& experiment, const DataBundle& data, T
     // for a rollback keeps the state it rejects out of the checkpoint).
     m_hooks.push_back(m_stats);
     m_hooks.push_back(std::make_shared<MonitorHook>(m_spec.monitors, m_report, [this] { return m_checkpoints->canRollBack(); }));
+    if (InspectHook::wanted(m_spec, data))   // spec.inspect: layer statistics, snapshots
+        m_hooks.push_back(std::make_shared<InspectHook>(m_spec, m_model, m_train, data, m_report));
     m_hooks.insert(m_hooks.end(), options.hooks.begin(), options.hooks.end());
     m_hooks.push_back(m_checkpoints);
     m_report.setListener([this](const MetricPoint& point) {
@@ -255,7 +258,11 @@ void Trainer::trainStep()
         torch::manual_seed(mixSeed(m_spec.seed ^ 0x5EEDull, static_cast<uint64_t>(m_state.step)));
     m_optimizer.zeroGrad();
     const torch::Tensor output = m_model->forward(batch.x);
-    const torch::Tensor loss = lossFunction(output, batch.y, m_classify);
+    torch::Tensor loss = lossFunction(output, batch.y, m_classify);
+    eachHook([&](TrainHook& h) {   // a hook may minimize another loss (distillation)
+        if (torch::Tensor other = h.lossFor(LossView{m_state, batch.x, batch.y, output, loss, m_report}); other.defined())
+            loss = std::move(other);
+    });
     loss.backward();
     const torch::Tensor workerTotals =
         m_parallel ? m_parallel->afterBackward(m_optimizer, loss, output, batch.y, m_classify, m_state) : torch::Tensor();
