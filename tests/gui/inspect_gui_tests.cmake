@@ -2,3 +2,4 @@
 # feature maps and the confusion matrix; offscreen, on hand-made snapshots and metric series.
 nnlab_add_test(test_inspect_boundary SOURCES test_inspect_boundary.cpp LIBS nnlab_ui_inspect LABELS gui)
 nnlab_add_test(test_inspect_layers SOURCES test_inspect_layers.cpp test_runs_fixture.h LIBS nnlab_ui_inspect LABELS gui)
+nnlab_add_test(test_inspect_confusion SOURCES test_inspect_confusion.cpp LIBS nnlab_ui_inspect LABELS gui)
