@@ -144,6 +144,31 @@ private Q_SLOTS:
         QVERIFY(std::abs(shares - 1.0) < 1e-6);
     }
 
+    void measuresTwoModelsInterleaved()
+    {
+        const ExperimentSpec spec = fashionCnn();
+        torch::nn::Sequential dense = nnlab::detail::buildModel(spec.model);
+        torch::nn::Sequential zeroed = nnlab::detail::buildModel(spec.model);
+        {
+            torch::NoGradGuard noGrad;
+            for (auto& p : zeroed->parameters())
+                p.zero_();
+        }
+        MeasureOptions options;
+        options.calls = 10;
+        const MeasurableModel a = floatModel(spec, dense), b = floatModel(spec, zeroed);
+        const std::vector<ModelMeasurement> both = measureModels({&a, &b}, madeUpData(64), options);
+        QCOMPARE(both.size(), size_t(2));
+        QCOMPARE(both[0].parameters, both[1].parameters);
+        QVERIFY(both[0].nonzeroParameters > 0);
+        QCOMPARE(both[1].nonzeroParameters, int64_t(0));
+        for (const ModelMeasurement& m : both) {
+            QCOMPARE(m.batch64.calls, 10);
+            QVERIFY(m.batch1.medianMs > 0 && m.batch64.medianMs > 0);
+            QCOMPARE(m.fileBytes, int64_t(0));   // no file given
+        }
+    }
+
     void badTimingOptionsNameTheOption()
     {
         const ExperimentSpec spec = fashionCnn();

@@ -183,20 +183,39 @@ std::string summaryOf(const CompressResult& r)
 
 } // namespace
 
-ModelMeasurement measureFloatWeights(const ExperimentSpec& spec, const std::vector<NamedTensor>& tensors,
-                                     const ModelInterface& interface, const MeasureData& data,
-                                     const MeasureOptions& options, const std::string& databasePath,
-                                     const CompressProgressFn& progress, TrainControl* control)
+namespace {
+
+// The parent as nnlab's own float build of its spec, saved as `export` saves it (float
+// safetensors with the experiment and interface) for its size on disk; the file goes with it.
+struct FloatParent {
+    std::unique_ptr<PendingFile> file;
+    MeasurableModel model;
+};
+
+FloatParent floatParent(const ExperimentSpec& spec, const std::vector<NamedTensor>& tensors,
+                        const ModelInterface& interface, const std::string& databasePath)
 {
     const Preparation prepared = prepareExperiment(spec);
     if (!prepared.ok())
         throw std::runtime_error("the experiment no longer validates: " + prepared.errorText());
     torch::nn::Sequential model = detail::buildModel(spec.model, prepared.experiment.model);
     detail::loadWeightsInto(*model, tensors);
-    // The float model as `export` would save it, for its size on disk.
-    PendingFile file(databasePath.empty() ? defaultDatabasePath() : databasePath, ".float.safetensors");
-    writeSafetensors(file.path(), tensors, {{"experiment", experimentToJson(spec)}, {"interface", interfaceToJson(interface)}});
-    return measureModel(floatModel(spec, model, file.path()), data, options, progress, control);
+    FloatParent out;
+    out.file = std::make_unique<PendingFile>(databasePath.empty() ? defaultDatabasePath() : databasePath, ".float.safetensors");
+    writeSafetensors(out.file->path(), tensors, {{"experiment", experimentToJson(spec)}, {"interface", interfaceToJson(interface)}});
+    out.model = floatModel(spec, model, out.file->path());
+    return out;
+}
+
+} // namespace
+
+ModelMeasurement measureFloatWeights(const ExperimentSpec& spec, const std::vector<NamedTensor>& tensors,
+                                     const ModelInterface& interface, const MeasureData& data,
+                                     const MeasureOptions& options, const std::string& databasePath,
+                                     const CompressProgressFn& progress, TrainControl* control)
+{
+    const FloatParent parent = floatParent(spec, tensors, interface, databasePath);
+    return measureModel(parent.model, data, options, progress, control);
 }
 
 namespace {
@@ -246,10 +265,14 @@ CompressResult compressRun(const std::string& runIdOrPrefix, const CompressReque
     CompressResult result;
     result.parentId = parent.runId;
     result.method = request.method;
-    result.parent = measureFloatWeights(parent.spec, parent.tensors, parent.interface, data, timing, db,
-                                        stageProgress("parent: "), &control);
-    if (control.isCancelled())
-        return cancelledResult(request, parent.runId);
+    const FloatParent parentModel = floatParent(parent.spec, parent.tensors, parent.interface, db);
+    // Parent and result measured together, their timed calls interleaved (measure.h).
+    auto measureBoth = [&](const MeasurableModel& model, TrainControl* control) {
+        std::vector<ModelMeasurement> both = measureModels({&parentModel.model, &model}, data, timing,
+                                                           stageProgress("measuring: "), control);
+        result.parent = std::move(both[0]);
+        result.measurement = std::move(both[1]);
+    };
 
     MethodContext context{parent, data, request, db, control, progress};
     Compressed compressed = (request.method == CompressMethod::QuantizeStatic || request.method == CompressMethod::QuantizeDynamic)
@@ -288,7 +311,7 @@ CompressResult compressRun(const std::string& runIdOrPrefix, const CompressReque
             Compressed done = compressed.finish(capture->weights());
             PendingFile file(db, done.suffix);
             done.save(file.path());
-            result.measurement = measureModel(done.measurable(file.path()), data, timing, stageProgress("result: "));
+            measureBoth(done.measurable(file.path()), nullptr);
             result.modelPath = file.keepAs(modelPathFor(db, runId, done.suffix));
             ResultRecord record{request.method, done.options, result.measurement, result.parent, result.modelPath, parent.runId};
             addResult(recorder, runId, record);
@@ -307,7 +330,7 @@ CompressResult compressRun(const std::string& runIdOrPrefix, const CompressReque
 
     PendingFile file(db, compressed.suffix);
     compressed.save(file.path());
-    result.measurement = measureModel(compressed.measurable(file.path()), data, timing, stageProgress("result: "), &control);
+    measureBoth(compressed.measurable(file.path()), &control);
     if (control.isCancelled())
         return cancelledResult(request, parent.runId);
 

@@ -153,47 +153,54 @@ LatencyFigure latencyOf(std::vector<double> millis, int64_t batch)
     return out;
 }
 
-ModelMeasurement measureModel(const MeasurableModel& model, const MeasureData& data, const MeasureOptions& options,
-                              const CompressProgressFn& progress, TrainControl* control)
+std::vector<ModelMeasurement> measureModels(const std::vector<const MeasurableModel*>& models, const MeasureData& data,
+                                            const MeasureOptions& options, const CompressProgressFn& progress,
+                                            TrainControl* control)
 {
     if (options.threads < 1)
         throw std::invalid_argument("--latency-threads: must be >= 1, got " + std::to_string(options.threads));
     if (options.calls < 10)
         throw std::invalid_argument("--latency-calls: must be >= 10, got " + std::to_string(options.calls));
-    if (model.stages.empty())
-        throw std::runtime_error("measurement: the model has no layers to run");
+    for (const MeasurableModel* model : models)
+        if (model->stages.empty())
+            throw std::runtime_error("measurement: the model has no layers to run");
     auto report = [&](const std::string& stage, int64_t done, int64_t total) {
         if (progress)
             progress({stage, done, total});
     };
     auto cancelled = [&] { return control && control->isCancelled(); };
-    const ForwardFn forward = [&model](const torch::Tensor& x) { return runStages(model, x); };
-
-    ModelMeasurement out;
+    const size_t n = models.size();
+    std::vector<ModelMeasurement> out(n);
     const int64_t steps = 4;
+
+    // Accuracy, parameters (as each model holds them, grouped by layer) and file bytes.
     report("measuring accuracy", 0, steps);
-    out.validationAccuracy = accuracyOf(forward, data.validation, data.classification);
-    out.testAccuracy = accuracyOf(forward, data.test, data.classification);
-    if (cancelled())
-        return out;
-
-    // Parameters, as the model holds them, grouped by layer.
-    std::map<std::string, std::pair<int64_t, int64_t>> byLayer;
-    for (const auto& [name, tensor] : model.parameters) {
-        const auto [count, nonzero] = countOf(tensor);
-        out.parameters += count;
-        out.nonzeroParameters += nonzero;
-        byLayer[layerOf(name)].first += count;
-        byLayer[layerOf(name)].second += nonzero;
+    std::vector<std::map<std::string, std::pair<int64_t, int64_t>>> byLayer(n);
+    for (size_t k = 0; k < n; ++k) {
+        const MeasurableModel& model = *models[k];
+        const ForwardFn forward = [&model](const torch::Tensor& x) { return runStages(model, x); };
+        out[k].validationAccuracy = accuracyOf(forward, data.validation, data.classification);
+        out[k].testAccuracy = accuracyOf(forward, data.test, data.classification);
+        for (const auto& [name, tensor] : model.parameters) {
+            const auto [count, nonzero] = countOf(tensor);
+            out[k].parameters += count;
+            out[k].nonzeroParameters += nonzero;
+            byLayer[k][layerOf(name)].first += count;
+            byLayer[k][layerOf(name)].second += nonzero;
+        }
+        if (!model.filePath.empty()) {
+            std::error_code error;
+            const auto bytes = std::filesystem::file_size(model.filePath, error);
+            if (error)
+                throw std::runtime_error("measurement: cannot read the size of " + model.filePath + ": " + error.message());
+            out[k].fileBytes = int64_t(bytes);
+        }
+        if (cancelled())
+            return out;
     }
-    if (!model.filePath.empty()) {
-        std::error_code error;
-        const auto bytes = std::filesystem::file_size(model.filePath, error);
-        if (error)
-            throw std::runtime_error("measurement: cannot read the size of " + model.filePath + ": " + error.message());
-        out.fileBytes = int64_t(bytes);
-    }
 
+    // Latency: the models' calls interleaved, one of each in turn, so that load that comes
+    // and goes on a shared machine falls on all of them alike.
     ThreadsGuard threads(options.threads);
     torch::InferenceMode inference;
     int64_t done = 1;
@@ -201,68 +208,79 @@ ModelMeasurement measureModel(const MeasurableModel& model, const MeasureData& d
         report("timing batch " + std::to_string(batch), done++, steps);
         const torch::Tensor x = sampleBatch(data, batch);
         for (int i = 0; i < options.warmupCalls; ++i)
-            runStages(model, x);
-        std::vector<double> millis;
-        millis.reserve(size_t(options.calls));
+            for (const MeasurableModel* model : models)
+                runStages(*model, x);
+        std::vector<std::vector<double>> millis(n);
         for (int i = 0; i < options.calls; ++i) {
-            const auto start = std::chrono::steady_clock::now();
-            runStages(model, x);
-            millis.push_back(millisSince(start));
+            for (size_t k = 0; k < n; ++k) {
+                const auto start = std::chrono::steady_clock::now();
+                runStages(*models[k], x);
+                millis[k].push_back(millisSince(start));
+            }
         }
-        (batch == 1 ? out.batch1 : out.batch64) = latencyOf(std::move(millis), batch);
+        for (size_t k = 0; k < n; ++k)
+            (batch == 1 ? out[k].batch1 : out[k].batch64) = latencyOf(std::move(millis[k]), batch);
         if (cancelled())
             return out;
     }
-    out.throughput = out.batch64.medianMs > 0 ? 64.0 * 1000.0 / out.batch64.medianMs : 0.0;
+    for (ModelMeasurement& m : out)
+        m.throughput = m.batch64.medianMs > 0 ? 64.0 * 1000.0 / m.batch64.medianMs : 0.0;
 
     // Latency share of each top-level layer at batch 64: the stages timed one by one, summed
     // over as many passes as the latency calls.
     report("timing layers", done++, steps);
-    std::map<std::string, double> stageMillis;
-    std::map<std::string, bool> stageQuantized;
-    double totalMillis = 0.0;
-    {
-        const torch::Tensor x64 = sampleBatch(data, 64);
-        for (int i = 0; i < options.calls; ++i) {
+    std::vector<std::map<std::string, double>> stageMillis(n);
+    std::vector<double> totalMillis(n, 0.0);
+    const torch::Tensor x64 = sampleBatch(data, 64);
+    for (int i = 0; i < options.calls; ++i) {
+        for (size_t k = 0; k < n; ++k) {
             torch::Tensor x = x64;
-            for (const ModelStage& stage : model.stages) {
+            for (const ModelStage& stage : models[k]->stages) {
                 const auto start = std::chrono::steady_clock::now();
                 x = stage.forward(x);
                 const double ms = millisSince(start);
-                stageMillis[stage.name] += ms;
-                totalMillis += ms;
+                stageMillis[k][stage.name] += ms;
+                totalMillis[k] += ms;
             }
         }
-        for (const ModelStage& stage : model.stages)
-            stageQuantized[stage.name] = stage.quantized;
     }
 
-    Problems problems;
-    const ModelInfo info = inspectModel(model.spec.model, problems);
-    for (const LayerInfo& layer : info.layers) {
-        LayerMeasurement m;
-        m.name = layer.name;
-        m.type = layer.type;
-        m.macs = layer.macs;
-        const auto counted = byLayer.find(layer.name);
-        if (counted != byLayer.end()) {
-            m.parameters = counted->second.first;
-            m.nonzeroParameters = counted->second.second;
+    for (size_t k = 0; k < n; ++k) {
+        std::map<std::string, bool> stageQuantized;
+        for (const ModelStage& stage : models[k]->stages)
+            stageQuantized[stage.name] = stage.quantized;
+        Problems problems;
+        const ModelInfo info = inspectModel(models[k]->spec.model, problems);
+        for (const LayerInfo& layer : info.layers) {
+            LayerMeasurement m;
+            m.name = layer.name;
+            m.type = layer.type;
+            m.macs = layer.macs;
+            const auto counted = byLayer[k].find(layer.name);
+            if (counted != byLayer[k].end()) {
+                m.parameters = counted->second.first;
+                m.nonzeroParameters = counted->second.second;
+            }
+            if (layer.depth == 0) {
+                const auto timed = stageMillis[k].find(layer.name);
+                if (timed != stageMillis[k].end() && totalMillis[k] > 0)
+                    m.latencyShare = timed->second / totalMillis[k];
+                m.quantized = stageQuantized[layer.name];
+            } else {
+                // A nested layer runs in int8 when its top-level layer does.
+                m.quantized = stageQuantized[layer.name.substr(0, layer.name.find('.'))];
+            }
+            out[k].layers.push_back(std::move(m));
         }
-        if (layer.depth == 0) {
-            const auto timed = stageMillis.find(layer.name);
-            if (timed != stageMillis.end() && totalMillis > 0)
-                m.latencyShare = timed->second / totalMillis;
-            m.quantized = stageQuantized[layer.name];
-        } else {
-            // A nested layer runs in int8 when its top-level layer does.
-            const std::string top = layer.name.substr(0, layer.name.find('.'));
-            m.quantized = stageQuantized[top];
-        }
-        out.layers.push_back(std::move(m));
     }
     report("measured", steps, steps);
     return out;
+}
+
+ModelMeasurement measureModel(const MeasurableModel& model, const MeasureData& data, const MeasureOptions& options,
+                              const CompressProgressFn& progress, TrainControl* control)
+{
+    return measureModels({&model}, data, options, progress, control).front();
 }
 
 } // namespace nnlab::compress

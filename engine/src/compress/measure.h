@@ -78,6 +78,13 @@ struct MeasureOptions {
 ModelMeasurement measureModel(const MeasurableModel& model, const MeasureData& data, const MeasureOptions& options,
                               const CompressProgressFn& progress = {}, TrainControl* control = nullptr);
 
+// Several models measured as measureModel does, their timed calls interleaved (one call of
+// each in turn), so that a load that comes and goes on a shared machine falls on all alike:
+// compressRun measures the parent and its result together this way.
+std::vector<ModelMeasurement> measureModels(const std::vector<const MeasurableModel*>& models, const MeasureData& data,
+                                            const MeasureOptions& options, const CompressProgressFn& progress = {},
+                                            TrainControl* control = nullptr);
+
 // Percentiles of timed calls (milliseconds): the median and the 10th/90th (nearest rank).
 LatencyFigure latencyOf(std::vector<double> millis, int64_t batch);
 
