@@ -120,6 +120,26 @@ private Q_SLOTS:
         m_weights = weightsOf(*model);
     }
 
+    void int8KernelsMatchLibTorch()
+    {
+        torch::manual_seed(3);
+        // Values on and between the grid, ties (x.5 steps) included, some clipped at both ends.
+        const torch::Tensor x = torch::randn({2, 5, 9, 7}) * 3.0;
+        x.view({-1}).slice(0, 0, 80).copy_(torch::arange(-40, 40).to(torch::kFloat32) * 0.025);
+        for (const bool channelsLast : {false, true}) {
+            const torch::Tensor mine = quantizeActivation(x, 0.05, 100, channelsLast);
+            const torch::Tensor theirs = at::quantize_per_tensor(x, 0.05, 100, torch::kQUInt8);
+            QVERIFY(torch::equal(mine.int_repr().contiguous(), theirs.int_repr()));
+            QCOMPARE(mine.is_contiguous(at::MemoryFormat::ChannelsLast), channelsLast);
+            QVERIFY(quantizedPool2x2Covers(mine));
+            const torch::Tensor pooled = quantizedMaxPool2x2(mine);
+            const torch::Tensor reference = at::max_pool2d(theirs, {2, 2}, {2, 2}, {0, 0}, {1, 1});
+            QCOMPARE(pooled.sizes(), reference.sizes());   // odd sizes floor, as max_pool2d
+            QVERIFY(torch::equal(pooled.int_repr().contiguous(), reference.int_repr().contiguous()));
+            QCOMPARE(pooled.q_scale(), 0.05);
+        }
+    }
+
     void batchNormFoldedExactly()
     {
         // Every layer float: the residual block's conv + BatchNorm + ReLU runs as one folded conv.

@@ -104,6 +104,35 @@ int main(int argc, char** argv)
     std::printf("%-34s %8.2f%% %10.0f %7.2fx %10.4f %10.4f\n", "float (nnlab)", accuracy(floatForward), floatBytes, 1.0,
                 floatB1, floatB64);
 
+    // Per stage at batch 1 and 64: nnlab's float modules, then the int8 model's steps.
+    {
+        QuantizeOptions o;
+        o.fastestPerLayer = false;
+        const QuantizedModel q = quantizeModel(spec, weights.tensors, o, {train.x, val.x, val.y});
+        for (const torch::Tensor& input : {b1, b64}) {
+            std::printf("batch %lld per stage (ms):\n  float:", (long long)input.size(0));
+            torch::Tensor x = input;
+            for (size_t i = 0; i < net->size(); ++i) {
+                const torch::Tensor in = x;
+                std::function<torch::Tensor(const torch::Tensor&)> f = [&](const torch::Tensor& t) {
+                    c10::InferenceMode m;
+                    return (net->begin() + i)->forward(t);
+                };
+                std::printf(" %s %.4f", net->named_children()[i].key().c_str(), medianMs(f, in, calls));
+                x = f(in);
+            }
+            std::printf("\n  int8: ");
+            x = input;
+            for (size_t i = 0; i < q.stageNames().size(); ++i) {
+                const torch::Tensor in = x;
+                std::function<torch::Tensor(const torch::Tensor&)> f = [&](const torch::Tensor& t) { return q.forwardStage(i, t); };
+                std::printf(" %s %.4f", q.stageNames()[i].c_str(), medianMs(f, in, calls));
+                x = f(in);
+            }
+            std::printf("\n");
+        }
+    }
+
     struct Variant {
         const char* label;
         QuantizeMode mode;

@@ -4,6 +4,8 @@
 
 #include "quantize.h"
 
+#include "fused_ops.h"
+
 #include <ATen/native/quantized/PackedParams.h>
 
 #include <limits>
@@ -53,6 +55,9 @@ struct QStep {
     torch::Tensor dqweight;            // qweight dequantized: the float path of an int8 layer
     ConvPacked convPacked;
     LinearPacked linearPacked;
+    // The float path of a conv2d (+ ReLU) followed by 2x2 max-pooling: nnlab's fused kernel
+    // (fused_ops.h), the one the float model runs, covering the pooling step after it too.
+    mutable ConvPool2x2 convPool{nullptr};   // forward() is not const
 
     // BatchNorm (unfolded), LayerNorm: float.
     torch::Tensor mean, var;
@@ -80,8 +85,10 @@ struct QuantizedModel::Impl {
 
     // `inRange`: the range of what produced x, with which a static int8 step quantizes a float x.
     torch::Tensor run(const std::vector<QStep>& steps, torch::Tensor x, const QParams& inRange) const;
+    torch::Tensor run(const std::vector<QStep>& steps, size_t begin, size_t end, torch::Tensor x, const QParams& inRange) const;
     torch::Tensor runStep(const QStep& step, torch::Tensor x, const QParams& inRange) const;
     torch::Tensor forward(const torch::Tensor& x) const;   // all steps, float out
+    std::vector<std::pair<size_t, size_t>> stages() const; // [begin, end) of steps, one a stage
     void setEngine() const;
 };
 
@@ -92,6 +99,14 @@ std::vector<const QStep*> quantizableSteps(const std::vector<QStep>& steps);
 // Makes `step` int8 (weights quantized and prepacked for the model's engine) or float again.
 void setStepInt8(QStep& step, bool int8, bool dynamic, bool perChannel, QuantEngine engine);
 
+// quantize_kernels.cpp: float -> quint8 per tensor (channels-last for 4-D inputs when asked),
+// and 2x2 / stride 2 max-pooling on quint8 (NCHW or channels-last; covers() says when).
+torch::Tensor quantizeActivation(const torch::Tensor& x, double scale, int64_t zeroPoint, bool channelsLast);
+bool quantizedPool2x2Covers(const torch::Tensor& x);
+torch::Tensor quantizedMaxPool2x2(const torch::Tensor& x);
+
+// Points the fused float path (convPool) at the weights the float path uses.
+void refreshFloatPath(QStep& step);
 // Dequantizes and prepacks step.qweight (already set) for `engine`.
 void packStep(QStep& step, QuantEngine engine);
 

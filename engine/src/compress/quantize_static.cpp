@@ -43,18 +43,27 @@ torch::Tensor batchOf(const torch::Tensor& x, int64_t batch)
     return x.repeat(reps).slice(0, 0, batch).contiguous();
 }
 
-double medianMs(const QuantizedModel& model, const torch::Tensor& x, int calls)
+// Median milliseconds of the model with `step` in int8 and in float, the calls interleaved so
+// that a machine busy with something else slows both alike.
+std::pair<double, double> medianMs(const QuantizedModel& model, QStep& step, const torch::Tensor& x, int calls)
 {
-    for (int i = 0; i < 3; ++i)
-        model.forward(x);
-    std::vector<double> ms;
-    for (int i = 0; i < calls; ++i) {
-        const auto t0 = std::chrono::steady_clock::now();
-        model.forward(x);
-        ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    constexpr int64_t never = std::numeric_limits<int64_t>::max();
+    std::vector<double> int8Ms, floatMs;
+    for (int i = -3; i < calls; ++i) {
+        for (const bool int8 : {true, false}) {
+            step.int8FromBatch = int8 ? 1 : never;
+            const auto t0 = std::chrono::steady_clock::now();
+            model.forward(x);
+            const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+            if (i >= 0)
+                (int8 ? int8Ms : floatMs).push_back(ms);
+        }
     }
-    std::nth_element(ms.begin(), ms.begin() + ms.size() / 2, ms.end());
-    return ms[ms.size() / 2];
+    const auto median = [](std::vector<double>& v) {
+        std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+        return v[v.size() / 2];
+    };
+    return {median(int8Ms), median(floatMs)};
 }
 
 struct ThreadsGuard {
@@ -268,10 +277,7 @@ QuantizedModel quantizeModel(const ExperimentSpec& spec, const std::vector<Named
             for (QStep* s : steps) {
                 if (!chosen[s] || forced.count(s))
                     continue;
-                s->int8FromBatch = 1;
-                const double int8Ms = medianMs(model, x, extras.timingCalls);
-                s->int8FromBatch = kNever;
-                const double floatMs = medianMs(model, x, extras.timingCalls);
+                const auto [int8Ms, floatMs] = medianMs(model, *s, x, extras.timingCalls);
                 timings[s][b] = {int8Ms, floatMs};
                 fast[s][b] = int8Ms <= floatMs;
                 s->int8FromBatch = fast[s][b] ? 1 : kNever;

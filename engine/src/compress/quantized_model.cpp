@@ -145,6 +145,7 @@ void setStepInt8(QStep& step, bool int8, bool dynamic, bool perChannel, QuantEng
         step.qweight = torch::Tensor();
         step.dqweight = torch::Tensor();
         step.int8FromBatch = 1;
+        refreshFloatPath(step);
         return;
     }
     at::globalContext().setQEngine(toAtEngine(engine));
@@ -161,6 +162,14 @@ void setStepInt8(QStep& step, bool int8, bool dynamic, bool perChannel, QuantEng
     packStep(step, engine);
 }
 
+void refreshFloatPath(QStep& step)
+{
+    if (step.convPool) {
+        step.convPool->weight = step.int8 ? step.dqweight : step.weight;
+        step.convPool->bias = step.bias;
+    }
+}
+
 void packStep(QStep& step, QuantEngine engine)
 {
     at::globalContext().setQEngine(toAtEngine(engine));
@@ -169,6 +178,7 @@ void packStep(QStep& step, QuantEngine engine)
         step.convPacked = prepackConv(step.qweight, step.bias, step);
     else
         step.linearPacked = prepackLinear(step.qweight, step.bias);
+    refreshFloatPath(step);
 }
 
 namespace {
@@ -211,8 +221,22 @@ void QuantizedModel::Impl::setEngine() const
 
 torch::Tensor QuantizedModel::Impl::run(const std::vector<QStep>& list, torch::Tensor x, const QParams& inRange) const
 {
+    return run(list, 0, list.size(), std::move(x), inRange);
+}
+
+torch::Tensor QuantizedModel::Impl::run(const std::vector<QStep>& list, size_t begin, size_t end, torch::Tensor x,
+                                        const QParams& inRange) const
+{
     const QParams* range = &inRange;
-    for (const QStep& step : list) {
+    for (size_t i = begin; i < end; ++i) {
+        const QStep& step = list[i];
+        if (step.convPool && !observing && !(step.int8 && x.size(0) >= step.int8FromBatch)) {
+            // conv (+ ReLU) and the 2x2 pooling after it in float, as one kernel.
+            c10::InferenceMode inference;
+            x = step.convPool->forward(toFloat(x));
+            range = &list[++i].out;
+            continue;
+        }
         x = runStep(step, x, *range);
         range = &step.out;
     }
@@ -228,7 +252,9 @@ torch::Tensor QuantizedModel::Impl::runStep(const QStep& s, torch::Tensor x, con
     case K::Linear: {
         const bool conv = s.kind == K::Conv;
         if (!observing && s.int8 && !s.dynamic && x.size(0) >= s.int8FromBatch) {
-            const torch::Tensor q = x.is_quantized() ? x : at::quantize_per_tensor(x, inRange.scale, inRange.zeroPoint, torch::kQUInt8);
+            // Convolutions get channels-last int8 inputs: onednn's layout, and the one in which
+            // LibTorch's quantized pooling is fast.
+            const torch::Tensor q = x.is_quantized() ? x : quantizeActivation(x, inRange.scale, inRange.zeroPoint, conv);
             if (conv)
                 y = s.relu ? s.convPacked->apply_relu(q, s.out.scale, s.out.zeroPoint) : s.convPacked->apply(q, s.out.scale, s.out.zeroPoint);
             else
@@ -255,7 +281,10 @@ torch::Tensor QuantizedModel::Impl::runStep(const QStep& s, torch::Tensor x, con
     case K::Sigmoid: y = at::sigmoid(toFloat(x)); break;
     case K::MaxPool:
         // Dilation spelled out: the quantized kernel reads both entries of it.
-        y = at::max_pool2d(x, {s.kernel, s.kernel}, {s.poolStride, s.poolStride}, {s.poolPadding, s.poolPadding}, {1, 1});
+        if (s.kernel == 2 && s.poolStride == 2 && s.poolPadding == 0 && quantizedPool2x2Covers(x))
+            y = quantizedMaxPool2x2(x);
+        else
+            y = at::max_pool2d(x, {s.kernel, s.kernel}, {s.poolStride, s.poolStride}, {s.poolPadding, s.poolPadding}, {1, 1});
         break;
     case K::AvgPool:
         y = at::avg_pool2d(x, {s.kernel, s.kernel}, {s.poolStride, s.poolStride}, {s.poolPadding, s.poolPadding});
@@ -376,7 +405,25 @@ public:
             }
             out.push_back(std::move(step));
         }
+        attachConvPools(out);
         return out;
+    }
+
+    // A conv2d (+ ReLU) that the fused float kernel covers, followed by 2x2 max-pooling.
+    static void attachConvPools(std::vector<QStep>& steps)
+    {
+        for (size_t i = 0; i + 1 < steps.size(); ++i) {
+            QStep& c = steps[i];
+            const QStep& p = steps[i + 1];
+            if (c.kind != QStep::Kind::Conv || p.kind != QStep::Kind::MaxPool || p.kernel != 2 || p.poolStride != 2
+                || p.poolPadding != 0 || c.stride != std::vector<int64_t>{1, 1} || c.dilation != std::vector<int64_t>{1, 1}
+                || c.groups != 1 || c.padding[0] != c.padding[1])
+                continue;
+            c.convPool = ConvPool2x2(torch::nn::Conv2dOptions(c.weight.size(1), c.weight.size(0), c.weight.size(2))
+                                         .padding(c.padding[0]), c.relu);
+            c.convPool->setChannelsLast(true);
+            refreshFloatPath(c);
+        }
     }
 
 private:
@@ -507,11 +554,24 @@ torch::Tensor QuantizedModel::forward(const torch::Tensor& x) const
     return m_impl->forward(x);
 }
 
+std::vector<std::pair<size_t, size_t>> QuantizedModel::Impl::stages() const
+{
+    // One stage a top-level step, but a conv whose float path includes the pooling after it
+    // (convPool) takes that step along.
+    std::vector<std::pair<size_t, size_t>> out;
+    for (size_t i = 0; i < steps.size(); ++i) {
+        const size_t end = steps[i].convPool ? i + 2 : i + 1;
+        out.emplace_back(i, end);
+        i = end - 1;
+    }
+    return out;
+}
+
 std::vector<std::string> QuantizedModel::stageNames() const
 {
     std::vector<std::string> out;
-    for (const QStep& s : m_impl->steps)
-        out.push_back(s.name);
+    for (const auto& [begin, end] : m_impl->stages())
+        out.push_back(m_impl->steps[begin].name);
     return out;
 }
 
@@ -519,15 +579,18 @@ torch::Tensor QuantizedModel::forwardStage(size_t stage, const torch::Tensor& x)
 {
     c10::InferenceMode inference;
     m_impl->setEngine();
-    const QParams& in = stage == 0 ? m_impl->input : m_impl->steps.at(stage - 1).out;
-    torch::Tensor y = m_impl->runStep(m_impl->steps.at(stage), x, in);
-    return stage + 1 == m_impl->steps.size() ? toFloat(y) : y;
+    const auto stages = m_impl->stages();
+    const auto [begin, end] = stages.at(stage);
+    const QParams& in = begin == 0 ? m_impl->input : m_impl->steps.at(begin - 1).out;
+    torch::Tensor y = m_impl->run(m_impl->steps, begin, end, x, in);
+    return stage + 1 == stages.size() ? toFloat(y) : y;
 }
 
 bool QuantizedModel::stageQuantized(size_t stage) const
 {
-    std::vector<QStep> one{m_impl->steps.at(stage)};
-    for (const QStep* s : quantizableSteps(one))
+    const auto [begin, end] = m_impl->stages().at(stage);
+    std::vector<QStep> part(m_impl->steps.begin() + begin, m_impl->steps.begin() + end);
+    for (const QStep* s : quantizableSteps(part))
         if (s->int8)
             return true;
     return false;
