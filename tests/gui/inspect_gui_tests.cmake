@@ -3,3 +3,5 @@
 nnlab_add_test(test_inspect_boundary SOURCES test_inspect_boundary.cpp LIBS nnlab_ui_inspect LABELS gui)
 nnlab_add_test(test_inspect_layers SOURCES test_inspect_layers.cpp test_runs_fixture.h LIBS nnlab_ui_inspect LABELS gui)
 nnlab_add_test(test_inspect_confusion SOURCES test_inspect_confusion.cpp LIBS nnlab_ui_inspect LABELS gui)
+# Screenshots for the README from real runs; skipped unless NNLAB_INSPECT_DB is set.
+nnlab_add_test(test_inspect_screenshots SOURCES test_inspect_screenshots.cpp LIBS nnlab_ui_inspect LABELS gui)

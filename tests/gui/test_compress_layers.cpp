@@ -78,10 +78,15 @@ private slots:
     {
         LayerComparison c;
         c.method = nnlab::CompressMethod::PruneStructured;
-        c.parent = {layer("0", 100, 100, 1000, 0.5), layer("4", 300, 300, 3000, 0.5)};
-        c.child = {layer("0", 50, 50, 500, 0.5), layer("4", 150, 150, 1500, 0.5)};
+        c.parent = {layer("0", 100, 100, 1000, 0.5), layer("1", 0, 0, 0, 0.001), layer("4", 300, 300, 3000, 0.5)};
+        c.child = {layer("0", 50, 50, 500, 0.5), layer("1", 0, 0, 0, 0.001), layer("4", 150, 150, 1500, 0.5)};
         LayerCompareView view;
         view.setComparison(c);
+        // Layer 1 (no weights, no time) is left out; half the filters gone reads as 50% removed.
+        const auto removed = view.chartValues(LayerCompareView::SparsityChart);
+        QCOMPARE(removed.size(), size_t(2));
+        QCOMPARE(removed[0].first, 0.0);
+        QCOMPARE(removed[0].second, 0.5);
         const auto macs = view.chartValues(LayerCompareView::MacChart);
         QCOMPARE(macs[0].first, 0.25);
         QCOMPARE(macs[0].second, 0.25);   // shares within each model

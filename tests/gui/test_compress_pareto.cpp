@@ -57,7 +57,10 @@ private slots:
         // Drawn as a step line, and a legend entry per method present plus the frontier.
         QCPGraph* frontier = chart.graph(0);
         QCOMPARE(frontier->lineStyle(), QCPGraph::lsStepLeft);
-        QCOMPARE(frontier->data()->size(), 2);
+        // The corners, then flat on to the right edge: more size buys no accuracy.
+        QCOMPARE(frontier->data()->size(), 3);
+        QCOMPARE(frontier->data()->at(2)->key, chart.xAxis->range().upper);
+        QCOMPARE(frontier->data()->at(2)->value, corners[1].y());
         QCOMPARE(chart.legend->itemCount(), 1 + 5);
     }
 

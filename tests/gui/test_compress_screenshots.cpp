@@ -9,7 +9,9 @@
 #include "compress/pareto_view.h"
 #include "compress/sensitivity_view.h"
 
+#include <QCheckBox>
 #include <QComboBox>
+#include <QSignalSpy>
 #include <QLineEdit>
 #include <QTest>
 
@@ -56,19 +58,31 @@ private slots:
         QTest::qWait(200);
         QVERIFY(panel.grab().save(dir + "/compress-sensitivity.png"));
 
-        CompressDialog dialog(db, run, name);
+        // The dialog with real jobs, in a copy of the store when one is named (they record runs).
+        const QString jobsDb = qEnvironmentVariableIsEmpty("NNLAB_COMPRESS_DIALOG_DB")
+                                   ? db : qEnvironmentVariable("NNLAB_COMPRESS_DIALOG_DB");
+        CompressDialog dialog(jobsDb, run, name);
         dialog.setAutoStart(false);
+        dialog.findChild<QLineEdit*>("sparsity")->setText("0.8");
+        QVERIFY(dialog.addJob());
         dialog.findChild<QLineEdit*>("sparsity")->setText("0.5");
-        dialog.findChild<QLineEdit*>("finetuneEpochs")->setText("1");
+        dialog.findChild<QCheckBox*>("structured")->setChecked(true);
+        dialog.findChild<QLineEdit*>("finetuneEpochs")->setText("2");
         QVERIFY(dialog.addJob());
         dialog.findChild<QComboBox*>("method")->setCurrentIndex(CompressDialog::QuantizePage);
+        dialog.findChild<QCheckBox*>("perChannel")->setChecked(true);
         QVERIFY(dialog.addJob());
         dialog.findChild<QComboBox*>("method")->setCurrentIndex(CompressDialog::PrunePage);
         dialog.findChild<QLineEdit*>("sparsity")->setText("1.2");   // the inline check, as a user sees it
         dialog.show();
         QVERIFY(QTest::qWaitForWindowExposed(&dialog));
-        QTest::qWait(200);
+        QSignalSpy ended(&dialog, &CompressDialog::jobEnded);
+        dialog.setAutoStart(true);
+        QVERIFY(ended.wait(600000));   // the masked prune done, the structured one fine-tuning
+        QTest::qWait(1500);
         QVERIFY(dialog.grab().save(dir + "/compress-dialog.png"));
+        while (dialog.isRunning())
+            QVERIFY(ended.wait(600000));
     }
 };
 

@@ -35,7 +35,8 @@ QString CompressJob::description() const
         else if (p.global)
             text += tr(" global");
         if (p.finetuneEpochs > 0)
-            text += tr(", %n fine-tuning epoch(s)", nullptr, static_cast<int>(p.finetuneEpochs));
+            text += p.finetuneEpochs == 1 ? tr(", 1 fine-tuning epoch")
+                                          : tr(", %1 fine-tuning epochs").arg(p.finetuneEpochs);
         if (p.schedule == nnlab::PruneSchedule::Agp)
             text += tr(", AGP");
         break;

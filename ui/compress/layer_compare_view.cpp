@@ -45,31 +45,48 @@ std::vector<nnlab::LayerMeasurement> layersFromJson(const QJsonArray& array)
     return layers;
 }
 
-double valueOf(const std::vector<nnlab::LayerMeasurement>& layers, const std::string& name,
-               LayerCompareView::Chart chart)
+const nnlab::LayerMeasurement* find(const std::vector<nnlab::LayerMeasurement>& layers, const std::string& name)
 {
-    int64_t totalParameters = 0, totalMacs = 0;
-    for (const auto& l : layers) {
-        totalParameters += l.parameters;
-        totalMacs += l.macs;
+    for (const auto& l : layers)
+        if (l.name == name)
+            return &l;
+    return nullptr;   // a layer the model does not have
+}
+
+double share(const std::vector<nnlab::LayerMeasurement>& layers, const std::string& name, int64_t nnlab::LayerMeasurement::*field)
+{
+    int64_t total = 0;
+    for (const auto& l : layers)
+        total += l.*field;
+    const nnlab::LayerMeasurement* l = find(layers, name);
+    return l && total > 0 ? static_cast<double>(l->*field) / static_cast<double>(total) : 0.0;
+}
+
+// {parent, child} for one layer. "Removed or zero" counts against the parent's weights, so
+// that a structured prune (fewer weights, none zero) and a masked one (as many, half zero)
+// read the same way.
+std::pair<double, double> valuesOf(const LayerComparison& c, const std::string& name, LayerCompareView::Chart chart)
+{
+    const nnlab::LayerMeasurement* parent = find(c.parent, name);
+    const nnlab::LayerMeasurement* child = find(c.child, name);
+    switch (chart) {
+    case LayerCompareView::SparsityChart: {
+        const auto removed = [parent](const nnlab::LayerMeasurement* l) {
+            const int64_t base = parent && parent->parameters > 0 ? parent->parameters : (l ? l->parameters : 0);
+            return l && base > 0 ? 1.0 - static_cast<double>(l->nonzeroParameters) / static_cast<double>(base) : 0.0;
+        };
+        return {removed(parent), removed(child)};
     }
-    for (const auto& l : layers) {
-        if (l.name != name)
-            continue;
-        switch (chart) {
-        case LayerCompareView::SparsityChart:
-            return l.parameters > 0 ? 1.0 - static_cast<double>(l.nonzeroParameters) / static_cast<double>(l.parameters) : 0.0;
-        case LayerCompareView::ParameterChart:
-            return totalParameters > 0 ? static_cast<double>(l.parameters) / static_cast<double>(totalParameters) : 0.0;
-        case LayerCompareView::MacChart:
-            return totalMacs > 0 ? static_cast<double>(l.macs) / static_cast<double>(totalMacs) : 0.0;
-        case LayerCompareView::LatencyChart:
-            return l.latencyShare;
-        default:
-            return 0.0;
-        }
+    case LayerCompareView::ParameterChart:
+        return {share(c.parent, name, &nnlab::LayerMeasurement::parameters),
+                share(c.child, name, &nnlab::LayerMeasurement::parameters)};
+    case LayerCompareView::MacChart:
+        return {share(c.parent, name, &nnlab::LayerMeasurement::macs), share(c.child, name, &nnlab::LayerMeasurement::macs)};
+    case LayerCompareView::LatencyChart:
+        return {parent ? parent->latencyShare : 0.0, child ? child->latencyShare : 0.0};
+    default:
+        return {0.0, 0.0};
     }
-    return 0.0;   // a layer the model does not have (removed, or new)
 }
 
 } // namespace
@@ -83,7 +100,7 @@ LayerCompareView::LayerCompareView(QWidget* parent) : QWidget(parent), m_task(ne
     m_status = new QLabel;
     m_status->setWordWrap(true);
     auto* grid = new QGridLayout;
-    const QString titles[ChartCount] = {tr("sparsity (%)"), tr("share of parameters (%)"), tr("share of MACs (%)"),
+    const QString titles[ChartCount] = {tr("removed or zero (%)"), tr("share of parameters (%)"), tr("share of MACs (%)"),
                                         tr("share of batch-64 latency (%)")};
     for (int c = 0; c < ChartCount; ++c) {
         auto* plot = new QCustomPlot;
@@ -197,15 +214,31 @@ LayerComparison LayerCompareView::load(const std::string& databasePath, const st
 void LayerCompareView::setComparison(LayerComparison comparison)
 {
     m_comparison = std::move(comparison);
-    m_layers.clear();
+    std::vector<std::string> names;
     for (const auto& l : m_comparison.parent)
-        m_layers.push_back(l.name);
+        names.push_back(l.name);
     for (const auto& l : m_comparison.child)
-        if (std::find(m_layers.begin(), m_layers.end(), l.name) == m_layers.end())
-            m_layers.push_back(l.name);
-    m_title->setText(tr("<b>%1</b> (%2, %3) against its parent <b>%4</b> (%5)")
-                         .arg(m_comparison.childName.toHtmlEscaped(), compresslab::methodLabel(m_comparison.method),
-                              m_comparison.childId, m_comparison.parentName.toHtmlEscaped(), m_comparison.parentId));
+        if (std::find(names.begin(), names.end(), l.name) == names.end())
+            names.push_back(l.name);
+    // Layers that hold no weights and take no time (ReLU, flatten) would only crowd the bars.
+    m_layers.clear();
+    for (const std::string& name : names) {
+        bool shown = false;
+        for (int chart = 0; chart < ChartCount; ++chart) {
+            const auto [parent, child] = valuesOf(m_comparison, name, static_cast<Chart>(chart));
+            shown = shown || parent >= 0.005 || child >= 0.005;
+        }
+        if (shown)
+            m_layers.push_back(name);
+    }
+    const auto swatch = [](const QColor& colour) {
+        return QStringLiteral("<span style=\"color:%1\">&#9632;</span>").arg(colour.name());
+    };
+    m_title->setText(tr("%1 <b>%2</b> (%3, %4) against %5 its parent <b>%6</b> (%7)")
+                         .arg(swatch(compresslab::methodColour(m_comparison.method)),
+                              m_comparison.childName.toHtmlEscaped(), compresslab::methodLabel(m_comparison.method),
+                              m_comparison.childId, swatch(kParentColour), m_comparison.parentName.toHtmlEscaped(),
+                              m_comparison.parentId));
     if (!m_comparison.weightsNote.isEmpty())
         m_status->setText(tr("No histogram for the %1").arg(m_comparison.weightsNote));
     {
@@ -224,7 +257,7 @@ std::vector<std::pair<double, double>> LayerCompareView::chartValues(Chart which
 {
     std::vector<std::pair<double, double>> values;
     for (const std::string& name : m_layers)
-        values.emplace_back(valueOf(m_comparison.parent, name, which), valueOf(m_comparison.child, name, which));
+        values.push_back(valuesOf(m_comparison, name, which));
     return values;
 }
 
@@ -266,12 +299,10 @@ void LayerCompareView::drawBars()
         plot->xAxis->setTicker(ticker);
         plot->xAxis->setRange(-0.6, std::max<double>(0.6, static_cast<double>(m_layers.size()) - 0.4));
         plot->yAxis->setRange(0.0, top > 0 ? top * 1.15 : 1.0);
-        if (c == 0) {
-            plot->legend->setVisible(true);
-            plot->legend->addItem(new QCPPlottableLegendItem(plot->legend, parentBars));
-            plot->legend->addItem(new QCPPlottableLegendItem(plot->legend, childBars));
-            plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
-        }
+        plot->legend->setVisible(false);   // the title says which colour is which
+        QFont small = plot->xAxis->tickLabelFont();
+        small.setPointSizeF(std::max(6.0, small.pointSizeF() - 1.0));
+        plot->xAxis->setTickLabelFont(small);
         plot->replot();
     }
 }

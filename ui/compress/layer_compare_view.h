@@ -1,5 +1,7 @@
 // The Compression dock's Layers tab: a compressed run beside its parent, layer by layer.
-// Four bar charts (sparsity, share of the parameters, of the MACs, of the batch-64 latency),
+// Four bar charts (weights removed or zero, as a share of the parent's: the sparsity of a masked
+// prune and the cut of a structured one; share of the parameters, of the MACs, of the batch-64
+// latency),
 // parent and child side by side per layer, from the per-layer measurements the compression
 // recorded (its "compression" artifact); and the histogram of the weights before and after
 // (all layers or one), from the parent's checkpoint and the child's model file.
@@ -50,7 +52,8 @@ public:
     QComboBox* histogramLayer() const { return m_layer; }
     QLabel* statusLabel() const { return m_status; }
     BackgroundTask* task() const { return m_task; }
-    // The values a chart shows: per layer, {parent, child} (sparsity and shares as fractions).
+    // The values a chart shows: per shown layer, {parent, child}, as fractions. Layers with no
+    // weights and no measurable time (under 0.5% everywhere) are left out.
     std::vector<std::pair<double, double>> chartValues(Chart which) const;
 
     // Reads the comparison from the store (the loader's body; throws naming what is missing).

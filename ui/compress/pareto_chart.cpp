@@ -142,6 +142,10 @@ void ParetoChart::rebuild()
         xAxis->setRange(0, 1);
         yAxis->setRange(0, 100);
     }
+    // Past the most accurate point on the frontier, more cost buys nothing: the line runs on
+    // flat to the edge (and a frontier of one point still shows as a line).
+    if (!m_frontier.isEmpty())
+        m_frontierGraph->addData(xAxis->range().upper, m_frontier.last().y());
     replot();
 }
 

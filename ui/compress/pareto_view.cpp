@@ -94,8 +94,9 @@ ParetoView::ParetoView(QWidget* parent) : QWidget(parent), m_task(new Background
     auto* split = new QSplitter(Qt::Vertical);
     split->addWidget(m_chart);
     split->addWidget(m_table);
-    split->setStretchFactor(0, 3);
+    split->setStretchFactor(0, 4);
     split->setStretchFactor(1, 1);
+    split->setSizes({560, 140});
 
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
@@ -143,8 +144,9 @@ ParetoView::ParetoView(QWidget* parent) : QWidget(parent), m_task(new Background
     connect(m_task, &BackgroundTask::finished, this, [this](const QVariant& result) {
         m_progress->setVisible(false);
         auto rows = result.value<std::vector<nnlab::CompareRow>>();
-        m_status->setText(tr("%n run(s). Click a point to select its run; hover for its numbers.", nullptr,
-                             static_cast<int>(rows.size())));
+        m_status->setText(tr("%1 run%2. Click a point to select its run; hover for its numbers.")
+                              .arg(rows.size())
+                              .arg(rows.size() == 1 ? "" : "s"));
         setRows(std::move(rows));
     });
     connect(m_task, &BackgroundTask::failed, this, [this](const QString& message) {
@@ -186,7 +188,7 @@ void ParetoView::refresh()
         connect(m_task, &BackgroundTask::ended, this, &ParetoView::refresh, Qt::SingleShotConnection);
         return;
     }
-    m_status->setText(tr("Reading %n run(s)…", nullptr, static_cast<int>(m_requested.size())));
+    m_status->setText(tr("Reading the runs…"));
     const std::string db = m_storePath.toStdString();
     const QStringList requested = m_requested;
     m_task->start([db, requested](nnlab::TrainControl& control, const TaskProgressFn& progress) {

@@ -9,9 +9,12 @@
 #include <cmath>
 
 namespace {
-constexpr int kCellWidth = 64;
-constexpr int kCellHeight = 26;
+constexpr int kMinCellWidth = 64;     // cells grow with the widget up to the maxima
+constexpr int kMaxCellWidth = 110;
+constexpr int kMinCellHeight = 26;
+constexpr int kMaxCellHeight = 40;
 constexpr int kHeaderHeight = 24;
+constexpr int kLegendHeight = 40;     // the colour scale under the grid
 constexpr int kMargin = 6;
 
 QString layerLabel(const nnlab::SensitivityLayer& layer)
@@ -48,8 +51,17 @@ int SensitivityMap::labelWidth() const
 
 QSize SensitivityMap::sizeHint() const
 {
-    return {kMargin * 2 + labelWidth() + kCellWidth * static_cast<int>(std::max<size_t>(m_result.settings.size(), 1)),
-            kMargin * 2 + kHeaderHeight + kCellHeight * static_cast<int>(std::max<size_t>(m_result.layers.size(), 1))};
+    return {kMargin * 2 + labelWidth() + kMinCellWidth * static_cast<int>(std::max<size_t>(m_result.settings.size(), 1)),
+            kMargin * 2 + kHeaderHeight + kLegendHeight
+                + kMinCellHeight * static_cast<int>(std::max<size_t>(m_result.layers.size(), 1))};
+}
+
+QSize SensitivityMap::cellSize() const
+{
+    const int columns = static_cast<int>(std::max<size_t>(m_result.settings.size(), 1));
+    const int rows = static_cast<int>(std::max<size_t>(m_result.layers.size(), 1));
+    return {std::clamp((width() - 2 * kMargin - labelWidth()) / columns, kMinCellWidth, kMaxCellWidth),
+            std::clamp((height() - 2 * kMargin - kHeaderHeight - kLegendHeight) / rows, kMinCellHeight, kMaxCellHeight)};
 }
 
 QSize SensitivityMap::minimumSizeHint() const
@@ -59,8 +71,9 @@ QSize SensitivityMap::minimumSizeHint() const
 
 QRect SensitivityMap::cellRect(int layer, int setting) const
 {
-    return {kMargin + labelWidth() + setting * kCellWidth, kMargin + kHeaderHeight + layer * kCellHeight, kCellWidth,
-            kCellHeight};
+    const QSize cell = cellSize();
+    return {kMargin + labelWidth() + setting * cell.width(), kMargin + kHeaderHeight + layer * cell.height(),
+            cell.width(), cell.height()};
 }
 
 std::pair<int, int> SensitivityMap::cellAt(const QPoint& pos) const
@@ -106,13 +119,13 @@ void SensitivityMap::paintEvent(QPaintEvent*)
         return;
     }
     const double top = maxDrop();
-    const int left = kMargin + labelWidth();
+    const QSize cell = cellSize();
     painter.setPen(palette().color(QPalette::Text));
     for (int s = 0; s < static_cast<int>(m_result.settings.size()); ++s)
-        painter.drawText(QRect(left + s * kCellWidth, kMargin, kCellWidth, kHeaderHeight), Qt::AlignCenter,
+        painter.drawText(QRect(cellRect(0, s).left(), kMargin, cell.width(), kHeaderHeight), Qt::AlignCenter,
                          QString::fromStdString(m_result.settings[static_cast<size_t>(s)].label()));
     for (int l = 0; l < static_cast<int>(m_result.layers.size()); ++l) {
-        const QRect labelRect(kMargin, kMargin + kHeaderHeight + l * kCellHeight, labelWidth() - 6, kCellHeight);
+        const QRect labelRect(kMargin, cellRect(l, 0).top(), labelWidth() - 6, cell.height());
         QFont font = painter.font();
         font.setBold(l == m_selected);
         painter.setFont(font);
@@ -140,9 +153,29 @@ void SensitivityMap::paintEvent(QPaintEvent*)
     if (m_selected >= 0) {
         painter.setPen(QPen(QColor(0xff, 0xbf, 0x00), 2));
         const QRect first = cellRect(m_selected, 0);
-        painter.drawRect(QRect(first.left(), first.top(), kCellWidth * static_cast<int>(m_result.settings.size()), kCellHeight)
+        painter.drawRect(QRect(first.left(), first.top(), cell.width() * static_cast<int>(m_result.settings.size()),
+                               cell.height())
                              .adjusted(1, 1, -1, -1));
     }
+    // The colour scale: no change to the largest drop of this analysis.
+    const int scaleTop = cellRect(static_cast<int>(m_result.layers.size()), 0).top() + 12;
+    const int scaleLeft = kMargin + labelWidth();
+    const int scaleWidth = std::min(240, cell.width() * static_cast<int>(std::max<size_t>(m_result.settings.size(), 2)));
+    constexpr int kSlices = 48;
+    for (int i = 0; i < kSlices; ++i) {
+        nnlab::SensitivityCell sample;
+        sample.accuracy = 0.0;
+        sample.drop = top * i / (kSlices - 1);
+        painter.fillRect(QRect(scaleLeft + scaleWidth * i / kSlices, scaleTop, scaleWidth / kSlices + 1, 10),
+                         colourFor(sample, top));
+    }
+    painter.setPen(palette().color(QPalette::Text));
+    painter.drawRect(QRect(scaleLeft, scaleTop, scaleWidth, 10));
+    painter.drawText(QRect(kMargin, scaleTop - 4, labelWidth() - 6, 18), Qt::AlignRight | Qt::AlignVCenter,
+                     tr("points lost"));
+    painter.drawText(QRect(scaleLeft - 20, scaleTop + 11, 40, 16), Qt::AlignCenter, QStringLiteral("0"));
+    painter.drawText(QRect(scaleLeft + scaleWidth - 30, scaleTop + 11, 60, 16), Qt::AlignCenter,
+                     QString::number(-100.0 * top, 'f', 1));
 }
 
 void SensitivityMap::mouseReleaseEvent(QMouseEvent* event)

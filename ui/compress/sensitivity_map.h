@@ -36,6 +36,7 @@ protected:
 private:
     std::pair<int, int> cellAt(const QPoint& pos) const;
     int labelWidth() const;
+    QSize cellSize() const;   // from the widget's size, within fixed bounds
     double maxDrop() const;
 
     nnlab::SensitivityResult m_result;

@@ -56,10 +56,9 @@ SensitivityView::SensitivityView(QWidget* parent) : QWidget(parent), m_task(new 
     scroll->setWidget(m_map);
     scroll->setWidgetResizable(true);
     scroll->setFrameShape(QFrame::NoFrame);
-    auto* legend = new QLabel(tr("Each cell: the change in %1 accuracy, in points, when that layer alone is pruned to "
-                                 "that sparsity (or runs in int8). Red: a loss; blue: a gain. Click a layer to select "
-                                 "it in the model editor."));
-    legend->setWordWrap(true);
+    m_legend = new QLabel;
+    m_legend->setWordWrap(true);
+    auto* legend = m_legend;
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
     layout->addWidget(m_title);
@@ -203,6 +202,12 @@ bool SensitivityView::isRunning() const
 
 void SensitivityView::setResult(nnlab::SensitivityResult result)
 {
+    m_legend->setText(tr("Each cell: the change in %1 accuracy, in points, when that layer alone is pruned to that "
+                         "sparsity%2 (or runs in int8), against %3% unchanged. Red: a loss; blue: a gain. The last "
+                         "layer is not pruned. Click a layer to select it in the model editor.")
+                          .arg(QString::fromStdString(result.split.empty() ? "validation" : result.split))
+                          .arg(result.structured ? tr(" by whole filters") : QString())
+                          .arg(100.0 * result.baseAccuracy, 0, 'f', 2));
     m_map->setResult(std::move(result));
 }
 

@@ -62,5 +62,6 @@ private:
     QProgressBar* m_progress;
     QLabel* m_status;
     SensitivityMap* m_map;
+    QLabel* m_legend;
     std::shared_ptr<nnlab::SensitivityResult> m_partial;   // filled by the worker before it ends
 };
