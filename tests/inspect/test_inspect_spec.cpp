@@ -19,7 +19,7 @@ private slots:
         const ParseResult r = parseExperiment(kBase);
         QVERIFY(r.ok());
         QVERIFY(r.spec.inspect == InspectSpec{});
-        QCOMPARE(r.spec.inspect.layerStatsEverySteps, int64_t(50));
+        QCOMPARE(r.spec.inspect.layerStatsEverySteps, int64_t(100));
         QVERIFY(r.spec.inspect.confusionMatrix);
         QVERIFY(experimentToJson(r.spec).find("\"inspect\"") == std::string::npos);   // defaults stay implicit
     }

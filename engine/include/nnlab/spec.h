@@ -191,10 +191,12 @@ struct SweepSpec {
 struct InspectSpec {
     // Metrics layers/<path>/act_mean, act_std, dead_fraction (relu family), weight_norm,
     // grad_norm, update_ratio, from one extra forward pass over the step's batch, >= 0.
-    int64_t layerStatsEverySteps = 50;
+    int64_t layerStatsEverySteps = 100;
     int64_t histogramsEverySteps = 100;      // weight and gradient histograms of conv2d/linear layers, >= 0
-    int64_t boundaryEverySteps = 20;         // decision boundary (2-feature inputs only; ignored otherwise), >= 0
-    int64_t boundaryResolution = 40;         // grid cells per side, 8..256 (neuron maps: half of it, >= 8)
+    // Decision boundary (2-feature classification only; ignored otherwise), >= 0. One costs a
+    // forward pass over R x R points: about 2 training steps of the spiral MLP at R = 32.
+    int64_t boundaryEverySteps = 50;
+    int64_t boundaryResolution = 32;         // grid cells per side, 8..256 (neuron maps: half of it, >= 8)
     bool confusionMatrix = true;             // validation confusion matrix and per-class precision/recall
                                              // at each evaluation (classification only)
 };

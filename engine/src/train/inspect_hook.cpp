@@ -99,7 +99,7 @@ InspectHook::InspectHook(const ExperimentSpec& spec, torch::nn::Sequential& mode
             continue;
         Tracked t;
         t.path = name.substr(0, name.size() - 7);
-        t.weight = item.value();
+        t.name = name;
         const auto type = types.find(t.path);
         t.histogram = type != types.end() && (type->second == "conv2d" || type->second == "linear");
         m_tracked.push_back(std::move(t));
@@ -169,8 +169,9 @@ void InspectHook::afterStep(const StepView& step, TrainRequests&)
     // The step before a stats step keeps the weights, for the next step's update ratio.
     if (m_inspect.layerStatsEverySteps > 0 && (s + 1) % m_inspect.layerStatsEverySteps == 0) {
         torch::NoGradGuard noGrad;
+        const auto params = m_model->named_parameters();
         for (Tracked& t : m_tracked)
-            t.previous = t.weight.detach().clone();
+            t.previous = params[t.name].detach().clone();
     }
 }
 
@@ -195,12 +196,14 @@ void InspectHook::layerStats(const StepView& step)
                         add("layers/" + path + "/dead_fraction", out.le(0).all(0).to(torch::kFloat32).mean());
                     return true;
                 });
+    const auto params = m_model->named_parameters();
     for (Tracked& t : m_tracked) {
-        const torch::Tensor w = t.weight.detach();
+        const torch::Tensor& weight = params[t.name];
+        const torch::Tensor w = weight.detach();
         const torch::Tensor norm = w.norm();
         add("layers/" + t.path + "/weight_norm", norm);
-        if (t.weight.grad().defined())
-            add("layers/" + t.path + "/grad_norm", t.weight.grad().norm());
+        if (weight.grad().defined())
+            add("layers/" + t.path + "/grad_norm", weight.grad().norm());
         if (t.previous.defined())   // ||W_s - W_{s-1}|| / ||W_s||: the step's update, lr included
             add("layers/" + t.path + "/update_ratio", (w - t.previous).norm() / norm.clamp_min(1e-30));
         t.previous = torch::Tensor();
@@ -216,12 +219,14 @@ void InspectHook::layerStats(const StepView& step)
 void InspectHook::histograms(const StepView& step)
 {
     torch::NoGradGuard noGrad;
+    const auto params = m_model->named_parameters();
     for (const Tracked& t : m_tracked) {
         if (!t.histogram)
             continue;
-        m_report.addSnapshot(histogramOf(SnapshotKind::WeightHistogram, t.path, step.state.step, t.weight));
-        if (t.weight.grad().defined())
-            m_report.addSnapshot(histogramOf(SnapshotKind::GradientHistogram, t.path, step.state.step, t.weight.grad()));
+        const torch::Tensor& weight = params[t.name];
+        m_report.addSnapshot(histogramOf(SnapshotKind::WeightHistogram, t.path, step.state.step, weight));
+        if (weight.grad().defined())
+            m_report.addSnapshot(histogramOf(SnapshotKind::GradientHistogram, t.path, step.state.step, weight.grad()));
     }
 }
 

@@ -42,7 +42,8 @@ private:
 
     struct Tracked {
         std::string path;          // "0", "3.body.0", "3.shortcut"
-        torch::Tensor weight;      // the module's parameter (a view into the optimizer's buffer)
+        std::string name;          // the parameter: "0.weight" (looked up at each use: a resume or
+                                   // rollback loads new tensors into the model)
         torch::Tensor previous;    // its value one step before a stats step; undefined otherwise
         bool histogram = false;    // conv2d / linear
     };
