@@ -161,6 +161,13 @@ private:
             if (user.metrics)
                 user.metrics(points);
         };
+        if (m_recorder || user.snapshots)   // else left empty: the trainer then makes none
+            callbacks.snapshots = [&](const std::vector<Snapshot>& snapshots) {
+                if (m_recorder)
+                    m_recorder->addSnapshots(snapshots);
+                if (user.snapshots)
+                    user.snapshots(snapshots);
+            };
         callbacks.progress = user.progress;
         callbacks.event = [&](EventKind kind, int64_t step, const std::string& detail) {
             if (m_recorder) {
