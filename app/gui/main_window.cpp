@@ -22,6 +22,7 @@
 #include "editor/monitors_panel.h"
 #include "editor/network_diagram.h"
 #include "editor/preflight_dialog.h"
+#include "inspect/inspect_docks.h"
 #include "labs/lab_panel.h"
 #include "runs/runs_panel.h"
 
@@ -137,6 +138,15 @@ void MainWindow::createPanels()
         (new PredictionsDialog(databasePath(), runId, files, this))->show();
     });
     createCompressionDock(diagram);
+
+    // Inside the network (ui/inspect): decision boundary, layer statistics, confusion matrix,
+    // filters and feature maps, beside the diagram; live from the controller, stored from the
+    // run selected in the Runs dock.
+    auto* inspectDocks = new inspect::InspectDocks(this, m_controller, m_document, diagram);
+    connect(m_runs, &RunsPanel::selectedRunsChanged, inspectDocks, [inspectDocks](const QStringList& ids) {
+        if (ids.size() == 1)
+            inspectDocks->showRun(ids.first());
+    });
 
     // Lab mode (ui/labs): a teaching lab's steps in a dock; its locks grey the editors' fields.
     auto* lab = new LabPanel(m_document, this);

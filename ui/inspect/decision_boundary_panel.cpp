@@ -63,6 +63,8 @@ void DecisionBoundaryPanel::buildUi()
     splitter->addWidget(neuronScroll);
     splitter->setStretchFactor(0, 3);
     splitter->setStretchFactor(1, 1);
+    m_neuronArea = neuronScroll;
+    m_neuronArea->setVisible(false);
 
     m_slider = new QSlider(Qt::Horizontal, content);
     m_slider->setObjectName(QStringLiteral("boundarySlider"));
@@ -130,6 +132,7 @@ void DecisionBoundaryPanel::reset(const QString& runId)
     m_follow = true;
     m_view->clearBoundary();
     m_neurons->setLayers({});
+    m_neuronArea->setVisible(false);
     m_status->clear();
     updateSlider();
 }
@@ -277,6 +280,7 @@ void DecisionBoundaryPanel::redraw()
                 layers.push_back(*std::prev(it));
         }
         m_neurons->setLayers(layers);
+        m_neuronArea->setVisible(!layers.empty());
     }
     m_view->replot(QCustomPlot::rpQueuedReplot);
 }

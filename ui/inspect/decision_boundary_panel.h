@@ -105,6 +105,7 @@ private:
     QLabel* m_message = nullptr;
     BoundaryView* m_view = nullptr;
     NeuronGrid* m_neurons = nullptr;
+    QWidget* m_neuronArea = nullptr;   // hidden while there are no neuron maps
     QSlider* m_slider = nullptr;
     QLabel* m_stepLabel = nullptr;
     QLabel* m_status = nullptr;
