@@ -4,10 +4,13 @@
 #include "cli_args.h"
 #include "model_source.h"
 
+#include "nnlab/atomic_file.h"
 #include "nnlab/model_export.h"
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <stdexcept>
 
 namespace nnlab::cli {
 
@@ -25,6 +28,11 @@ normalization is part of the export.
                classifiers, "probabilities"; runs in ONNX Runtime, OpenCV DNN and others
   pytorch      FILE.py, a readable nn.Module that rebuilds the network, and FILE.safetensors
                beside it; `python3 FILE.py` loads it with PyTorch
+
+A compression result exports too: a pruned run not fine-tuned from its model file (sparse
+files expanded), with its own smaller experiment when pruned structurally. An int8 result
+keeps no float weights: `--format safetensors` copies its int8 file (nnlab.int8/1); ONNX
+and PyTorch are refused (exit 2).
 
 RUN is a run id or a unique prefix of one (see `nnlab-cli runs list`).
 
@@ -74,6 +82,35 @@ int exportCommand(std::vector<std::string> argv)
         return usageError("export", "--format: '" + *formatText + "' is not one of safetensors, onnx, pytorch");
     if (!source.ok())
         return usageError("export", source.error);
+
+    // An int8 compression result has no float weights: safetensors is its own file, copied.
+    if (const Int8Result int8 = int8ResultOf(positionals[0], source); int8.found()) {
+        if (*format != ExportFormat::Safetensors) {
+            std::fprintf(stderr,
+                         "nnlab-cli export: run %s (%s) is an int8 compression result (method %s, model file %s): "
+                         "--format %s needs float weights, which it does not keep; `--format safetensors` copies "
+                         "its int8 file (nnlab.int8/1), or export its float parent run %s\n",
+                         int8.runId.c_str(), int8.runName.c_str(), int8.method.empty() ? "int8" : int8.method.c_str(),
+                         int8.path.c_str(), formatText->c_str(), int8.parentId.c_str());
+            return kExitUsage;
+        }
+        TrainedWeights named;   // for the default file name only
+        named.runId = int8.runId;
+        named.runName = int8.runName;
+        const std::string path = out ? *out : defaultExportName(named, ".int8.safetensors");
+        try {
+            std::ifstream in(int8.path, std::ios::binary);
+            if (!in)
+                throw std::runtime_error("cannot open " + int8.path);
+            writeFileAtomically(path, [&in](std::ostream& o) { o << in.rdbuf(); });
+            std::printf("wrote %s (%s bytes; the int8 model of run %s, format nnlab.int8/1)\n", path.c_str(),
+                        formatCount(int64_t(std::filesystem::file_size(path))).c_str(), int8.runId.c_str());
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "nnlab-cli export: %s\n", e.what());
+            return kExitFailed;
+        }
+        return kExitOk;
+    }
 
     LoadedModel model;
     if (const int status = loadModel(positionals[0], source, model); status != kExitOk)

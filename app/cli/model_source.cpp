@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <cstdio>
+#include <filesystem>
 
 namespace nnlab::cli {
 
@@ -43,11 +44,45 @@ int loadModel(const std::string& run, const ModelSourceOptions& options, LoadedM
         std::fprintf(stderr, "nnlab-cli: %s\n", e.what());
         return file ? kExitFailed : kExitUsage;
     }
+    if (!out.weights.modelFilePath.empty()) {   // a pruned result not fine-tuned: its model file
+        out.description = "run " + out.weights.runId + " (" + out.weights.runName + "), compressed model "
+                          + out.weights.modelFilePath;
+        return kExitOk;
+    }
     const bool best = out.weights.checkpointPath.size() > 8
                       && out.weights.checkpointPath.compare(out.weights.checkpointPath.size() - 8, 8, ".best.pt") == 0;
     out.description = "run " + out.weights.runId + " (" + out.weights.runName + "), "
                       + (best ? "best" : "latest") + " checkpoint";
     return kExitOk;
+}
+
+Int8Result int8ResultOf(const std::string& run, const ModelSourceOptions& options)
+{
+    Int8Result out;
+    if (run.size() > 12 && run.compare(run.size() - 12, 12, ".safetensors") == 0)
+        return out;
+    StoreOptions readOnly;
+    readOnly.readOnly = true;
+    auto store = RunStore::open(options.database, readOnly);
+    if (!store.ok())
+        return out;
+    try {
+        const auto id = store.value->resolveRunId(run);
+        if (!id.ok())
+            return out;
+        if (std::filesystem::exists(checkpointPathFor(store.value->path(), id.value, CheckpointKind::Latest))
+            || std::filesystem::exists(checkpointPathFor(store.value->path(), id.value, CheckpointKind::Best)))
+            return out;   // a checkpoint wins, as in loadTrainedWeights
+        const RunModelFile file = runModelFile(*store.value, id.value);
+        if (file.kind != ModelFileKind::Int8)
+            return out;
+        const auto details = store.value->getRun(id.value);
+        out = {id.value, details.ok() ? details.value.name : std::string(), file.path, file.method,
+               details.ok() ? details.value.parentId : std::string()};
+    } catch (const std::exception&) {
+        return {};   // loadModel says what is wrong
+    }
+    return out;
 }
 
 std::string defaultExportName(const TrainedWeights& weights, const std::string& extension)

@@ -29,6 +29,16 @@ struct LoadedModel {
 // kExitUsage (unknown run, no checkpoint) or kExitFailed (unreadable file); kExitOk when loaded.
 int loadModel(const std::string& run, const ModelSourceOptions& options, LoadedModel& out);
 
+// A compression result whose only model is an int8 file (nnlab.int8/1: no checkpoint, no
+// float weights). `export --format safetensors` copies that file; everything needing float
+// weights gets loadTrainedWeights' message naming the run, its method and what works instead.
+struct Int8Result {
+    std::string runId, runName, path, method, parentId;
+    bool found() const { return !path.empty(); }
+};
+// Empty when RUN is a file, is not such a run, or cannot be looked up (loadModel reports that).
+Int8Result int8ResultOf(const std::string& run, const ModelSourceOptions& options);
+
 // "<run name>-<first 8 of the id><extension>", safe as a file name.
 std::string defaultExportName(const TrainedWeights& weights, const std::string& extension);
 

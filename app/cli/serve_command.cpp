@@ -4,6 +4,7 @@
 
 #include "cli_args.h"
 #include "interrupt.h"
+#include "model_source.h"
 
 #include "nnlab/serve.h"
 #include "nnlab/store.h"
@@ -61,7 +62,8 @@ Monitors (threshold = coefficient x baseline; a coefficient of 0 turns one off):
 Latency and error rate judge with at least 20 requests in the window, the drift monitors
 once the window is full. Alerts go to stderr, /metrics, /v1/stats and the webhook.
 
-Exit status: 0 stopped by a signal, 1 failed (no such run, port in use), 2 bad arguments.
+Exit status: 0 stopped by a signal, 1 failed (no such run, port in use), 2 bad arguments or an
+int8 compression result (it keeps no float weights; serve its parent).
 )";
 
 // Reads --name as a number into `target`; false (after printing) when it is not one.
@@ -128,6 +130,19 @@ int serveCommand(const std::vector<std::string>& argv)
     if (!store.ok()) {
         std::fprintf(stderr, "nnlab-cli serve: %s\n", store.error.message.c_str());
         return kExitFailed;
+    }
+    // An int8 compression result keeps no float weights to serve: say what works (exit 2).
+    ModelSourceOptions source;
+    source.database = database;
+    if (const Int8Result int8 = int8ResultOf(positionals[0], source); int8.found()) {
+        std::fprintf(stderr,
+                     "nnlab-cli serve: run %s (%s) is an int8 compression result (method %s, model file %s): serve "
+                     "runs float weights, which it does not keep; serve its float parent run %s, `nnlab-cli compare %s` "
+                     "shows its measured accuracy and latency, `nnlab-cli export %s --format safetensors` copies the "
+                     "int8 file\n",
+                     int8.runId.c_str(), int8.runName.c_str(), int8.method.empty() ? "int8" : int8.method.c_str(),
+                     int8.path.c_str(), int8.parentId.c_str(), int8.runId.c_str(), int8.runId.c_str());
+        return kExitUsage;
     }
     // A client closing its connection mid-answer must not end the server.
     std::signal(SIGPIPE, SIG_IGN);

@@ -4,6 +4,7 @@ foreach(test test_prune_unstructured test_prune_structured)
   nnlab_add_test(${test} SOURCES ${test}.cpp LIBS nnlab_compress nnlab_engine LABELS unit)
   target_include_directories(${test} PRIVATE ${PROJECT_SOURCE_DIR}/engine/src/compress
                                              ${PROJECT_SOURCE_DIR}/engine/src/train
+                                             ${PROJECT_SOURCE_DIR}/engine/src/export
                                              ${PROJECT_SOURCE_DIR}/tests/engine)
   target_include_directories(${test} SYSTEM PRIVATE ${TORCH_INCLUDE_DIRS})
   target_link_libraries(${test} PRIVATE ${TORCH_LIBRARIES})

@@ -5,7 +5,9 @@
 
 #include "nnlab/model_interface.h"
 #include "nnlab/safetensors.h"
+#include "sparse_weights.h"   // engine/src/export: nnlab's sparse files of pruned weights
 
+#include <cmath>
 #include <cstring>
 #include <stdexcept>
 
@@ -18,10 +20,25 @@ bool sameBits(const std::vector<float>& a, const std::vector<float>& b)
     return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
 }
 
+// As written sparsely: zeros (either sign) come back as +0, everything else bit for bit.
+bool sameAfterSparse(const std::vector<float>& dense, const std::vector<float>& back)
+{
+    if (dense.size() != back.size())
+        return false;
+    for (size_t i = 0; i < dense.size(); ++i) {
+        if (dense[i] == 0.0f ? back[i] != 0.0f || std::signbit(back[i])
+                             : std::memcmp(&dense[i], &back[i], sizeof(float)) != 0)
+            return false;
+    }
+    return true;
+}
+
 } // namespace
 
-// The whole input is the file. An accepted file is written back as F32 and must read back
-// with the same names, shapes, values and metadata.
+// The whole input is the file; parseSafetensors expands nnlab's sparse files (metadata key
+// nnlab.sparse, engine/src/export/sparse_weights.h), so the sparse reader is fuzzed here too.
+// An accepted file is written back as F32 and must read back with the same names, shapes,
+// values and metadata; and written sparsely, it must read back dense with the same values.
 std::string safetensors(const uint8_t* data, size_t size)
 {
     SafetensorsContents contents;
@@ -52,6 +69,31 @@ std::string safetensors(const uint8_t* data, size_t size)
                           "tensor '" + t.name + "' changed in the round trip");
             }
         fuzzCheck(found, "tensor '" + t.name + "' lost in the round trip");
+    }
+
+    // The sparse writer and reader: the raw reader agrees on the file, and a sparse round trip
+    // keeps every tensor (names the sparse parts own are refused by the writer, by name).
+    const SafetensorsRawContents raw = parseSafetensorsRaw(data, size, "fuzz.safetensors");
+    fuzzCheck(raw.tensors.size() >= contents.tensors.size() || raw.metadata.count(detail::kSparseMetadataKey),
+              "the raw reader found fewer tensors than the float reader");
+    const std::string sparsePath = scratchDir() + "/weights.sparse.safetensors";
+    try {
+        detail::writeSparseWeights(sparsePath, contents.tensors, contents.metadata);
+    } catch (const SafetensorsError& e) {
+        return std::string("read, but not written sparsely: ") + e.what();
+    }
+    const SafetensorsContents dense = readSafetensors(sparsePath);
+    fuzzCheck(dense.metadata == contents.metadata, "metadata changed in the sparse round trip");
+    fuzzCheck(dense.tensors.size() == contents.tensors.size(), "tensor count changed in the sparse round trip");
+    for (const NamedTensor& t : contents.tensors) {
+        bool found = false;
+        for (const NamedTensor& b : dense.tensors)
+            if (b.name == t.name) {
+                found = true;
+                fuzzCheck(b.shape == t.shape && sameAfterSparse(t.values, b.values),
+                          "tensor '" + t.name + "' changed in the sparse round trip");
+            }
+        fuzzCheck(found, "tensor '" + t.name + "' lost in the sparse round trip");
     }
     return "";
 }

@@ -11,6 +11,7 @@
 #include "nnlab/model_interface.h"
 #include "nnlab/run_recorder.h"
 #include "nnlab/safetensors.h"
+#include "sparse_weights.h"
 #include "nnlab/spec.h"
 #include "nnlab/store.h"
 
@@ -155,6 +156,17 @@ void safetensorsSeeds()
     file += std::string("\x00\x3c\x00\xbc", 4) + std::string("\x80\x3f", 2) + std::string("\x2a\0\0\0\0\0\0\0", 8)
             + std::string("\x01\x00", 2);
     seed("safetensors", "dtypes", file);
+
+    // A sparse file of pruned weights (sparse_weights.h): a mostly-zero weight stored as mask
+    // bits and values, a dense bias, the sparse list in the metadata.
+    std::vector<float> pruned(40, 0.0f);
+    for (size_t i = 0; i < pruned.size(); i += 7)
+        pruned[i] = float(i) - 9.5f;
+    nnlab::detail::writeSparseWeights(path, {{"fc.weight", {5, 8}, pruned}, {"fc.bias", {5}, {1, 0, -2, 0, 3}}},
+                                      {{"experiment", "{}"}});
+    std::ifstream sparse(path, std::ios::binary);
+    seed("safetensors", "sparse", std::string(std::istreambuf_iterator<char>(sparse), {}));
+    fs::remove(path);
 }
 
 ModelInterface imageInterface()

@@ -11,4 +11,5 @@ nnlab_add_test(test_fuzz_regressions
           ${PROJECT_SOURCE_DIR}/engine/src/serve/request_parse.cpp
   LIBS nnlab_spec nnlab_data nnlab_store nnlab_export ZLIB::ZLIB PkgConfig::STB nlohmann_json::nlohmann_json
   LABELS unit)
-target_include_directories(test_fuzz_regressions PRIVATE ${_fuzz_dir} ${PROJECT_SOURCE_DIR}/engine/src/serve)
+target_include_directories(test_fuzz_regressions PRIVATE ${_fuzz_dir} ${PROJECT_SOURCE_DIR}/engine/src/serve
+                                                    ${PROJECT_SOURCE_DIR}/engine/src/export)  # sparse_weights.h

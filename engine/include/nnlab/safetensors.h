@@ -42,11 +42,15 @@ constexpr uint64_t kMaxSafetensorsHeader = 100ull * 1024 * 1024;
 // the integer dtypes (converted to float); rejects overlapping, out-of-range or unordered
 // data_offsets, lengths that disagree with the shape, bytes not covered by any tensor,
 // duplicate names and headers over kMaxSafetensorsHeader. Throws SafetensorsError.
+// A sparse file of pruned weights (metadata key "nnlab.sparse": "<name>::mask" bits and
+// "<name>::values", see engine/src/export/sparse_weights.h) comes back dense, in name order,
+// without that key, after the sparse reader's own checks (each naming the file and tensor).
 SafetensorsContents parseSafetensors(const uint8_t* data, size_t size, const std::string& source);
 SafetensorsContents readSafetensors(const std::string& path);
 
 // Writes F32 tensors, names sorted as the format's own writer sorts them, atomically
-// (temporary file, fsync, rename). Throws SafetensorsError naming the path.
+// (temporary file, fsync, rename). Throws SafetensorsError naming the path; refuses the
+// metadata key "nnlab.sparse" (it would make the file unreadable as dense).
 void writeSafetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
                       const std::map<std::string, std::string>& metadata);
 

@@ -30,17 +30,37 @@ struct TrainedWeights {
     // the layer's name or index, "3.body.0.weight", "3.shortcut.weight" (see builder.h).
     std::vector<NamedTensor> tensors;
     std::string checkpointPath;          // the file they came from; empty when from safetensors
+    // A compression result without a checkpoint: the model file its run recorded (dense or
+    // sparse safetensors) that the tensors came from; empty otherwise.
+    std::string modelFilePath;
 };
 
+// The model file a compression result recorded (its newest artifact of kind "model") and what
+// the file holds; kind None when the run recorded none. `method` is the "compression"
+// artifact's method name ("prune", "prune-structured", "int8-static", ...), empty when unknown.
+enum class ModelFileKind { None, Float, Sparse, Int8 };
+struct RunModelFile {
+    ModelFileKind kind = ModelFileKind::None;
+    std::string path;
+    std::string method;
+};
+// Throws std::runtime_error naming the run or the file: no such run, a file that is gone or unreadable.
+RunModelFile runModelFile(const RunStore& store, const std::string& runIdOrPrefix);
+
 // Loads a run's weights. The interface comes from the run's record, or, for runs recorded
-// before nnlab kept it, from loading the run's data again. Throws std::runtime_error naming
-// the run: no such run, no checkpoint, a checkpoint that does not match the experiment.
+// before nnlab kept it, from loading the run's data again. A run without a checkpoint that
+// recorded a float model file (a compression result not fine-tuned: pruned, dense or sparse)
+// loads from that file, with the run's own (possibly smaller) experiment. Throws
+// std::runtime_error naming the run: no such run, no checkpoint and no float model file (an
+// int8 result's message names its file and what works instead), weights that do not match
+// the experiment.
 TrainedWeights loadTrainedWeights(const RunStore& store, const std::string& runIdOrPrefix,
                                   CheckpointChoice choice = CheckpointChoice::Best);
 
-// Weights from a safetensors file written by `export` (experiment and interface in its
-// metadata), or matched against `spec` when the file has no experiment. Throws naming the
-// file and the first tensor that is missing, unexpected or of the wrong shape.
+// Weights from a safetensors file written by `export` or by a compression (experiment and
+// interface in its metadata; sparse files expanded, see safetensors.h). Throws naming the
+// file and the first tensor that is missing, unexpected or of the wrong shape; an int8 model
+// file (nnlab.int8/1) is refused with what works instead.
 TrainedWeights weightsFromSafetensors(const std::string& path);
 
 // Checks that `tensors` fit the network of `spec` (completed): every parameter and buffer

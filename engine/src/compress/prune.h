@@ -5,7 +5,7 @@
 // - structured pruning that removes whole filters / output features and returns a new,
 //   smaller experiment with weights that fit it;
 // - per-layer sparsity of a set of weights.
-// Sparse files of pruned weights are in sparse_weights.h (no LibTorch).
+// Sparse files of pruned weights are in engine/src/export/sparse_weights.h (nnlab_export, no LibTorch).
 #pragma once
 
 #include "nnlab/compress.h"

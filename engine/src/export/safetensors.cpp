@@ -1,6 +1,7 @@
 #include "nnlab/safetensors.h"
 
 #include "nnlab/atomic_file.h"
+#include "sparse_weights.h"
 
 #include <nlohmann/json.hpp>
 
@@ -281,6 +282,9 @@ std::vector<uint8_t> readWholeFile(const std::string& path)
 SafetensorsContents parseSafetensors(const uint8_t* data, size_t size, const std::string& source)
 {
     Layout layout = parseLayout(data, size, source);
+    // nnlab's sparse files (pruned weights) come back dense, checked by the sparse reader.
+    if (layout.metadata.count(detail::kSparseMetadataKey))
+        return detail::parseSparseWeights(data, size, source);
     SafetensorsContents contents;
     contents.metadata = std::move(layout.metadata);
     const uint8_t* body = layout.body;
@@ -305,6 +309,9 @@ SafetensorsContents readSafetensors(const std::string& path)
 void writeSafetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
                       const std::map<std::string, std::string>& metadata)
 {
+    if (metadata.count(detail::kSparseMetadataKey))
+        throw SafetensorsError(path + ": the metadata key '" + detail::kSparseMetadataKey
+                               + "' marks a sparse file (detail::writeSparseWeights writes those)");
     std::vector<WriteItem> items;
     std::set<std::string> names;
     for (const NamedTensor& t : tensors) {

@@ -10,10 +10,12 @@
 #include "nnlab/experiment.h"
 #include "nnlab/spec_json.h"
 #include "nnlab/store.h"
+#include "../export/sparse_weights.h"   // nnlab_export's private header: the sparse list's metadata key
 
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -46,7 +48,68 @@ ModelInterface interfaceOfRun(const RunDetails& run, const ExperimentSpec& spec)
     }
 }
 
+constexpr const char* kInt8Format = "nnlab.int8/1";   // engine/src/compress/quantize_file.cpp
+
+// What works for an int8 model, which holds no float weights (nnlab_compress runs it).
+std::string int8Refusal(const std::string& runId, const std::string& parentId = {})
+{
+    const std::string run = runId.empty() ? "RUN" : runId;
+    return std::string(" holds int8 weights (") + kInt8Format + ") and no float weights, so it cannot be evaluated, "
+           "predicted with, served, or exported to ONNX or PyTorch; what works: `nnlab-cli export " + run
+           + " --format safetensors` copies the int8 file, `nnlab-cli compare " + run
+           + "` shows the accuracy, size and latency measured when it was made, and its float parent run"
+           + (parentId.empty() ? std::string() : " " + parentId) + " loads as usual";
+}
+
+// The method in a run's newest "compression" artifact; empty when it has none readable.
+std::string compressionMethodOf(const std::vector<RunArtifact>& artifacts)
+{
+    for (auto it = artifacts.rbegin(); it != artifacts.rend(); ++it) {
+        if (it->kind != "compression")
+            continue;
+        std::ifstream in(it->path);
+        std::stringstream text;
+        text << in.rdbuf();
+        const nlohmann::json info = nlohmann::json::parse(text.str(), nullptr, false);
+        return info.is_object() && info.contains("method") && info["method"].is_string() ? info["method"].get<std::string>()
+                                                                                         : std::string();
+    }
+    return {};
+}
+
 } // namespace
+
+RunModelFile runModelFile(const RunStore& store, const std::string& runIdOrPrefix)
+{
+    const auto id = store.resolveRunId(runIdOrPrefix);
+    if (!id.ok())
+        throw std::runtime_error(id.error.message);
+    const auto artifacts = store.artifacts(id.value);
+    if (!artifacts.ok())
+        throw std::runtime_error(artifacts.error.message);
+    RunModelFile out;
+    for (auto it = artifacts.value.rbegin(); it != artifacts.value.rend(); ++it) {
+        if (it->kind != "model")
+            continue;
+        out.path = it->path;
+        break;
+    }
+    if (out.path.empty())
+        return out;
+    out.method = compressionMethodOf(artifacts.value);
+    if (!std::filesystem::is_regular_file(out.path))
+        throw std::runtime_error("run " + id.value + ": its model file " + out.path + " is gone");
+    // The header says what the file is; the raw reader checks the whole file on the way.
+    const SafetensorsRawContents raw = readSafetensorsRaw(out.path);
+    const auto format = raw.metadata.find("format");
+    if (format != raw.metadata.end() && format->second == kInt8Format)
+        out.kind = ModelFileKind::Int8;
+    else if (raw.metadata.count(detail::kSparseMetadataKey))
+        out.kind = ModelFileKind::Sparse;
+    else
+        out.kind = ModelFileKind::Float;
+    return out;
+}
 
 namespace detail {
 
@@ -113,9 +176,36 @@ TrainedWeights loadTrainedWeights(const RunStore& store, const std::string& runI
     const std::string latest = checkpointPathFor(store.path(), id.value, CheckpointKind::Latest);
     const bool useBest = choice == CheckpointChoice::Best && std::filesystem::exists(best);
     weights.checkpointPath = useBest ? best : latest;
-    if (!std::filesystem::exists(weights.checkpointPath))
-        throw std::runtime_error("run " + id.value + " (" + run.value.name + ") has no checkpoint (looked for "
-                                 + latest + "); only runs that wrote a checkpoint can be exported or served");
+    if (!std::filesystem::exists(weights.checkpointPath)) {
+        const std::string who = "run " + id.value + " (" + run.value.name + ")";
+        RunModelFile file;
+        try {
+            file = runModelFile(store, id.value);
+        } catch (const std::exception& e) {
+            throw std::runtime_error(who + " has no checkpoint, and its compressed model file cannot be read: " + e.what());
+        }
+        if (file.kind == ModelFileKind::None)
+            throw std::runtime_error(who + " has no checkpoint (looked for " + latest
+                                     + "); only runs that wrote a checkpoint can be exported or served");
+        const std::string method = file.method.empty() ? std::string() : " (method " + file.method + ")";
+        if (file.kind == ModelFileKind::Int8)
+            throw std::runtime_error(who + " is a compression result" + method + " whose model file " + file.path
+                                     + int8Refusal(id.value, run.value.parentId));
+        // A pruned result not fine-tuned: its model file, dense or sparse, with its own experiment.
+        SafetensorsContents contents;
+        try {
+            contents = readSafetensors(file.path);   // sparse files come back dense
+        } catch (const SafetensorsError& e) {
+            throw std::runtime_error(who + " has no checkpoint, and its model file cannot be read: " + e.what());
+        }
+        const std::string problems = checkWeightsFit(weights.spec, contents.tensors);
+        if (!problems.empty())
+            throw std::runtime_error(who + ": its model file " + file.path + " does not fit the run's experiment:\n" + problems);
+        weights.checkpointPath.clear();
+        weights.modelFilePath = file.path;
+        weights.tensors = std::move(contents.tensors);
+        return weights;
+    }
 
     // The checkpoint holds the module tree training built; fused and plain builds name every
     // parameter and buffer alike, so either reads it, and the tensors come out the same.
@@ -177,7 +267,15 @@ std::string checkWeightsFit(const ExperimentSpec& spec, const std::vector<NamedT
 
 TrainedWeights weightsFromSafetensors(const std::string& path)
 {
-    SafetensorsContents contents = readSafetensors(path);
+    SafetensorsContents contents = readSafetensors(path);   // sparse files come back dense
+    if (const auto format = contents.metadata.find("format");
+        format != contents.metadata.end() && format->second == kInt8Format) {
+        const auto run = contents.metadata.find("run");
+        const auto parent = contents.metadata.find("parent");
+        throw std::runtime_error(path + ": this int8 model file"
+                                 + int8Refusal(run == contents.metadata.end() ? "" : run->second,
+                                               parent == contents.metadata.end() ? "" : parent->second));
+    }
     const auto experiment = contents.metadata.find("experiment");
     const auto interface = contents.metadata.find("interface");
     if (experiment == contents.metadata.end() || interface == contents.metadata.end())

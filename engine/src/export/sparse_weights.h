@@ -1,4 +1,6 @@
 // Pruned weights stored sparsely in a safetensors file, and read back dense. No LibTorch.
+// In nnlab_export so that every reader of weights (parseSafetensors / readSafetensors, and so
+// weightsFromSafetensors, evaluate, predict, serve, export) expands them; nnlab_compress writes them.
 //
 // A tensor stored sparsely becomes two tensors: "<name>::mask", U8 of ceil(n / 8) bytes, bit
 // i (least significant first) set when element i (row-major) is non-zero, and
