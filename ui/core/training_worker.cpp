@@ -2,6 +2,7 @@
 
 #include "core/cli_path.h"
 
+#include "nnlab/distill.h"
 #include "nnlab/run_session.h"
 #include "nnlab/runtime.h"
 
@@ -46,7 +47,7 @@ void TrainingWorker::run()
         const nnlab::RunSessionResult outcome =
             m_resumeRunId.isEmpty()
                 ? nnlab::runTrainingSession(nnlab::prepareExperiment(m_spec).experiment, m_control, options, hooks)
-                : nnlab::resumeTrainingSession(m_resumeRunId.toStdString(), m_control, options, hooks);
+                : nnlab::resumeDistillSession(m_resumeRunId.toStdString(), m_control, options, hooks);   // a distilled student keeps its teacher
         QString message = QString::fromStdString(outcome.result.message);
         if (!outcome.storeError.empty() && outcome.result.status != nnlab::TrainStatus::Failed)
             message = QStringLiteral("run store: ") + QString::fromStdString(outcome.storeError);
