@@ -15,7 +15,9 @@
 //          on the previous step's experiment; set: {"key.path": value} as `--set` takes them.
 //          The first step needs "experiment"; a later one without either repeats the previous.
 //          runs: [{name, changes, set}] variants of the step's experiment trained one after
-//          another (A and B, or seeds); none = one run named "run".
+//          another (A and B, or seeds); none = one run named "run". A run may instead be
+//          "compress": {from, method, sparsity, finetune_epochs} of an earlier run, or
+//          trained with "distill": {teacher, alpha, temperature} from an earlier run.
 //          locked: [{path, reason}], hidden: [path] (spec key paths: "optimizer.lr",
 //          "training", "model.layers")
 //          question: {prompt, choices[], answer (0-based index, optional), explanation}
@@ -109,6 +111,18 @@ struct LabVariant {
     std::string name;                     // unique in the step; "run" when the step names none
     std::string patch;                    // JSON merge patch text; "" = none
     std::vector<std::string> sets;        // "key.path=json value", after the patch
+    // "compress": {from, method, sparsity, finetune_epochs}: not trained but a compression
+    // (nnlab/compress.h) of an earlier run of the step; its figures are the compress/* and
+    // parent/* metrics (compress/validation_accuracy, compress/file_bytes, ...).
+    std::string compressFrom;             // "" = not a compression
+    std::string compressMethod = "prune"; // prune | prune-structured | int8-static | int8-dynamic
+    double sparsity = 0.5;                // prune: [0, 1)
+    int64_t finetuneEpochs = 0;           // prune: epochs of fine-tuning, masks held
+    // "distill": {teacher, alpha, temperature}: trained on the soft targets of an earlier run
+    // of the step (nnlab/distill.h); its own experiment is the student.
+    std::string distillTeacher;           // "" = ordinary training
+    double alpha = 0.7;                   // weight of the teacher's soft targets, [0, 1]
+    double temperature = 4.0;             // > 0
 };
 
 struct LabStep {

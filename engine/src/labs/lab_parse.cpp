@@ -197,11 +197,65 @@ void readLocks(ObjectReader& r, const std::string& path, std::vector<LabLock>& o
     }
 }
 
+// "compress" and "distill" name an earlier run of the step (`earlier`).
+void readVariantSource(ObjectReader& item, const std::string& path, const std::set<std::string>& earlier,
+                       LabVariant& variant, Problems& problems)
+{
+    auto runName = [&](ObjectReader& r, const std::string& key, const std::string& keyPath, std::string& out) {
+        r.string(key, out);
+        if (out.empty())
+            problems.push_back({keyPath + "." + key, "missing; the name of an earlier run of this step"});
+        else if (!earlier.count(out))
+            problems.push_back({keyPath + "." + key, "\"" + out + "\" is not an earlier run of this step"});
+    };
+    if (item.has("compress")) {
+        const std::string p = path + ".compress";
+        const json& value = item.take("compress");
+        ObjectReader r(value, p, problems);
+        if (r.isObject()) {
+            skipComments(r, value);
+            runName(r, "from", p, variant.compressFrom);
+            r.string("method", variant.compressMethod);
+            r.number("sparsity", variant.sparsity);
+            r.integer("finetune_epochs", variant.finetuneEpochs);
+            r.finish("a compress key (from, method, sparsity, finetune_epochs)");
+            static const std::set<std::string> methods{"prune", "prune-structured", "int8-static", "int8-dynamic"};
+            if (!methods.count(variant.compressMethod))
+                problems.push_back({p + ".method", "unknown value \"" + variant.compressMethod
+                                                       + "\"; one of prune, prune-structured, int8-static, int8-dynamic"});
+            if (variant.sparsity < 0 || variant.sparsity >= 1)
+                problems.push_back({p + ".sparsity", "must be in [0, 1)"});
+            if (variant.finetuneEpochs < 0)
+                problems.push_back({p + ".finetune_epochs", "must be >= 0"});
+        }
+    }
+    if (item.has("distill")) {
+        const std::string p = path + ".distill";
+        const json& value = item.take("distill");
+        ObjectReader r(value, p, problems);
+        if (r.isObject()) {
+            skipComments(r, value);
+            runName(r, "teacher", p, variant.distillTeacher);
+            r.number("alpha", variant.alpha);
+            r.number("temperature", variant.temperature);
+            r.finish("a distill key (teacher, alpha, temperature)");
+            if (variant.alpha < 0 || variant.alpha > 1)
+                problems.push_back({p + ".alpha", "must be in [0, 1]"});
+            if (!(variant.temperature > 0))
+                problems.push_back({p + ".temperature", "must be > 0"});
+        }
+    }
+    if (!variant.compressFrom.empty() && !variant.distillTeacher.empty())
+        problems.push_back({path, "either compress or distill, not both"});
+}
+
 void readVariants(ObjectReader& r, const std::string& path, const ExperimentSpec& base, LabStep& step,
                   Problems& problems)
 {
     if (!r.has("runs")) {
-        step.runs.push_back({"run", "", {}});
+        LabVariant only;
+        only.name = "run";
+        step.runs.push_back(only);
         return;
     }
     const json& v = r.take("runs");
@@ -218,9 +272,10 @@ void readVariants(ObjectReader& r, const std::string& path, const ExperimentSpec
         skipComments(item, v[i]);
         LabVariant variant;
         item.string("name", variant.name);
+        readVariantSource(item, itemPath, names, variant, problems);
         json doc = json::parse(experimentToJson(base));
         applyChanges(item, itemPath, doc, &variant.patch, &variant.sets, problems);
-        item.finish("a run key (name, changes, set)");
+        item.finish("a run key (name, changes, set, compress, distill)");
         if (variant.name.empty())
             problems.push_back({itemPath + ".name", "missing; observations name runs by it (\"A\", \"seed1\")"});
         else if (!names.insert(variant.name).second)

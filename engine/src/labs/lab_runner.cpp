@@ -2,7 +2,9 @@
 // start) or pre-flight checked, one after another, then the observations judged from the store.
 #include "nnlab/lab.h"
 
+#include "nnlab/compress.h"
 #include "nnlab/data.h"
+#include "nnlab/distill.h"
 #include "nnlab/experiment.h"
 #include "nnlab/run_session.h"
 #include "nnlab/store.h"
@@ -28,6 +30,38 @@ std::string checkVariant(const ExperimentSpec& spec, TrainControl& control, cons
     const PreflightReport report = runPreflight(prepared.experiment, data, progress, control);
     checks = report.checks;
     return report.error;
+}
+
+TrainResult finishedUnless(bool failed)
+{
+    TrainResult result;
+    result.status = failed ? TrainStatus::Failed : TrainStatus::Finished;
+    return result;
+}
+
+// A compression of an earlier run: recorded as a new run with compress/* and parent/* metrics.
+std::string compressVariant(const LabVariant& variant, const LabRunOptions& options, const std::string& runName,
+                            TrainControl& control, StepRuns& runs)
+{
+    const auto from = runs.runIds.find(variant.compressFrom);
+    if (from == runs.runIds.end() || from->second.empty())
+        return "run " + variant.compressFrom + " was not recorded";
+    CompressRequest request;
+    request.method = *compressMethodFromName(variant.compressMethod);
+    request.prune.sparsity = variant.sparsity;
+    request.prune.structured = request.method == CompressMethod::PruneStructured;
+    request.prune.finetuneEpochs = variant.finetuneEpochs;
+    request.quantize.mode = request.method == CompressMethod::QuantizeDynamic ? QuantizeMode::Dynamic : QuantizeMode::Static;
+    request.databasePath = options.databasePath;
+    request.runName = runName;
+    request.latencyCalls = 10;   // a lab compares accuracy and size; latency is a side figure
+    try {
+        const CompressResult result = compressRun(from->second, request, control);
+        runs.runIds[variant.name] = result.runId;
+    } catch (const std::exception& e) {
+        return e.what();
+    }
+    return {};
 }
 
 } // namespace
@@ -56,7 +90,18 @@ LabStepOutcome runLabStep(const LabStep& step, const ExperimentSpec& base, Train
             outcome.runs.checks[variant.name] = checks;
             outcome.cancelled = control.isCancelled();
             if (callbacks.runFinished)
-                callbacks.runFinished(variant.name, "", TrainResult{});
+                callbacks.runFinished(variant.name, "", finishedUnless(!error.empty()));
+            continue;
+        }
+        const std::string runName =
+            (options.labName.empty() ? std::string() : options.labName + "/") + step.id + "/" + variant.name;
+        if (!variant.compressFrom.empty()) {
+            const std::string error = compressVariant(variant, options, runName, control, outcome.runs);
+            if (!error.empty())
+                outcome.error += "run " + variant.name + ": " + error + "\n";
+            outcome.cancelled = control.isCancelled();
+            if (callbacks.runFinished)
+                callbacks.runFinished(variant.name, outcome.runs.runIds[variant.name], finishedUnless(!error.empty()));
             continue;
         }
         const Preparation prepared = prepareExperiment(spec);
@@ -66,12 +111,25 @@ LabStepOutcome runLabStep(const LabStep& step, const ExperimentSpec& base, Train
         }
         RunSessionOptions session;
         session.databasePath = options.databasePath;
-        session.runName = (options.labName.empty() ? std::string() : options.labName + "/") + step.id + "/" + variant.name;
+        session.runName = runName;
         if (!options.labName.empty())
             session.tags = {"lab:" + options.labName};
         RunSessionHooks hooks;
         hooks.callbacks = callbacks.train;
-        const RunSessionResult result = runTrainingSession(prepared.experiment, control, session, hooks);
+        RunSessionResult result;
+        if (variant.distillTeacher.empty())
+            result = runTrainingSession(prepared.experiment, control, session, hooks);
+        else {
+            DistillOptions distill;
+            distill.teacherRun = outcome.runs.runIds[variant.distillTeacher];
+            distill.alpha = variant.alpha;
+            distill.temperature = variant.temperature;
+            distill.measure = false;   // the lab judges the student's own val/ and test/ metrics
+            if (distill.teacherRun.empty())
+                outcome.error += "run " + variant.name + ": its teacher " + variant.distillTeacher + " was not recorded\n";
+            else
+                result = distillSession(prepared.experiment, distill, control, session, hooks);
+        }
         outcome.runs.runIds[variant.name] = result.runId;
         if (!result.storeError.empty())
             outcome.error += "run " + variant.name + ": run store: " + result.storeError + "\n";
