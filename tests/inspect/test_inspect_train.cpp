@@ -146,7 +146,7 @@ private Q_SLOTS:
         ExperimentSpec spec = parse(kSpiral, {"model.layers[0].out_features=16", "model.layers[4].out_features=3", "optimizer.lr=0.01"});
         const Recorded healthy = run(spec);
         for (int64_t step : {4, 8, 12, 16})
-            QVERIFY2(healthy.at("layers/1/dead_fraction", step) < 0.3, qPrintable(QString::number(healthy.at("layers/1/dead_fraction", step))));
+            QVERIFY2(healthy.at("layers/1/dead_fraction", step) < 0.5, qPrintable(QString::number(healthy.at("layers/1/dead_fraction", step))));
 
         const Preparation p = prepareExperiment(spec);
         torch::manual_seed(spec.seed);

@@ -4,7 +4,8 @@
 // Names and formats: spec.h's InspectSpec and nnlab/snapshot.h.
 //
 // Nothing here changes training: the probe passes run without autograd through the spec's
-// layers (inspect_forward.h) on the step's own batch, read the parameters and gradients the
+// layers (inspect_forward.h) on the step's own batch (its first 16 samples: "the probe batch"
+// of dead_fraction and the activation statistics), read the parameters and gradients the
 // step left, draw no random numbers and write no module state (batch normalization's
 // running statistics stay untouched). A stats step costs one forward pass over the batch; the
 // step before it keeps a copy of the weights for the update ratio.
