@@ -9,6 +9,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <set>
 #include <stdexcept>
@@ -84,6 +87,59 @@ void collect(const std::vector<QStep>& steps, std::vector<RawTensor>& tensors, J
 
 const char* modeName(QuantizeMode mode) { return mode == QuantizeMode::Static ? "static" : "dynamic"; }
 
+// Drops what equals the default experiment's value (parsing fills it back in): the experiment
+// is ~1 kB of a ~12 kB int8 model, most of it defaults.
+void dropDefaults(Json& value, const Json& defaults)
+{
+    for (auto it = value.begin(); it != value.end();) {
+        const auto d = defaults.find(it.key());
+        // The model stays whole: an omitted model.input means "from the data", not the default.
+        if (it.key() == "format" || it.key() == "model" || d == defaults.end()) {
+            ++it;
+            continue;
+        }
+        if (it->is_object() && d->is_object()) {
+            dropDefaults(*it, *d);
+            it = it->empty() ? value.erase(it) : std::next(it);
+        } else {
+            it = *it == *d ? value.erase(it) : std::next(it);
+        }
+    }
+}
+
+// Numbers that were float32 (class priors, normalization statistics) written with the fewest
+// digits that give the same float32, not the 17 of their double.
+void shortenFloats(Json& value)
+{
+    if (value.is_structured()) {
+        for (Json& child : value)
+            shortenFloats(child);
+    } else if (value.is_number_float()) {
+        const double d = value.get<double>();
+        const float f = float(d);
+        if (double(f) != d || !std::isfinite(f))
+            return;
+        char text[32];
+        for (int digits = 6; digits <= 9; ++digits) {
+            std::snprintf(text, sizeof text, "%.*g", digits, double(f));
+            if (std::strtof(text, nullptr) == f)
+                break;
+        }
+        value = std::strtod(text, nullptr);
+    }
+}
+
+std::string compactJson(const std::string& text)
+{
+    try {
+        Json j = Json::parse(text);
+        shortenFloats(j);
+        return j.dump();
+    } catch (const Json::exception&) {
+        return text;   // not JSON: kept as given
+    }
+}
+
 } // namespace
 
 void QuantizedModel::save(const std::string& path, const std::map<std::string, std::string>& extraMetadata) const
@@ -99,10 +155,14 @@ void QuantizedModel::save(const std::string& path, const std::map<std::string, s
                             {"input", {m_impl->input.scale, m_impl->input.zeroPoint}},
                             {"layers", layers},
                             {"ranges", ranges}};
-    std::map<std::string, std::string> metadata = extraMetadata;
-    metadata["format"] = kFormat;
     // Compact: the metadata counts against the file's size, and the model is a few kB.
-    metadata["experiment"] = Json::parse(experimentToJson(m_impl->spec)).dump();
+    std::map<std::string, std::string> metadata;
+    for (const auto& [key, text] : extraMetadata)
+        metadata[key] = compactJson(text);
+    metadata["format"] = kFormat;
+    Json experiment = Json::parse(experimentToJson(m_impl->spec));
+    dropDefaults(experiment, Json::parse(experimentToJson(ExperimentSpec{})));
+    metadata["experiment"] = experiment.dump();
     metadata["quantization"] = quantization.dump();
     writeSafetensorsRaw(path, tensors, metadata);
 }
