@@ -5,6 +5,8 @@
 #include "compress_record.h"
 #include "measure.h"
 #include "quantize.h"
+#include "builder.h"
+#include "weights_io.h"
 
 #include "nnlab/store.h"
 #include "nnlab/trained_model.h"
@@ -88,9 +90,18 @@ ModelMeasurement measureRun(const RunStore& store, const std::string& runId, int
         measurable.parameters = model->parameters();
         return measureModel(measurable, loadMeasureData(model->spec()), timing, progress);
     }
-    if (method == CompressMethod::PruneUnstructured)
-        throw std::runtime_error("run " + id.value + ": measuring a stored sparse model again is not supported; "
-                                 "its figures were recorded when it was made");
+    // A pruned or distilled result: the float model in its recorded file (sparse or dense),
+    // that file's size; measured as nnlab's own float build of the file's experiment.
+    const std::string modelFile = method == CompressMethod::None ? std::string() : modelArtifactOf(store, id.value);
+    if (!modelFile.empty()) {
+        const TrainedWeights weights = weightsFromSafetensors(modelFile);
+        const Preparation prepared = prepareExperiment(weights.spec);
+        if (!prepared.ok())
+            throw std::runtime_error(modelFile + ": its experiment does not validate: " + prepared.errorText());
+        torch::nn::Sequential model = detail::buildModel(weights.spec.model, prepared.experiment.model);
+        detail::loadWeightsInto(*model, weights.tensors);
+        return measureModel(floatModel(weights.spec, model, modelFile), loadMeasureData(weights.spec), timing, progress);
+    }
     const TrainedWeights weights = loadTrainedWeights(store, id.value, CheckpointChoice::Best);
     const MeasureData data = loadMeasureData(weights.spec);
     return measureFloatWeights(weights.spec, weights.tensors, weights.interface, data, timing, store.path(), progress);
