@@ -10,3 +10,4 @@ nnlab_add_test(test_compress_gui_engine SOURCES test_compress_gui_engine.cpp LIB
 nnlab_add_test(test_compress_screenshots SOURCES test_compress_screenshots.cpp LIBS nnlab_ui_compress LABELS gui)
 nnlab_add_test(test_compress_runs_actions SOURCES test_compress_runs_actions.cpp test_runs_fixture.h
   LIBS nnlab_ui_runs LABELS gui)
+nnlab_add_test(test_compress_window SOURCES test_compress_window.cpp LIBS nnlab_app_gui LABELS gui)
