@@ -8,9 +8,9 @@
 
 #include <QFutureWatcher>
 #include <QGridLayout>
+#include <QHBoxLayout>
 #include <QLabel>
 #include <QListWidget>
-#include <QSplitter>
 #include <QTabWidget>
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
@@ -33,7 +33,7 @@ void LayerStatisticsPanel::buildUi()
     m_layerList = new QListWidget(this);
     m_layerList->setObjectName(QStringLiteral("layerList"));
     m_layerList->setToolTip(tr("Layers by their path in the model (as in the Model dock); untick to hide"));
-    m_layerList->setMaximumWidth(150);
+    m_layerList->setMaximumWidth(130);
     connect(m_layerList, &QListWidget::itemChanged, this, [this](QListWidgetItem* item) {
         if (item->checkState() == Qt::Checked)
             m_hidden.remove(item->text());
@@ -86,10 +86,11 @@ void LayerStatisticsPanel::buildUi()
     ruleLabel->setColor(QColor(0x55, 0x55, 0x55));
     chart(LayerStat::DeadFraction)->yAxis->setRange(0, 1);
 
-    auto* statsPage = new QSplitter(Qt::Horizontal, this);
-    statsPage->addWidget(m_layerList);
-    statsPage->addWidget(grid);
-    statsPage->setStretchFactor(1, 1);
+    auto* statsPage = new QWidget(this);
+    auto* statsLayout = new QHBoxLayout(statsPage);
+    statsLayout->setContentsMargins(2, 2, 2, 2);
+    statsLayout->addWidget(m_layerList);
+    statsLayout->addWidget(grid, 1);
 
     m_distributions = new DistributionsView(this);
     m_tabs = new QTabWidget(this);
