@@ -233,10 +233,14 @@ CompressResult cancelledResult(const CompressRequest& request, const std::string
 
 } // namespace compress
 
-CompressResult compressRun(const std::string& runIdOrPrefix, const CompressRequest& request, TrainControl& control,
+CompressResult compressRun(const std::string& runIdOrPrefix, const CompressRequest& asked, TrainControl& control,
                            const CompressProgressFn& progress)
 {
     using namespace compress;
+    // The method says which pruning it is; PruneOptions::structured follows it.
+    CompressRequest request = asked;
+    if (request.method == CompressMethod::PruneStructured || request.method == CompressMethod::PruneUnstructured)
+        request.prune.structured = request.method == CompressMethod::PruneStructured;
     validateRequest(request);
     auto report = [&](const std::string& stage, int64_t done = 0, int64_t total = 0) {
         if (progress)
@@ -291,6 +295,7 @@ CompressResult compressRun(const std::string& runIdOrPrefix, const CompressReque
         // by the method's hook), and its end adds the measurement and the model file.
         ExperimentSpec spec = compressed.spec;
         spec.training.epochs = compressed.finetuneEpochs;
+        spec.training.workers = 1;   // the mask hook runs in this process only: no data-parallel fine-tuning
         const Preparation prepared = prepareExperiment(spec);
         if (!prepared.ok())
             throw std::runtime_error("the compressed model's experiment does not validate: " + prepared.errorText());
