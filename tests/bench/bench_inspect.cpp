@@ -3,7 +3,9 @@
 // recorded into a fresh run store as the GUI and CLI do (snapshots and metrics committed by the
 // store's writer thread). Prints medians: the train() call (setup, steps, evaluations; what
 // "training speed" means here) as seconds and steps/s, and the whole session (data loading,
-// store) beside it, with the overhead against "off".
+// store) beside it, with the overhead against "off"; and, from within each run (so that the
+// load of a shared machine cancels), the inspect hook's own time (metric inspect/seconds) as a
+// share of the rest of train(). The store's writer thread is not in it.
 //
 //   bench_inspect [--reps N] [--fashion-reps N] [--spiral-threads T] [--fashion-threads T]
 //
@@ -33,6 +35,7 @@ struct Config {
 
 struct Sample {
     double loop = 0.0, whole = 0.0;
+    double inspect = 0.0;   // the hook's own time in the run (metric inspect/seconds)
     int64_t steps = 0;
 };
 
@@ -62,6 +65,8 @@ Sample trainOnce(const std::string& file, const std::vector<std::string>& overri
         std::exit(2);
     }
     s.loop = run.result.seconds;
+    if (const auto it = run.result.finalMetrics.find("inspect/seconds"); it != run.result.finalMetrics.end())
+        s.inspect = it->second;
     s.steps = run.result.steps;
     return s;
 }
@@ -80,22 +85,26 @@ void bench(const std::string& name, const std::string& file, const std::vector<C
         }
     std::fprintf(stderr, "\n");
     std::printf("\n%s (%s), %d runs each, %s threads, medians\n", name.c_str(), file.c_str(), reps, threads.c_str());
-    std::printf("%-34s %10s %10s %9s %10s %9s\n", "inspect", "train() s", "steps/s", "overhead", "session s", "overhead");
+    std::printf("%-40s %10s %10s %9s %10s %9s %10s %9s\n", "inspect", "train() s", "steps/s", "vs off", "session s",
+                "vs off", "hook s", "hook %");
     double baseLoop = 0, baseWhole = 0;
     for (size_t c = 0; c < configs.size(); ++c) {
-        std::vector<double> loop, whole;
+        std::vector<double> loop, whole, share, hook;
         for (const Sample& s : samples[c]) {
             loop.push_back(s.loop);
             whole.push_back(s.whole);
+            hook.push_back(s.inspect);
+            // Within the same run, so machine load cancels: the hook's time over the rest.
+            share.push_back(s.inspect / std::max(1e-9, s.loop - s.inspect));
         }
         const double l = median(loop), w = median(whole);
         if (c == 0) {
             baseLoop = l;
             baseWhole = w;
         }
-        std::printf("%-34s %10.2f %10.0f %8.1f%% %10.2f %8.1f%%\n", configs[c].label.c_str(), l,
+        std::printf("%-40s %10.2f %10.0f %8.1f%% %10.2f %8.1f%% %10.3f %8.2f%%\n", configs[c].label.c_str(), l,
                     static_cast<double>(samples[c][0].steps) / l, 100.0 * (l / baseLoop - 1.0), w,
-                    100.0 * (w / baseWhole - 1.0));
+                    100.0 * (w / baseWhole - 1.0), median(hook), 100.0 * median(share));
     }
 }
 

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 namespace nnlab::detail {
@@ -161,8 +162,27 @@ InspectHook::InspectHook(const ExperimentSpec& spec, torch::nn::Sequential& mode
     }
 }
 
+namespace {
+// Adds the scope's wall time to `total`.
+class Timed {
+public:
+    explicit Timed(double& total) : m_total(total) {}
+    ~Timed() { m_total += std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count(); }
+
+private:
+    double& m_total;
+    const std::chrono::steady_clock::time_point m_start = std::chrono::steady_clock::now();
+};
+} // namespace
+
+void InspectHook::ending(const TrainState& state, TrainStatus)
+{
+    m_report.add("inspect/seconds", state.step, m_seconds);
+}
+
 void InspectHook::afterStep(const StepView& step, TrainRequests&)
 {
+    const Timed timed(m_seconds);
     const int64_t s = step.state.step;
     if (due(m_inspect.layerStatsEverySteps, s))
         layerStats(step);
@@ -284,6 +304,7 @@ void InspectHook::boundary(int64_t step)
 
 void InspectHook::afterEvaluation(const EvalView& view, TrainRequests&)
 {
+    const Timed timed(m_seconds);
     if (!m_inspect.confusionMatrix || !m_classify || !view.hasValidation || !view.validation.predictions.defined())
         return;
     const torch::Tensor predicted = view.validation.predictions.to(torch::kCPU, torch::kInt64).contiguous();

@@ -34,6 +34,9 @@ public:
     void afterStep(const StepView& step, TrainRequests& requests) override;
     void afterEvaluation(const EvalView& view, TrainRequests& requests) override;
     void rolledBack(const TrainState& state, const std::string& why) override;
+    // Reports "inspect/seconds": the training thread's time spent here over the run (what
+    // inspection cost it; bench_inspect reads it).
+    void ending(const TrainState& state, TrainStatus status) override;
 
 private:
     void layerStats(const StepView& step);
@@ -63,6 +66,7 @@ private:
     std::vector<std::string> m_neuronLayers;    // paths whose output a NeuronBoundary shows
     std::vector<std::string> m_neuronLinear;    // ... and the linear layer each follows
     std::string m_gridMeta;                     // the extent keys shared by both kinds
+    double m_seconds = 0.0;                     // spent in afterStep and afterEvaluation
 };
 
 } // namespace nnlab::detail
