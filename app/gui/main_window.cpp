@@ -45,6 +45,8 @@
 #include <QToolBar>
 #include <QUndoStack>
 
+#include <memory>
+
 MainWindow::MainWindow(const QString& databasePath, QWidget* parent)
     : QMainWindow(parent), m_document(new ExperimentDocument(this)), m_controller(new TrainingController(this))
 {
@@ -153,8 +155,17 @@ void MainWindow::createPanels()
     lab->locks().setRoot(this);
     lab->locks().setArea(QStringLiteral("model"), m_modelEditor);
     lab->locks().setArea(QStringLiteral("model"), m_diagram);
-    dock(tr("Lab"), "labDock", lab, Qt::RightDockWidgetArea)->hide();
-    connect(lab, &LabPanel::runRecorded, m_runs, &RunsPanel::refresh);
+    QDockWidget* labDock = dock(tr("Lab"), "labDock", lab, Qt::RightDockWidgetArea);
+    tabifyDockWidget(diagram, labDock);
+    labDock->hide();
+    // A step's runs are listed as they are recorded and plotted together once it is judged.
+    auto stepRuns = std::make_shared<QStringList>();
+    connect(lab, &LabPanel::stepStarted, this, [stepRuns] { stepRuns->clear(); });
+    connect(lab, &LabPanel::runRecorded, this, [this, stepRuns](const QString& id) {
+        stepRuns->append(id);
+        m_runs->refresh();
+    });
+    connect(lab, &LabPanel::stepFinished, this, [this, stepRuns] { m_runs->setTickedRuns(*stepRuns); });
 }
 
 // The compression lab: the Compression dock (Pareto, layers, sensitivity) beside the diagram,

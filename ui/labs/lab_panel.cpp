@@ -171,7 +171,7 @@ void LabPanel::showStep(int index)
     }
     QString locks;
     for (const auto& l : step.locked)
-        locks += QStringLiteral("🔒 <code>%1</code>: %2<br>")
+        locks += tr("<b>Locked</b> <code>%1</code>: %2<br>")
                      .arg(QString::fromStdString(l.path).toHtmlEscaped(), QString::fromStdString(l.reason).toHtmlEscaped());
     m_lockSummary->setText(locks);
     m_lockSummary->setVisible(!locks.isEmpty());
@@ -270,6 +270,7 @@ void LabPanel::train()
         if (!runId.empty())
             post([runId](LabPanel* p) { emit p->runRecorded(QString::fromStdString(runId)); });
     };
+    emit stepStarted();
     m_watcher.setFuture(QtConcurrent::run([step, base, control, options, callbacks] {
         return nnlab::runLabStep(step, base, *control, options, callbacks);
     }));

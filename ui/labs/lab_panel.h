@@ -55,6 +55,7 @@ public:
 
 signals:
     void stepShown(int index);
+    void stepStarted();                       // Train pressed: the step's runs follow
     void runRecorded(const QString& runId);   // each run of a step, as it ends
     void stepFinished(bool allHold);
     void labClosed();
