@@ -5,3 +5,5 @@ nnlab_add_test(test_inspect_layers SOURCES test_inspect_layers.cpp test_runs_fix
 nnlab_add_test(test_inspect_confusion SOURCES test_inspect_confusion.cpp LIBS nnlab_ui_inspect LABELS gui)
 # Screenshots for the README from real runs; skipped unless NNLAB_INSPECT_DB is set.
 nnlab_add_test(test_inspect_screenshots SOURCES test_inspect_screenshots.cpp LIBS nnlab_ui_inspect LABELS gui)
+# A real spiral run through the TrainingController into the docks.
+nnlab_add_test(test_inspect_live SOURCES test_inspect_live.cpp LIBS nnlab_ui_inspect LABELS gui)
