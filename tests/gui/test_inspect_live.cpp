@@ -61,7 +61,8 @@ void TestInspectLive::spiralAnimatesWhileTraining()
     for (const QList<QVariant>& args : snapshots)
         for (const nnlab::Snapshot& s : args.at(1).value<QVector<nnlab::Snapshot>>())
             boundaries += s.kind == nnlab::SnapshotKind::DecisionBoundary;
-    qInfo("live frames at %s; %d boundaries signalled", qPrintable(steps.join(' ')), boundaries);
+    qInfo("live frames at %s; %d boundaries in %lld signals, %d redraws; %.0f samples/s", qPrintable(steps.join(' ')),
+          boundaries, static_cast<long long>(snapshots.count()), boundary->redrawCount(), controller.lastSamplesPerSec());
     // 6 epochs of 57 steps, a boundary every 20 steps.
     QCOMPARE(boundary->frameCount(), 342 / 20);
     QTRY_COMPARE(boundary->shownStep(), int64_t(340));
