@@ -133,7 +133,8 @@ int main(int argc, char** argv)
 
     bench("spiral-mlp", dir + "spiral-mlp.json",
           {{"off", {off}},
-           {"defaults (boundary 50 at 32, stats 100)", {}},
+           {"defaults (boundary 100 at 32, stats 100)", {}},
+           {"boundary every 50 at 32", {off, "inspect.boundary_every_steps=50"}},
            {"boundary every 20 at 40", {off, "inspect.boundary_every_steps=20", "inspect.boundary_resolution=40"}},
            {"boundary every 5 at 32", {off, "inspect.boundary_every_steps=5"}},
            {"layer stats every 10", {off, "inspect.layer_stats_every_steps=10"}}},

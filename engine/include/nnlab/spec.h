@@ -195,7 +195,7 @@ struct InspectSpec {
     int64_t histogramsEverySteps = 100;      // weight and gradient histograms of conv2d/linear layers, >= 0
     // Decision boundary (2-feature classification only; ignored otherwise), >= 0. One costs a
     // forward pass over R x R points: about 2 training steps of the spiral MLP at R = 32.
-    int64_t boundaryEverySteps = 50;
+    int64_t boundaryEverySteps = 100;
     int64_t boundaryResolution = 32;         // grid cells per side, 8..256 (neuron maps: half of it, >= 8)
     bool confusionMatrix = true;             // validation confusion matrix and per-class precision/recall
                                              // at each evaluation (classification only)
