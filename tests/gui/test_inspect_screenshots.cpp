@@ -4,6 +4,7 @@
 // tree's resources/screenshots). Run under Xvfb for the desktop's fonts and style.
 #include "confusion_panel.h"
 #include "decision_boundary_panel.h"
+#include "features_panel.h"
 #include "layer_stats_panel.h"
 
 #include "editor/image_grid.h"
@@ -42,6 +43,7 @@ private slots:
     void decisionBoundary();
     void layerStatistics();
     void confusionMatrix();
+    void filtersAndFeatureMaps();
 
 private:
     QString m_db;
@@ -109,6 +111,22 @@ void TestInspectScreenshots::confusionMatrix()
     QVERIFY(panel.examplesGrid()->sampleCount() > 0);
     QTest::qWait(100);
     QVERIFY(panel.grab().save(shotPath("confusion-matrix.png")));
+}
+
+void TestInspectScreenshots::filtersAndFeatureMaps()
+{
+    FeaturesPanel panel;
+    panel.resize(1100, 640);
+    panel.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&panel));
+    panel.showStoredRun(m_db, env("NNLAB_CNN_RUN"));
+    QVERIFY(waitLoaded(&panel, SIGNAL(loadingFinished()), [&] { return panel.isLoading(); }));
+    QVERIFY2(panel.filters()->sampleCount() > 0, qPrintable(panel.status()));
+    panel.setSample(3);
+    QVERIFY(waitLoaded(&panel, SIGNAL(loadingFinished()), [&] { return panel.isLoading(); }));
+    QVERIFY(panel.maps()->sampleCount() > 0);
+    QTest::qWait(100);
+    QVERIFY(panel.grab().save(shotPath("feature-maps.png")));
 }
 
 QTEST_MAIN(TestInspectScreenshots)
