@@ -23,6 +23,10 @@ set(_installer "${CMAKE_CURRENT_LIST_DIR}")
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/resources/experiments"
         DESTINATION "${NNLAB_INSTALL_DATADIR}"
         FILES_MATCHING PATTERN "*.json")
+# Teaching labs, with their figures (Lab > Open Lab… starts in share/nnlab/labs).
+install(DIRECTORY "${PROJECT_SOURCE_DIR}/resources/labs"
+        DESTINATION "${NNLAB_INSTALL_DATADIR}"
+        FILES_MATCHING PATTERN "*.json" PATTERN "*.png" PATTERN "*.svg")
 
 # Debian policy wants manual pages compressed with gzip -9n (no name or time stamp, so the
 # package is reproducible).
