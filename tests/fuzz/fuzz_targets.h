@@ -28,6 +28,7 @@ std::string image(const uint8_t* data, size_t size);           // decodeImage (p
 std::string serveRequest(const uint8_t* data, size_t size);    // serve::parseJsonInputs, mediaType
 std::string storeOpen(const uint8_t* data, size_t size);       // RunStore::open + every read
 std::string storeImport(const uint8_t* data, size_t size);     // RunStore::importFrom a fuzzed store
+std::string lab(const uint8_t* data, size_t size);             // parseLab + variants and claims of an accepted lab
 
 struct Target {
     const char* name;   // the executable is fuzz_<name>, its inputs tests/fuzz/regressions/<name>/
@@ -40,7 +41,7 @@ inline constexpr Target kTargets[] = {
     {"safetensors", safetensors}, {"model_interface", modelInterface},
     {"predict_input", predictInput}, {"image", image},
     {"serve_request", serveRequest}, {"store_open", storeOpen},
-    {"store_import", storeImport},
+    {"store_import", storeImport}, {"lab", lab},
 };
 
 } // namespace nnlab::fuzz

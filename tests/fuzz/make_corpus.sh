@@ -25,6 +25,11 @@ for f in "$root"/resources/experiments/*.json; do
     > "$seeds/experiment/$name.set.json"
 done
 
+mkdir -p "$seeds/lab"
+for f in "$root"/resources/labs/*.json; do
+  cp "$f" "$seeds/lab/$(basename "$f")"
+done
+
 fashion=/usr/share/datasets/fashion-mnist
 [ -d "$fashion" ] || fashion=""
 ASAN_OPTIONS=detect_leaks=0 "$generator" "$seeds" $fashion

@@ -15,7 +15,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 seconds=${1:-600}
 shift || true
-all=(experiment idx cifar csv safetensors model_interface predict_input image serve_request store_open store_import)
+all=(experiment idx cifar csv safetensors model_interface predict_input image serve_request store_open store_import lab)
 targets=("${@:-${all[@]}}")
 build="$root/build-fuzz"
 

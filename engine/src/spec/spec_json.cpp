@@ -369,6 +369,21 @@ ParseResult parseExperiment(const std::string& jsonText, const std::vector<std::
 
 ParseResult loadExperimentFile(const std::string& path, const std::vector<std::string>& overrides)
 {
+    // A path from a downloaded lab or a script may name a device or a huge file: only a
+    // regular file of a sane size is read (the shipped experiments are under 4 kB).
+    constexpr std::uintmax_t kMaxExperimentBytes = 16u << 20;
+    std::error_code ec;
+    const fs::file_status status = fs::status(path, ec);
+    if (!ec && fs::exists(status) && !fs::is_regular_file(status)) {
+        ParseResult result;
+        result.problems.push_back({path, "not a regular file: an experiment is a JSON file"});
+        return result;
+    }
+    if (!ec && fs::is_regular_file(status) && fs::file_size(path, ec) > kMaxExperimentBytes && !ec) {
+        ParseResult result;
+        result.problems.push_back({path, "over 16 MB: too large for an experiment file"});
+        return result;
+    }
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         ParseResult result;
