@@ -1,4 +1,5 @@
 #include "flat_optim.h"
+#include "fused_kernels.h"   // NNLAB_KERNEL: one build per instruction set
 
 #include <ATen/Parallel.h>
 
@@ -6,6 +7,138 @@
 #include <cmath>
 
 namespace nnlab::detail {
+
+namespace {
+
+// One-pass steps over the flat float buffers, each the same terms in the same order as
+// torch::optim's tensor operations (1.13), where each operation is a pass and a dispatch:
+// an SGD step with momentum and weight decay was four passes, RMSprop five or six. The
+// vectorized ATen kernels contract some multiply-adds and these loops others, so the last
+// bit can differ (test_optim_equivalence). Loops are templates on the options so that each
+// is a plain vectorizable loop; the NNLAB_KERNEL entry points pick one.
+
+constexpr int64_t kGrain = 1 << 16;   // elements per thread's share: small models stay on one
+
+enum class SgdMode { Plain, MomentumFirst, Momentum, NesterovFirst, Nesterov };
+
+struct SgdArgs {
+    float* p;
+    const float* g;
+    float* buf;   // momentum buffer, or null
+    float decay, momentum, dampened, negLr;   // dampened: 1 - dampening
+};
+
+template <bool Decay, SgdMode Mode>
+inline __attribute__((always_inline)) void sgdLoop(const SgdArgs& a, int64_t begin, int64_t end)
+{
+    float* __restrict p = a.p;
+    const float* __restrict g = a.g;
+    float* __restrict buf = a.buf;
+    for (int64_t i = begin; i < end; ++i) {
+        float d = g[i];
+        if constexpr (Decay)
+            d = d + a.decay * p[i];                        // grad.add(p, weight_decay)
+        if constexpr (Mode == SgdMode::MomentumFirst || Mode == SgdMode::NesterovFirst) {
+            buf[i] = d;                                    // the buffer starts as a copy
+            if constexpr (Mode == SgdMode::NesterovFirst)
+                d = d + a.momentum * d;
+        } else if constexpr (Mode == SgdMode::Momentum || Mode == SgdMode::Nesterov) {
+            const float b = buf[i] * a.momentum + a.dampened * d;   // buf.mul_(m).add_(d, 1 - dampening)
+            buf[i] = b;
+            d = Mode == SgdMode::Nesterov ? d + a.momentum * b : b;
+        }
+        p[i] = p[i] + a.negLr * d;                         // p.add_(d, -lr)
+    }
+}
+
+template <bool Decay>
+inline __attribute__((always_inline)) void sgdModes(SgdMode mode, const SgdArgs& a, int64_t begin, int64_t end)
+{
+    switch (mode) {
+    case SgdMode::Plain: sgdLoop<Decay, SgdMode::Plain>(a, begin, end); break;
+    case SgdMode::MomentumFirst: sgdLoop<Decay, SgdMode::MomentumFirst>(a, begin, end); break;
+    case SgdMode::Momentum: sgdLoop<Decay, SgdMode::Momentum>(a, begin, end); break;
+    case SgdMode::NesterovFirst: sgdLoop<Decay, SgdMode::NesterovFirst>(a, begin, end); break;
+    case SgdMode::Nesterov: sgdLoop<Decay, SgdMode::Nesterov>(a, begin, end); break;
+    }
+}
+
+NNLAB_KERNEL void sgdRange(SgdMode mode, bool decay, const SgdArgs& a, int64_t begin, int64_t end)
+{
+    if (decay)
+        sgdModes<true>(mode, a, begin, end);
+    else
+        sgdModes<false>(mode, a, begin, end);
+}
+
+struct RmspropArgs {
+    float* p;
+    const float* g;
+    float* square;   // square_avg
+    float* buf;      // momentum buffer, or null
+    float decay, alpha, oneMinusAlpha, eps, momentum, negLr;
+};
+
+template <bool Decay, bool Momentum>
+inline __attribute__((always_inline)) void rmspropLoop(const RmspropArgs& a, int64_t begin, int64_t end)
+{
+    float* __restrict p = a.p;
+    const float* __restrict g = a.g;
+    float* __restrict sq = a.square;
+    float* __restrict buf = a.buf;
+    for (int64_t i = begin; i < end; ++i) {
+        float grad = g[i];
+        if constexpr (Decay)
+            grad = grad + a.decay * p[i];                              // grad.add(p, weight_decay)
+        const float s = sq[i] * a.alpha + a.oneMinusAlpha * grad * grad;   // mul_(alpha).addcmul_(g, g, 1 - alpha)
+        sq[i] = s;
+        const float avg = std::sqrt(s) + a.eps;                        // square_avg.sqrt().add_(eps)
+        if constexpr (Momentum) {
+            const float b = buf[i] * a.momentum + grad / avg;          // buf.mul_(m).addcdiv_(g, avg)
+            buf[i] = b;
+            p[i] = p[i] + a.negLr * b;                                 // p.add_(buf, -lr)
+        } else {
+            p[i] = p[i] + a.negLr * grad / avg;                        // p.addcdiv_(g, avg, -lr)
+        }
+    }
+}
+
+NNLAB_KERNEL void rmspropRange(bool decay, const RmspropArgs& a, int64_t begin, int64_t end)
+{
+    if (decay) {
+        a.buf ? rmspropLoop<true, true>(a, begin, end) : rmspropLoop<true, false>(a, begin, end);
+    } else {
+        a.buf ? rmspropLoop<false, true>(a, begin, end) : rmspropLoop<false, false>(a, begin, end);
+    }
+}
+
+struct AdamArgs {
+    float* p;
+    const float* g;
+    float *first, *second;
+    float keep, l2, b1, b2, a1, a2, rootBc2, eps, stepSize;
+};
+
+NNLAB_KERNEL void adamRange(const AdamArgs& a, int64_t begin, int64_t end)
+{
+    float* __restrict pv = a.p;
+    const float* __restrict gv = a.g;
+    float* __restrict m1 = a.first;
+    float* __restrict m2 = a.second;
+    for (int64_t i = begin; i < end; ++i) {
+        const float value = pv[i] * a.keep;
+        const float grad = gv[i] + a.l2 * value;
+        const float first = m1[i] * a.b1 + a.a1 * grad;
+        const float second = m2[i] * a.b2 + a.a2 * grad * grad;
+        m1[i] = first;
+        m2[i] = second;
+        pv[i] = value + a.stepSize * (first / (std::sqrt(second) / a.rootBc2 + a.eps));
+    }
+}
+
+bool cpuFloat(const torch::Tensor& t) { return t.is_cpu() && t.scalar_type() == torch::kFloat; }
+
+} // namespace
 
 FlatOptimizer::FlatOptimizer(const OptimizerSpec& spec, std::vector<torch::Tensor> parameters)
     : m_spec(spec), m_params(std::move(parameters))
@@ -83,6 +216,19 @@ void FlatOptimizer::step(double lr)
     const OptimizerSpec& s = m_spec;
     torch::Tensor& p = m_values;
     if (s.type == "sgd") {
+        if (cpuFloat(p)) {
+            const bool momentum = s.momentum != 0;
+            const SgdMode mode = !momentum ? SgdMode::Plain
+                                 : s.nesterov ? (m_momentumStarted ? SgdMode::Nesterov : SgdMode::NesterovFirst)
+                                              : (m_momentumStarted ? SgdMode::Momentum : SgdMode::MomentumFirst);
+            const SgdArgs args{p.data_ptr<float>(), m_grads.data_ptr<float>(), momentum ? m_first.data_ptr<float>() : nullptr,
+                               static_cast<float>(s.weightDecay), static_cast<float>(s.momentum), 1.0f,
+                               static_cast<float>(-lr)};
+            at::parallel_for(0, p.numel(), kGrain,
+                             [&](int64_t begin, int64_t end) { sgdRange(mode, s.weightDecay != 0, args, begin, end); });
+            m_momentumStarted = momentum;
+            return;
+        }
         torch::Tensor d = s.weightDecay != 0 ? m_grads.add(p, s.weightDecay) : m_grads;
         if (s.momentum != 0) {
             if (m_momentumStarted)
@@ -97,6 +243,16 @@ void FlatOptimizer::step(double lr)
     }
     ++m_steps;
     if (s.type == "rmsprop") {
+        if (cpuFloat(p)) {
+            const RmspropArgs args{p.data_ptr<float>(), m_grads.data_ptr<float>(), m_first.data_ptr<float>(),
+                                   s.momentum > 0 ? m_second.data_ptr<float>() : nullptr,
+                                   static_cast<float>(s.weightDecay), static_cast<float>(s.alpha),
+                                   static_cast<float>(1 - s.alpha), static_cast<float>(s.eps),
+                                   static_cast<float>(s.momentum), static_cast<float>(-lr)};
+            at::parallel_for(0, p.numel(), kGrain,
+                             [&](int64_t begin, int64_t end) { rmspropRange(s.weightDecay != 0, args, begin, end); });
+            return;
+        }
         const torch::Tensor grad = s.weightDecay != 0 ? m_grads.add(p, s.weightDecay) : m_grads;
         m_first.mul_(s.alpha).addcmul_(grad, grad, 1 - s.alpha);
         const torch::Tensor avg = m_first.sqrt().add_(s.eps);
@@ -111,31 +267,16 @@ void FlatOptimizer::step(double lr)
     // adam, adamw
     const double biasCorrection1 = 1 - std::pow(s.beta1, static_cast<double>(m_steps));
     const double biasCorrection2 = 1 - std::pow(s.beta2, static_cast<double>(m_steps));
-    if (p.is_cpu() && p.scalar_type() == torch::kFloat) {
-        // One pass over the four buffers instead of about ten tensor operations, each a pass
-        // and a dispatch: the same terms in the same order.
+    if (cpuFloat(p)) {
+        // One pass over the four buffers instead of about ten tensor operations.
         const bool adamw = s.type == "adamw";
-        const float keep = static_cast<float>(adamw ? 1 - lr * s.weightDecay : 1.0);
-        const float l2 = static_cast<float>(adamw ? 0.0 : s.weightDecay);
-        const float b1 = static_cast<float>(s.beta1), b2 = static_cast<float>(s.beta2);
-        const float a1 = static_cast<float>(1 - s.beta1), a2 = static_cast<float>(1 - s.beta2);
-        const float rootBc2 = static_cast<float>(std::sqrt(biasCorrection2)), eps = static_cast<float>(s.eps);
-        const float stepSize = static_cast<float>(-lr / biasCorrection1);
-        float* pv = p.data_ptr<float>();
-        const float* gv = m_grads.data_ptr<float>();
-        float* m1 = m_first.data_ptr<float>();
-        float* m2 = m_second.data_ptr<float>();
-        at::parallel_for(0, p.numel(), 1 << 16, [&](int64_t begin, int64_t end) {
-            for (int64_t i = begin; i < end; ++i) {
-                const float value = pv[i] * keep;
-                const float grad = gv[i] + l2 * value;
-                const float first = m1[i] * b1 + a1 * grad;
-                const float second = m2[i] * b2 + a2 * grad * grad;
-                m1[i] = first;
-                m2[i] = second;
-                pv[i] = value + stepSize * (first / (std::sqrt(second) / rootBc2 + eps));
-            }
-        });
+        const AdamArgs args{p.data_ptr<float>(), m_grads.data_ptr<float>(), m_first.data_ptr<float>(),
+                            m_second.data_ptr<float>(), static_cast<float>(adamw ? 1 - lr * s.weightDecay : 1.0),
+                            static_cast<float>(adamw ? 0.0 : s.weightDecay), static_cast<float>(s.beta1),
+                            static_cast<float>(s.beta2), static_cast<float>(1 - s.beta1), static_cast<float>(1 - s.beta2),
+                            static_cast<float>(std::sqrt(biasCorrection2)), static_cast<float>(s.eps),
+                            static_cast<float>(-lr / biasCorrection1)};
+        at::parallel_for(0, p.numel(), kGrain, [&](int64_t begin, int64_t end) { adamRange(args, begin, end); });
         return;
     }
     if (s.type == "adamw" && s.weightDecay != 0)
