@@ -316,6 +316,15 @@ private Q_SLOTS:
         OptimizerSpec sgd = optimizer("sgd", 0.05);
         sgd.momentum = 0.9;
         QTest::newRow("wide-mlp sgd momentum clip-norm") << sgd << QString("wide-mlp") << false << 0.5 << 0.0;
+        // the one-pass SGD loop over more than one thread's share of elements (65,536)
+        OptimizerSpec nesterov = sgd;
+        nesterov.nesterov = true;
+        nesterov.weightDecay = 0.01;
+        QTest::newRow("wide-mlp sgd nesterov decay") << nesterov << QString("wide-mlp") << false << 0.0 << 0.0;
+        OptimizerSpec rmsprop = optimizer("rmsprop", 0.0005);
+        rmsprop.momentum = 0.5;
+        rmsprop.weightDecay = 0.01;
+        QTest::newRow("wide-mlp double rmsprop momentum decay") << rmsprop << QString("wide-mlp") << true << 0.0 << 0.0;
         OptimizerSpec adamw = optimizer("adamw", 0.01);
         adamw.weightDecay = 0.1;
         QTest::newRow("wide-mlp double adamw decay clip-norm") << adamw << QString("wide-mlp") << true << 0.5 << 0.0;
