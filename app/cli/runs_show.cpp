@@ -46,6 +46,9 @@ std::optional<RunFilter> listFilter(RunsInvocation& invocation)
     filter.nameGlob = args.value("--name").value_or("");
     filter.sortBy = args.value("--sort").value_or("");
     filter.reverse = args.flag("--reverse");
+    // The table shows val/accuracy (and the sort key, which listRuns adds): only those
+    // summaries are read, not every series of every run.
+    filter.metrics = std::vector<std::string>{"val/accuracy"};
     if (auto limit = args.value("--limit")) {
         try {
             filter.limit = std::stoi(*limit);

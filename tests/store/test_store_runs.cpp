@@ -204,6 +204,30 @@ private slots:
         QCOMPARE(failed.dataset, std::string("spiral"));
         QCOMPARE(failed.parameters, int64_t(1008));
         QCOMPARE(runs.value[3].metrics.at("val/accuracy").count, int64_t(50));
+        QVERIFY(runs.value[3].metrics.count("train/loss"));
+
+        // Only the summaries asked for (and the sort key's) are read; the order is the same.
+        filter = {};
+        filter.metrics = std::vector<std::string>{"val/accuracy"};
+        const auto some = store->listRuns(filter);
+        QCOMPARE(some.value.size(), runs.value.size());
+        for (size_t i = 0; i < some.value.size(); ++i) {
+            QCOMPARE(some.value[i].id, runs.value[i].id);
+            QCOMPARE(some.value[i].createdAt, runs.value[i].createdAt);
+            QCOMPARE(some.value[i].endedAt, runs.value[i].endedAt);
+            QCOMPARE(some.value[i].metrics.size(), size_t(1));
+            QCOMPARE(some.value[i].metrics.at("val/accuracy").bestValue,
+                     runs.value[i].metrics.at("val/accuracy").bestValue);
+        }
+        filter.sortBy = "train/loss";
+        QCOMPARE(ids(filter), (std::vector<std::string>{b, a, c, d}));
+        QCOMPARE(store->listRuns(filter).value[0].metrics.size(), size_t(2));
+        filter.metrics = std::vector<std::string>{};
+        QVERIFY(store->listRuns(filter).value[0].metrics.count("train/loss"));   // the sort key only
+        QCOMPARE(store->listRuns(filter).value[0].metrics.size(), size_t(1));
+        filter.sortBy.clear();
+        QVERIFY(store->listRuns(filter).value[0].metrics.empty());
+        QCOMPARE(store->listRuns(filter).value.size(), size_t(4));
     }
 
     void idPrefixes()

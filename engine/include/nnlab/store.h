@@ -171,6 +171,10 @@ struct RunFilter {
     std::string sortBy;
     bool reverse = false;
     int limit = 0;                // 0 = no limit
+    // The metric summaries read into RunSummary::metrics: nullopt reads every one, a list
+    // only those tags (and sortBy's, when it is a metric). A table that shows one metric of
+    // 10,000 runs then reads 10,000 summaries instead of every series the runs have.
+    std::optional<std::vector<std::string>> metrics;
 };
 
 // What RunStore::deleteRun removes besides the run's records.
