@@ -35,7 +35,7 @@ private slots:
             {"type": "batchnorm2d"}, {"type": "relu"}, {"type": "maxpool2d", "kernel_size": 2}, {"type": "flatten"},
             {"type": "linear", "out_features": 32}, {"type": "relu"}, {"type": "linear", "out_features": 10}])";
         QTest::newRow("cnn fused") << cnn << "[1, 28, 28]" << true
-                                   << "0 conv_pool2x2+relu\n3 conv2d\n4 batchnorm_relu+relu\n6 maxpool2x2\n7 flatten\n"
+                                   << "0 conv_pool2x2+relu\n3 conv2d\n4 batchnorm+relu\n6 maxpool2x2\n7 flatten\n"
                                       "8 linear+relu\n10 linear\n";
         // Unfused: the ReLUs move after the pooling, in place after the pooling's fresh output.
         QTest::newRow("cnn plain") << cnn << "[1, 28, 28]" << false
@@ -52,7 +52,24 @@ private slots:
                                                    {"type": "batchnorm2d"}, {"type": "relu"}]},
                    {"type": "flatten"}, {"type": "linear", "out_features": 2}])"
             << "[1, 8, 8]" << true
-            << "0 conv2d\n1 residual +shortcut\n  0 conv2d\n  1 batchnorm_relu+relu\n2 flatten\n3 linear\n";
+            << "0 conv2d\n1 residual +shortcut\n  0 conv2d\n  1 batchnorm+relu\n2 flatten\n3 linear\n";
+        // Every batch norm is fused, alone or with (leaky) ReLU; BatchNorm1d too; a linear
+        // layer takes leaky ReLU, tanh and sigmoid as well as ReLU, not GELU.
+        QTest::newRow("batchnorm and linear activations")
+            << R"([{"type": "linear", "out_features": 8}, {"type": "batchnorm1d"}, {"type": "relu"}, {"type": "dropout", "p": 0.2},
+                   {"type": "linear", "out_features": 8}, {"type": "batchnorm1d"}, {"type": "leaky_relu", "negative_slope": 0.2},
+                   {"type": "linear", "out_features": 8}, {"type": "tanh"}, {"type": "linear", "out_features": 8},
+                   {"type": "sigmoid"}, {"type": "linear", "out_features": 8}, {"type": "gelu"},
+                   {"type": "linear", "out_features": 8}, {"type": "batchnorm1d"}, {"type": "tanh"},
+                   {"type": "linear", "out_features": 2}])"
+            << "[4]" << true
+            << "0 linear\n1 batchnorm+relu+dropout\n4 linear\n5 batchnorm+leaky_relu\n7 linear+tanh\n9 linear+sigmoid\n"
+               "11 linear\n12 gelu\n13 linear\n14 batchnorm\n15 tanh\n16 linear\n";
+        QTest::newRow("resnet block ending in batchnorm")
+            << R"([{"type": "residual", "layers": [{"type": "conv2d", "out_channels": 2, "kernel_size": 3, "padding": 1},
+                                                   {"type": "batchnorm2d"}]}, {"type": "relu"},
+                   {"type": "flatten"}, {"type": "linear", "out_features": 2}])"
+            << "[2, 4, 4]" << true << "0 residual\n  0 conv2d\n  1 batchnorm\n1 relu inplace\n2 flatten\n3 linear\n";
         // Only the model's first layer gets the conv+pool kernel; pooling other than 2x2 stays.
         QTest::newRow("no first-layer fusion for stride 2")
             << R"([{"type": "conv2d", "out_channels": 4, "kernel_size": 3, "stride": 2}, {"type": "maxpool2d", "kernel_size": 3},

@@ -1,4 +1,5 @@
 #include "session.h"
+#include "fused_ops.h"
 
 #include <ATen/record_function.h>
 
@@ -28,7 +29,8 @@ TensorSet toTensors(const Dataset& data, bool classification, const torch::Devic
 torch::Tensor lossFunction(const torch::Tensor& output, const torch::Tensor& target, bool classification)
 {
     namespace F = torch::nn::functional;
-    return classification ? F::cross_entropy(output, target) : F::mse_loss(output, target);
+    // crossEntropy: cross_entropy's result as one autograd node (fused_loss.cpp)
+    return classification ? crossEntropy(output, target) : F::mse_loss(output, target);
 }
 
 Evaluation evaluate(torch::nn::Sequential& model, const TensorSet& set, int64_t batchSize, bool classification)
