@@ -4,10 +4,13 @@
 
 #include "nnlab/model_info.h"
 
+#include "data_cache.h"
 #include "prepare.h"
 #include "sources.h"
 
+#include <chrono>
 #include <cmath>
+#include <optional>
 
 namespace nnlab {
 namespace {
@@ -129,10 +132,12 @@ std::string defaultFashionMnistPath()
     return "/usr/share/datasets/fashion-mnist";
 }
 
-DataBundle loadData(const DataSpec& spec, bool classification, uint64_t seed,
-                    const DataProgress& progress)
+namespace {
+
+// loadData without the cache.
+DataBundle loadAndPrepare(const DataSpec& spec, bool classification, uint64_t seed,
+                          const DataProgress& progress)
 {
-    checkSpec(spec);
     detail::RawSource raw = loadSource(spec, classification, seed, progress);
 
     DataBundle bundle;
@@ -170,6 +175,32 @@ DataBundle loadData(const DataSpec& spec, bool classification, uint64_t seed,
                          + std::to_string(bundle.validation.count()) + " val, "
                          + std::to_string(bundle.test.count()) + " test";
     report(progress, 1.0, "done");
+    return bundle;
+}
+
+} // namespace
+
+// A file source whose files have not changed since an earlier load of the same spec is read
+// back prepared from the data cache (data_cache.h) instead of decoded again.
+DataBundle loadData(const DataSpec& spec, bool classification, uint64_t seed,
+                    const DataProgress& progress)
+{
+    checkSpec(spec);
+    const std::string folder = detail::dataCacheFolder();
+    const std::optional<std::string> key =
+        folder.empty() ? std::nullopt : detail::dataCacheKey(spec, classification, seed);
+    if (key) {
+        report(progress, 0.0, "reading cached data");
+        if (std::optional<DataBundle> cached = detail::loadCachedData(folder, *key)) {
+            report(progress, 1.0, "done");
+            return std::move(*cached);
+        }
+    }
+    const auto started = std::chrono::steady_clock::now();
+    DataBundle bundle = loadAndPrepare(spec, classification, seed, progress);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    if (key && seconds >= detail::kMinCachedLoadSeconds)
+        detail::storeCachedData(folder, *key, bundle);   // a cache: a failed write costs the next start
     return bundle;
 }
 
