@@ -9,6 +9,7 @@
 #include <dlfcn.h>
 #include <functional>
 #include <limits>
+#include <map>
 #include <optional>
 #include <thread>
 #include <time.h>
@@ -36,10 +37,10 @@ struct Timing {
 };
 
 // Warm-up first (the first calls of a shape allocate and pick kernels), then the best of
-// three short bursts. A candidate whose warm call already takes `giveUpAbove` seconds is
+// `bursts` short bursts. A candidate whose warm call already takes `giveUpAbove` seconds is
 // not timed further.
 Timing timeSteps(const std::function<void()>& step, double burstSeconds,
-                 double giveUpAbove = std::numeric_limits<double>::max())
+                 double giveUpAbove = std::numeric_limits<double>::max(), int bursts = 3)
 {
     step();   // the slow first call of each shape
     const auto warmStart = Clock::now();
@@ -50,7 +51,7 @@ Timing timeSteps(const std::function<void()>& step, double burstSeconds,
         return {warm, processCpuSeconds() - warmCpu};
     const int perBurst = std::clamp(static_cast<int>(burstSeconds / std::max(warm, 1e-6)), 1, 20);
     Timing best;
-    for (int burst = 0; burst < 3; ++burst) {
+    for (int burst = 0; burst < bursts; ++burst) {
         const auto start = Clock::now();
         const double cpu = processCpuSeconds();
         for (int i = 0; i < perBurst; ++i)
@@ -107,14 +108,42 @@ void setMemoryFormat(torch::nn::Sequential& model, bool channelsLast)
             fused->setChannelsLast(channelsLast);
 }
 
+// What a convolution's timing depends on: layers with the same key share one measurement.
+std::string convShapeKey(const Conv& c)
+{
+    const auto& o = c.conv->options;
+    std::string key = c.inputNeedsGrad ? "g" : "n";
+    for (int64_t d : c.conv->inputShape())
+        key += ' ' + std::to_string(d);
+    key += " o" + std::to_string(o.out_channels());
+    for (const auto* v : {&o.kernel_size(), &o.stride(), &o.dilation()})
+        for (int64_t d : **v)
+            key += ' ' + std::to_string(d);
+    key += " g" + std::to_string(o.groups()) + (o.bias() ? " b" : "");
+    if (const auto* padding = c10::get_if<torch::ExpandingArray<2>>(&o.padding()))
+        for (int64_t d : **padding)
+            key += " p" + std::to_string(d);
+    else
+        key += " p?";
+    return key;
+}
+
 // Per layer, the back end that runs its forward + backward faster on its own, at the
-// training batch size and in the given memory format.
+// training batch size and in the given memory format. Layers of the same shape (ResNet's
+// stages repeat theirs) are timed once and take the same pick.
 std::vector<bool> chooseBackends(std::vector<Conv>& convs, int64_t batch, bool channelsLast)
 {
     std::vector<bool> native;
+    std::map<std::string, bool> picked;
     for (auto& c : convs) {
         double best = std::numeric_limits<double>::max();
         bool pick = false;
+        const std::string key = c.conv->nativeCapable() ? convShapeKey(c) : std::string();
+        if (const auto same = picked.find(key); !key.empty() && same != picked.end()) {
+            c.conv->setNative(same->second);
+            native.push_back(same->second);
+            continue;
+        }
         if (c.conv->nativeCapable()) {
             std::vector<int64_t> shape{batch};
             shape.insert(shape.end(), c.conv->inputShape().begin(), c.conv->inputShape().end());
@@ -133,7 +162,7 @@ std::vector<bool> chooseBackends(std::vector<Conv>& convs, int64_t batch, bool c
                     c.conv->zero_grad(/*set_to_none=*/true);
                     if (c.inputNeedsGrad)
                         x.mutable_grad().reset();
-                }, 0.015, 3 * best).cpu;
+                }, 0.01, 3 * best, /*bursts=*/2).cpu;
                 if (t < best) {
                     best = t;
                     pick = candidate;
@@ -142,6 +171,8 @@ std::vector<bool> chooseBackends(std::vector<Conv>& convs, int64_t batch, bool c
         }
         c.conv->setNative(pick);
         native.push_back(pick);
+        if (!key.empty())
+            picked[key] = pick;
     }
     return native;
 }
@@ -151,6 +182,15 @@ std::string describe(const Execution& e, bool convolutional)
     char text[96];
     std::snprintf(text, sizeof text, "%d thread%s%s %.2f ms/step", e.threads, e.threads == 1 ? "" : "s",
                   convolutional ? (e.channelsLast ? " channels-last" : " nchw") : "", e.stepSeconds * 1e3);
+    return text;
+}
+
+// "; tuning 0.62 s": the run's record and `nnlab-cli train` say what the choice cost (the
+// benchmark reads it as the tuning share of the process). Not stored in the cache.
+std::string tuningNote(double seconds)
+{
+    char text[48];
+    std::snprintf(text, sizeof text, "; tuning %.3f s", seconds);
     return text;
 }
 
@@ -206,6 +246,8 @@ Execution tuneExecution(const ExperimentSpec& spec, torch::nn::Sequential& model
         applyExecution(e, model);
         return e;
     }
+    const auto tuningStart = Clock::now();
+    const auto tuningSeconds = [&] { return std::chrono::duration<double>(Clock::now() - tuningStart).count(); };
     const std::string cachePath = tuningCachePath();
     const std::string cacheKey = cachePath.empty() ? std::string() : tuningKey(spec, model, train, device);
     if (std::optional<Execution> cached = loadTuning(cachePath, cacheKey);
@@ -216,6 +258,8 @@ Execution tuneExecution(const ExperimentSpec& spec, torch::nn::Sequential& model
         cached->description = "cached: " + cached->description;
         cached->cached = true;
         applyExecution(*cached, model);
+        cached->tuningSeconds = tuningSeconds();
+        cached->description += tuningNote(cached->tuningSeconds);
         return *cached;
     }
     std::vector<torch::Tensor> saved;
@@ -248,14 +292,26 @@ Execution tuneExecution(const ExperimentSpec& spec, torch::nn::Sequential& model
         Execution bestHere;   // the fastest at this thread count, by CPU time
         bestHere.stepSeconds = std::numeric_limits<double>::max();
         double bestCpu = std::numeric_limits<double>::max();
-        for (bool channelsLast : formats) {
+        // Beyond one thread only one candidate: one thread's format and back ends, timed once,
+        // given up as soon as its warm step shows it cannot win by the 20% it must. Timing
+        // every format and back end again at each count took most of a first start's tuning,
+        // and two threads on a busy 2-core machine run 10-50x slower, so each of those
+        // candidates took hundreds of milliseconds to lose.
+        const bool reuse = threads > 1 && threadChoices.front() == 1 && best.stepSeconds < std::numeric_limits<double>::max();
+        for (bool channelsLast : reuse ? std::vector<bool>{best.channelsLast} : formats) {
             Execution candidate;
             candidate.threads = threads;
             candidate.channelsLast = channelsLast;
             applyThreads(threads);
             if (images)
                 setMemoryFormat(model, channelsLast);
-            candidate.nativeConvs = chooseBackends(convs, n, channelsLast);
+            if (reuse) {
+                candidate.nativeConvs = best.nativeConvs;
+                for (size_t i = 0; i < convs.size() && i < best.nativeConvs.size(); ++i)
+                    convs[i].conv->setNative(best.nativeConvs[i]);
+            } else {
+                candidate.nativeConvs = chooseBackends(convs, n, channelsLast);
+            }
             Timing t{0.0, 0.0};
             if (measure) {
                 // The step the trainer runs, with its optimizer: torch::optim's per-tensor loop
@@ -268,7 +324,7 @@ Execution tuneExecution(const ExperimentSpec& spec, torch::nn::Sequential& model
                     if (spec.training.gradClipNorm > 0)
                         trial.clipGradNorm(spec.training.gradClipNorm);
                     trial.step(spec.optimizer.lr);
-                }, 0.03, 3 * std::min(best.stepSeconds, bestHere.stepSeconds));
+                }, 0.015, reuse ? 1.25 * best.stepSeconds : 3 * std::min(best.stepSeconds, bestHere.stepSeconds));
             }
             candidate.stepSeconds = t.wall;
             log += (log.empty() ? "" : ", ") + describe(candidate, images);
@@ -306,6 +362,9 @@ Execution tuneExecution(const ExperimentSpec& spec, torch::nn::Sequential& model
     applyExecution(best, model);
     if (measure)
         storeTuning(cachePath, cacheKey, best);   // a cache: a failed write only costs the next start
+    best.tuningSeconds = tuningSeconds();
+    if (measure)
+        best.description += tuningNote(best.tuningSeconds);
     return best;
 }
 
