@@ -1,0 +1,296 @@
+// Depthwise convolution (fused_ops.h): Conv2d with groups = in = out channels, channels-last.
+//
+// LibTorch 1.13 runs a training depthwise convolution through its generic grouped path:
+// 6-25 ms forward + backward for one MobileNet layer at batch 64 on one core, at 1-10 GFLOP/s,
+// while the arithmetic is a few tens of MFLOP. Here each pass is a direct loop over NHWC
+// tensors with the channels innermost (16 per vector), so every tap of the kernel is one
+// vector multiply-add: forward, the input gradient (gathered, each written once) and the
+// weight and bias gradients (register sums per row, added up in double).
+#include "fused_kernels.h"
+
+namespace nnlab::detail {
+
+namespace {
+
+using namespace fused;
+
+// 16 floats as one value (see fused_conv_pool.cpp): a register on AVX-512, two on AVX2.
+typedef float V16 __attribute__((vector_size(64)));
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+#define NNLAB_DW_INLINE __attribute__((always_inline)) inline
+
+constexpr int64_t B = 16;
+
+// `count` (1-16) floats from p; the rest zero. The full case is one unaligned load.
+template <bool Full>
+NNLAB_DW_INLINE V16 load(const float* p, int64_t count)
+{
+    V16 v{};
+    if (Full)
+        std::memcpy(&v, p, sizeof v);
+    else
+        std::memcpy(&v, p, sizeof(float) * static_cast<size_t>(count));
+    return v;
+}
+
+template <bool Full>
+NNLAB_DW_INLINE void store(float* p, V16 v, int64_t count)
+{
+    if (Full)
+        std::memcpy(p, &v, sizeof v);
+    else
+        std::memcpy(p, &v, sizeof(float) * static_cast<size_t>(count));
+}
+
+struct DwGeometry {
+    int64_t n, c, h, w;   // input, NHWC
+    int64_t k, s, p;      // square kernel, stride, zero padding
+    int64_t oh, ow;       // output
+};
+
+// Calls f.template operator()<Full>(cb, count) for each block of 16 channels, the last one
+// possibly partial.
+template <typename F>
+NNLAB_DW_INLINE void channelBlocks(int64_t C, F&& f)
+{
+    int64_t cb = 0;
+    for (; cb + B <= C; cb += B)
+        f(std::true_type{}, cb, B);
+    if (cb < C)
+        f(std::false_type{}, cb, C - cb);
+}
+
+// Output rows [begin, end), a row being (n, oh). wt is [kh][kw][c]; bias has c entries or is null.
+NNLAB_KERNEL void dwForwardRows(const DwGeometry& g, const float* x, const float* wt, const float* bias, float* y,
+                                int64_t begin, int64_t end)
+{
+    const int64_t C = g.c, K = g.k;
+    for (int64_t r = begin; r < end; ++r) {
+        const int64_t n = r / g.oh, oh = r % g.oh, ih0 = oh * g.s - g.p;
+        const int64_t khLo = std::max<int64_t>(0, -ih0), khHi = std::min<int64_t>(K, g.h - ih0);
+        const float* image = x + n * g.h * g.w * C;
+        float* out = y + r * g.ow * C;
+        for (int64_t ow = 0; ow < g.ow; ++ow) {
+            const int64_t iw0 = ow * g.s - g.p;
+            const int64_t kwLo = std::max<int64_t>(0, -iw0), kwHi = std::min<int64_t>(K, g.w - iw0);
+            channelBlocks(C, [&](auto full, int64_t cb, int64_t count) {
+                constexpr bool Full = decltype(full)::value;
+                V16 acc = bias ? load<Full>(bias + cb, count) : V16{};
+                for (int64_t kh = khLo; kh < khHi; ++kh) {
+                    const float* xr = image + ((ih0 + kh) * g.w + iw0) * C + cb;
+                    const float* wr = wt + kh * K * C + cb;
+                    for (int64_t kw = kwLo; kw < kwHi; ++kw)
+                        acc += load<Full>(xr + kw * C, count) * load<Full>(wr + kw * C, count);
+                }
+                store<Full>(out + ow * C + cb, acc, count);
+            });
+        }
+    }
+}
+
+// The input gradient of rows [begin, end), a row being (n, ih): each input gathers the
+// outputs whose windows hold it, so it is written once. colTaps[iw] lists (kw, ow) pairs.
+NNLAB_KERNEL void dwInputGradRows(const DwGeometry& g, const float* gy, const float* wt, float* gx,
+                                  const std::vector<std::vector<std::pair<int64_t, int64_t>>>& colTaps,
+                                  int64_t begin, int64_t end)
+{
+    const int64_t C = g.c, K = g.k;
+    std::vector<std::pair<int64_t, int64_t>> rowTaps;   // (kh, oh)
+    rowTaps.reserve(static_cast<size_t>(K));
+    for (int64_t r = begin; r < end; ++r) {
+        const int64_t n = r / g.h, ih = r % g.h;
+        rowTaps.clear();
+        for (int64_t kh = 0; kh < K; ++kh) {
+            const int64_t t = ih + g.p - kh;
+            if (t >= 0 && t % g.s == 0 && t / g.s < g.oh)
+                rowTaps.emplace_back(kh, t / g.s);
+        }
+        const float* grad = gy + n * g.oh * g.ow * C;
+        float* out = gx + r * g.w * C;
+        for (int64_t iw = 0; iw < g.w; ++iw) {
+            const auto& cols = colTaps[static_cast<size_t>(iw)];
+            channelBlocks(C, [&](auto full, int64_t cb, int64_t count) {
+                constexpr bool Full = decltype(full)::value;
+                V16 acc{};
+                for (const auto& [kh, oh] : rowTaps)
+                    for (const auto& [kw, ow] : cols)
+                        acc += load<Full>(grad + (oh * g.ow + ow) * C + cb, count)
+                               * load<Full>(wt + (kh * K + kw) * C + cb, count);
+                store<Full>(out + iw * C + cb, acc, count);
+            });
+        }
+    }
+}
+
+// Weight and bias gradient sums over output rows [begin, end), into dw ([kh][kw][c]) and db
+// (c), in double. Per row and channel block the K*K sums stay in registers.
+template <int K>
+NNLAB_DW_INLINE void dwWeightGradRowsT(const DwGeometry& g, const float* x, const float* gy, double* dw, double* db,
+                                       int64_t begin, int64_t end)
+{
+    const int64_t C = g.c;
+    for (int64_t r = begin; r < end; ++r) {
+        const int64_t n = r / g.oh, oh = r % g.oh, ih0 = oh * g.s - g.p;
+        const float* image = x + n * g.h * g.w * C;
+        const float* grad = gy + r * g.ow * C;
+        channelBlocks(C, [&](auto full, int64_t cb, int64_t count) {
+            constexpr bool Full = decltype(full)::value;
+            V16 acc[K * K];
+            for (int t = 0; t < K * K; ++t)
+                acc[t] = V16{};
+            V16 bsum{};
+            for (int64_t ow = 0; ow < g.ow; ++ow) {
+                const int64_t iw0 = ow * g.s - g.p;
+                const V16 gv = load<Full>(grad + ow * C + cb, count);
+                bsum += gv;
+#pragma GCC unroll 8
+                for (int kh = 0; kh < K; ++kh) {
+                    const int64_t ih = ih0 + kh;
+                    if (ih < 0 || ih >= g.h)
+                        continue;
+                    const float* xr = image + (ih * g.w + iw0) * C + cb;
+#pragma GCC unroll 8
+                    for (int kw = 0; kw < K; ++kw) {
+                        const int64_t iw = iw0 + kw;
+                        if (iw >= 0 && iw < g.w)
+                            acc[kh * K + kw] += load<Full>(xr + kw * C, count) * gv;
+                    }
+                }
+            }
+            for (int t = 0; t < K * K; ++t)
+                for (int64_t c = 0; c < count; ++c)
+                    dw[t * C + cb + c] += acc[t][c];
+            for (int64_t c = 0; c < count; ++c)
+                db[cb + c] += bsum[c];
+        });
+    }
+}
+
+NNLAB_KERNEL void dwWeightGradRows(const DwGeometry& g, const float* x, const float* gy, double* dw, double* db,
+                                   int64_t begin, int64_t end)
+{
+    if (g.k == 3)
+        dwWeightGradRowsT<3>(g, x, gy, dw, db, begin, end);
+    else
+        dwWeightGradRowsT<5>(g, x, gy, dw, db, begin, end);
+}
+
+// The weight [C, 1, K, K] (any strides) as [kh][kw][c].
+std::vector<float> tapsMajor(const torch::Tensor& weight)
+{
+    const int64_t C = weight.size(0), K = weight.size(2);
+    std::vector<float> wt(static_cast<size_t>(K * K * C));
+    const auto w = weight.accessor<float, 4>();
+    for (int64_t c = 0; c < C; ++c)
+        for (int64_t kh = 0; kh < K; ++kh)
+            for (int64_t kw = 0; kw < K; ++kw)
+                wt[static_cast<size_t>((kh * K + kw) * C + c)] = w[c][0][kh][kw];
+    return wt;
+}
+
+struct DepthwiseFn : public torch::autograd::Function<DepthwiseFn> {
+    static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& input, const torch::Tensor& weight,
+                                 const torch::Tensor& bias, int64_t stride, int64_t padding)
+    {
+        const bool nhwc = input.is_contiguous(at::MemoryFormat::ChannelsLast);
+        const torch::Tensor x = input.contiguous(at::MemoryFormat::ChannelsLast);
+        const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), K = weight.size(2);
+        const DwGeometry g{N, C, H, W, K, stride, padding, (H + 2 * padding - K) / stride + 1,
+                           (W + 2 * padding - K) / stride + 1};
+        const std::vector<float> wt = tapsMajor(weight);
+        torch::Tensor y = at::empty({N, C, g.oh, g.ow}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
+        const float* xp = x.data_ptr<float>();
+        const float* bp = bias.numel() ? bias.contiguous().data_ptr<float>() : nullptr;
+        float* yp = y.data_ptr<float>();
+        at::parallel_for(0, N * g.oh, 1, [&](int64_t begin, int64_t end) {
+            dwForwardRows(g, xp, wt.data(), bp, yp, begin, end);
+        });
+        ctx->save_for_backward({x, weight});
+        ctx->saved_data["stride"] = stride;
+        ctx->saved_data["padding"] = padding;
+        ctx->saved_data["bias"] = bias.numel() > 0;
+        ctx->saved_data["nhwc"] = nhwc;
+        return nhwc ? y : y.contiguous();
+    }
+
+    static variable_list backward(AutogradContext* ctx, variable_list grads)
+    {
+        const auto saved = ctx->get_saved_variables();
+        const torch::Tensor &x = saved[0], &weight = saved[1];
+        const int64_t stride = ctx->saved_data["stride"].toInt(), padding = ctx->saved_data["padding"].toInt();
+        const int64_t N = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3), K = weight.size(2);
+        const DwGeometry g{N, C, H, W, K, stride, padding, (H + 2 * padding - K) / stride + 1,
+                           (W + 2 * padding - K) / stride + 1};
+        const torch::Tensor gy = grads[0].contiguous(at::MemoryFormat::ChannelsLast);
+        const float* gyp = gy.data_ptr<float>();
+
+        torch::Tensor gx;
+        if (ctx->needs_input_grad(0)) {
+            const std::vector<float> wt = tapsMajor(weight);
+            std::vector<std::vector<std::pair<int64_t, int64_t>>> colTaps(static_cast<size_t>(W));
+            for (int64_t iw = 0; iw < W; ++iw)
+                for (int64_t kw = 0; kw < K; ++kw) {
+                    const int64_t t = iw + padding - kw;
+                    if (t >= 0 && t % stride == 0 && t / stride < g.ow)
+                        colTaps[static_cast<size_t>(iw)].emplace_back(kw, t / stride);
+                }
+            gx = at::empty({N, C, H, W}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
+            float* gxp = gx.data_ptr<float>();
+            at::parallel_for(0, N * H, 1, [&](int64_t begin, int64_t end) {
+                dwInputGradRows(g, gyp, wt.data(), gxp, colTaps, begin, end);
+            });
+            if (!ctx->saved_data["nhwc"].toBool())
+                gx = gx.contiguous();
+        }
+
+        torch::Tensor gWeight, gBias;
+        const bool hasBias = ctx->saved_data["bias"].toBool();
+        if (ctx->needs_input_grad(1) || (hasBias && ctx->needs_input_grad(2))) {
+            const int64_t size = (K * K + 1) * C;
+            const int threads = at::get_num_threads();
+            std::vector<double> partial(static_cast<size_t>(threads * size), 0.0);
+            const float* xp = x.data_ptr<float>();
+            at::parallel_for(0, N * g.oh, 1, [&](int64_t begin, int64_t end) {
+                double* mine = partial.data() + static_cast<size_t>(at::get_thread_num()) * size;
+                dwWeightGradRows(g, xp, gyp, mine, mine + K * K * C, begin, end);
+            });
+            for (int t = 1; t < threads; ++t)
+                for (int64_t i = 0; i < size; ++i)
+                    partial[static_cast<size_t>(i)] += partial[static_cast<size_t>(t * size + i)];
+            gWeight = at::empty({C, 1, K, K}, weight.options());
+            float* gw = gWeight.data_ptr<float>();
+            for (int64_t c = 0; c < C; ++c)
+                for (int64_t t = 0; t < K * K; ++t)
+                    gw[c * K * K + t] = static_cast<float>(partial[static_cast<size_t>(t * C + c)]);
+            if (hasBias) {
+                gBias = at::empty({C}, weight.options());
+                for (int64_t c = 0; c < C; ++c)
+                    gBias.data_ptr<float>()[c] = static_cast<float>(partial[static_cast<size_t>(K * K * C + c)]);
+            }
+        }
+        return {gx, gWeight, gBias, torch::Tensor(), torch::Tensor()};
+    }
+};
+
+} // namespace
+
+bool depthwiseKernelApplies(const torch::Tensor& x, const torch::Tensor& weight, int64_t groups, int64_t stride,
+                            int64_t padding, int64_t dilation)
+{
+    if (!cpuFloat4d(x) || weight.scalar_type() != torch::kFloat || !weight.device().is_cpu() || weight.dim() != 4)
+        return false;
+    const int64_t K = weight.size(2);
+    return dilation == 1 && stride >= 1 && padding >= 0 && groups == x.size(1) && weight.size(0) == groups
+           && weight.size(1) == 1 && weight.size(3) == K && (K == 3 || K == 5) && x.size(2) + 2 * padding >= K
+           && x.size(3) + 2 * padding >= K;
+}
+
+torch::Tensor depthwiseConv2d(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                              int64_t stride, int64_t padding)
+{
+    RECORD_FUNCTION("nnlab::DepthwiseConv2d", std::vector<c10::IValue>());   // a span in NNLAB_PROFILE traces
+    return DepthwiseFn::apply(x, weight, orEmpty(bias, weight), stride, padding);
+}
+
+} // namespace nnlab::detail
