@@ -5,10 +5,12 @@
 //             of 100,000 points streaming live
 //   memory  - 20 runs streamed in through appendMetrics (every point in memory), the last
 //             one still live
-// and, for each, a redraw of a still view, a pan, a zoom step, a jump to 10% of the range
-// once it settles (stored: with the finer store reads), a live batch and a change of the
-// smoothing weight; wall-clock and the GUI thread's CPU time (on a busy machine the CPU time
-// is what the same redraw takes on an idle one). The target for a redraw is 16 ms.
+// and, for each, a redraw of a still view, a pan, a zoom step, a jump to 10% of the range (the
+// next frame, a redraw while the finer store reads run on the loader thread, and apart, the
+// time until the refined data is drawn), a live batch and a change of the smoothing weight;
+// wall-clock and the GUI thread's CPU time (on a busy machine the CPU time is what the same
+// redraw takes on an idle one). The target: every interaction's next frame within 16 ms by
+// wall clock (one frame at 60 Hz); the refined data landing later is reported, not judged.
 //   bench_charts [RUNS [POINTS [stored|memory]]]
 #include "charts/charts_panel.h"
 #include "charts/metric_chart.h"
@@ -47,10 +49,13 @@ double threadCpuMs()
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-Stats timeIt(const std::function<void(int)>& call)
+// Times call(i); then(i), when given, runs after each call untimed.
+Stats timeIt(const std::function<void(int)>& call, const std::function<void(int)>& then = {})
 {
     std::vector<double> wall, cpu;
     call(-1);   // warm-up
+    if (then)
+        then(-1);
     for (int i = 0; i < kRepeats; ++i) {
         QElapsedTimer timer;
         timer.start();
@@ -58,6 +63,8 @@ Stats timeIt(const std::function<void(int)>& call)
         call(i);
         cpu.push_back(threadCpuMs() - cpuStart);
         wall.push_back(timer.nsecsElapsed() / 1e6);
+        if (then)
+            then(i);
     }
     std::sort(wall.begin(), wall.end());
     std::sort(cpu.begin(), cpu.end());
@@ -89,10 +96,12 @@ std::vector<nnlab::MetricPoint> runPoints(int run, int64_t from, int64_t count)
     return out;
 }
 
-void printRow(const char* scenario, const char* action, const Stats& s)
+// frame: a row the 16 ms target applies to (what the user waits for after an interaction);
+// otherwise "-" (work that lands later, in the background).
+void printRow(const char* scenario, const char* action, const Stats& s, bool frame = true)
 {
-    std::printf("| %-7s | %-32s | %8.2f | %8.2f | %8.2f | %8.2f | %-4s |\n", scenario, action, s.median, s.p95,
-                s.cpuMedian, s.cpuP95, s.cpuMedian < 16.0 ? "yes" : "no");
+    std::printf("| %-7s | %-36s | %8.2f | %8.2f | %8.2f | %8.2f | %-4s |\n", scenario, action, s.median, s.p95,
+                s.cpuMedian, s.cpuP95, !frame ? "-" : s.median < 16.0 ? "yes" : "no");
 }
 
 void measure(ChartsPanel& panel, const char* scenario, const QString& liveRun)
@@ -103,8 +112,8 @@ void measure(ChartsPanel& panel, const char* scenario, const QString& liveRun)
     panel.replotNow();
     panel.setFollow(false);
 
+    panel.waitForDetail();
     printRow(scenario, "redraw, still view", timeIt([&](int) { panel.replotNow(); }));
-
     const QCPRange full = loss->xAxis->range();
     printRow(scenario, "pan 2% of the view", timeIt([&](int i) {
         const double shift = (i % 40 < 20 ? 1 : -1) * 0.02 * full.size();
@@ -120,8 +129,11 @@ void measure(ChartsPanel& panel, const char* scenario, const QString& liveRun)
         panel.replotNow();
     }));
 
-    // What follows a zoom once the mouse rests: finer store reads for the view, and a redraw.
-    printRow(scenario, "zoom to 10%, settle (reads)", timeIt([&](int i) {
+    // A jump to 10% of the range (a zoom box, a double-click on an alert): the next frame is
+    // drawn from what the charts hold; the finer store reads then run on the loader thread
+    // (stored runs) and land in a later frame. Timed apart: the frame the user waits for, and
+    // the whole wait until the refined data is drawn.
+    const auto jump = [&](int i) {
         for (int c = 0; c < ChartsPanel::ChartCount; ++c) {
             QCPAxis* x = panel.chart(c)->xAxis;
             const double width = 0.1 * full.size();
@@ -129,9 +141,25 @@ void measure(ChartsPanel& panel, const char* scenario, const QString& liveRun)
             x->setRange(lower, lower + width);
         }
         panel.replotNow();
-        panel.loadDetail();
+    };
+    const auto refine = [&](int) {
+        panel.loadDetail();   // what the debounce timer does once the view rests
+        panel.waitForDetail();
         panel.replotNow();
-    }));
+    };
+    printRow(scenario, "jump-zoom to 10%: next frame", timeIt(jump, refine));
+    printRow(scenario, "  while the reads run: a redraw", timeIt(
+        [&](int) { panel.replotNow(); },
+        [&](int i) {
+            panel.waitForDetail();
+            jump(i + 1);
+            panel.loadDetail();
+        }));
+    panel.waitForDetail();
+    printRow(scenario, "  refined data drawn (background)", timeIt([&](int i) {
+        jump(i);
+        refine(i);
+    }), false);
 
     panel.resetView();
     panel.replotNow();
@@ -189,10 +217,10 @@ int main(int argc, char** argv)
             load[0] = -1;
         std::fclose(f);
     }
-    std::printf("(store written in %.1f s; load average %.2f; times in ms; <16: CPU median under 16 ms)\n\n",
+    std::printf("(store written in %.1f s; load average %.2f; times in ms; <16: wall median under 16 ms, one frame at 60 Hz)\n\n",
                 timer.elapsed() / 1000.0, load[0]);
-    std::printf("| data    | action                           | wall med | wall p95 |  cpu med |  cpu p95 | <16  |\n");
-    std::printf("|---------|----------------------------------|----------|----------|----------|----------|------|\n");
+    std::printf("| data    | action                               | wall med | wall p95 |  cpu med |  cpu p95 | <16  |\n");
+    std::printf("|---------|--------------------------------------|----------|----------|----------|----------|------|\n");
 
     if (only.isEmpty() || only == QLatin1String("stored")) {
         ChartsPanel panel;
@@ -207,7 +235,10 @@ int main(int argc, char** argv)
         const auto first = runPoints(0, 0, points);
         panel.appendMetrics(QStringLiteral("live"), QVector<nnlab::MetricPoint>(first.begin(), first.end()));
         measure(panel, "stored", QStringLiteral("live"));
-        std::printf("| stored  | %-32s | %8.1f |          |          |          |      |\n", "overlay the runs (load + draw)", loadMs);
+        // A look at what was measured: BENCH_CHARTS_PNG=loss.png writes the loss chart as drawn.
+        if (qEnvironmentVariableIsSet("BENCH_CHARTS_PNG"))
+            panel.chart(ChartsPanel::LossChart)->grab().save(qEnvironmentVariable("BENCH_CHARTS_PNG"));
+        std::printf("| stored  | %-36s | %8.1f |          |          |          | -    |\n", "overlay the runs (load + draw)", loadMs);
     }
     if (only.isEmpty() || only == QLatin1String("memory")) {
         ChartsPanel panel;
@@ -226,7 +257,7 @@ int main(int argc, char** argv)
         panel.replotNow();
         const double loadMs = timer.nsecsElapsed() / 1e6;
         measure(panel, "memory", QStringLiteral("mem-%1").arg(runs - 1));
-        std::printf("| memory  | %-32s | %8.1f |          |          |          |      |\n", "append the runs (first draw)", loadMs);
+        std::printf("| memory  | %-36s | %8.1f |          |          |          | -    |\n", "append the runs (first draw)", loadMs);
     }
     return 0;
 }

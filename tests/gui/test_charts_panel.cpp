@@ -348,6 +348,7 @@ void TestChartsPanel::storedSpikeSurvivesDownsampling()
     chart->xAxis->setRange(kSpikeStep - 500, kSpikeStep + 500);
     p.replotNow();
     p.loadDetail();
+    QVERIFY(p.waitForDetail());
     p.replotNow();
     QCOMPARE(maxValue(raw, kSpikeStep - 500, kSpikeStep + 500), 50.0);
     QVERIFY2(countIn(raw, kSpikeStep - 500, kSpikeStep + 500) >= 1000,
@@ -356,6 +357,7 @@ void TestChartsPanel::storedSpikeSurvivesDownsampling()
     chart->xAxis->setRange(100000, 200000);
     p.replotNow();
     p.loadDetail();
+    QVERIFY(p.waitForDetail());
     p.replotNow();
     QVERIFY(maxValue(raw, 100000, 200000) < 1.02);
 }

@@ -2,6 +2,7 @@
 
 #include "charts/chart_export.h"
 #include "charts/chart_loader.h"
+#include "charts/detail_loader.h"
 #include "charts/metric_chart.h"
 
 #include "nnlab/store.h"
@@ -48,6 +49,7 @@ ChartsPanel::ChartsPanel(QWidget* parent)
     m_pollTimer.setInterval(kPollIntervalMs);
     connect(&m_pollTimer, &QTimer::timeout, this, &ChartsPanel::pollWatchedRuns);
     m_sinceRefresh.start();
+    m_detailLoader = std::make_unique<charts::DetailLoader>(this, [this] { applyDetail(); });
     buildUi();
 }
 
@@ -299,25 +301,52 @@ void ChartsPanel::replotNow()
 
 void ChartsPanel::loadDetail()
 {
-    if (!m_store)
+    if (m_storePath.isEmpty())
         return;
+    std::vector<charts::DetailRead> reads;
+    for (MetricChart* chart : m_charts)
+        for (const MetricChart::DetailWanted& wanted : chart->wantedDetail(m_runs, m_xMode))
+            reads.push_back({wanted.runId, wanted.tag, wanted.request});
+    // The same batch still under way (refreshes re-arm the timer): let it finish.
+    const auto same = [](const charts::DetailRead& a, const charts::DetailRead& b) {
+        return a.runId == b.runId && a.tag == b.tag && a.request.stepMin == b.request.stepMin
+            && a.request.stepMax == b.request.stepMax && a.request.buckets == b.request.buckets;
+    };
+    if (m_detailLoader->busy() && reads.size() == m_detailSent.size()
+        && std::equal(reads.begin(), reads.end(), m_detailSent.begin(), same))
+        return;
+    if (reads.empty() && m_detailSent.empty())
+        return;
+    m_detailSent = reads;
+    m_detailLoader->request(std::move(reads));
+}
+
+void ChartsPanel::applyDetail()
+{
     bool loaded = false;
-    for (MetricChart* chart : m_charts) {
-        for (const MetricChart::DetailWanted& wanted : chart->wantedDetail(m_runs, m_xMode)) {
-            ChartRun* run = findRun(wanted.runId);
-            if (!run)
-                continue;
-            const auto it = run->series.find(wanted.tag);
-            auto* series = it == run->series.end() ? nullptr : dynamic_cast<charts::BucketSeries*>(it->second.get());
-            if (!series)
-                continue;
-            QString error;
-            if (charts::loadDetail(*m_store, wanted.runId, wanted.tag, *series, wanted.request, &error))
-                loaded = true;
-            else
-                showError(error);
+    for (charts::DetailResult& result : m_detailLoader->takeResults()) {
+        // The run may have gone, or been read again, since the request.
+        ChartRun* run = findRun(result.read.runId);
+        if (!run)
+            continue;
+        const auto it = run->series.find(result.read.tag);
+        auto* series = it == run->series.end() ? nullptr : dynamic_cast<charts::BucketSeries*>(it->second.get());
+        if (!series)
+            continue;
+        if (!result.ok) {
+            showError(result.error);
+            continue;
         }
+        series->setDetail(result.read.request, std::move(result.buckets));
+        loaded = true;
     }
     if (loaded)
         scheduleRefresh();
+}
+
+bool ChartsPanel::waitForDetail(int timeoutMs)
+{
+    const bool idle = m_detailLoader->waitIdle(timeoutMs);
+    applyDetail();
+    return idle;
 }

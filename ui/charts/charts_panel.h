@@ -38,6 +38,7 @@
 
 #include <array>
 #include <memory>
+#include <vector>
 
 class QCheckBox;
 class QComboBox;
@@ -51,6 +52,8 @@ class RunStore;
 }
 
 namespace charts {
+class DetailLoader;
+struct DetailRead;
 class MetricChart;
 }
 
@@ -89,6 +92,9 @@ public:
     int refreshCount() const { return m_refreshCount; }
     // Applies everything pending and replots now.
     void replotNow();
+    // Waits for the finer store reads under way and applies them (tests, the benchmark);
+    // false when they did not land within the time.
+    bool waitForDetail(int timeoutMs = 30000);
 
 public slots:
     void setSmoothing(double weight);            // debiased EMA weight, 0 .. 0.999
@@ -101,7 +107,10 @@ public slots:
     void setOverlaidRuns(const QStringList& runIds);
     void setRunName(const QString& runId, const QString& name);
     void resetView();                            // fit every chart to its data; follow on
-    void loadDetail();                           // finer store reads for zoomed views (debounced)
+    // Finer store reads for zoomed views (debounced after a zoom or pan): they run on a
+    // loader thread (detail_loader.h) and are drawn when they land; the view is drawn from
+    // what is held meanwhile.
+    void loadDetail();
     // A monitor rule fired on a live run (an EventKind::Alert event; wallTime in Unix seconds):
     // a marker at its step. Stored runs bring their alerts along when they are loaded.
     void addAlert(const QString& runId, const nnlab::MonitorAlert& alert, double wallTime);
@@ -130,6 +139,7 @@ private:
     void configureAlertMarkers();
     void checkAlertsChanged();
     void updatePolling();
+    void applyDetail();   // the loader's results, on this thread
 
     QString m_storePath;
     std::unique_ptr<nnlab::RunStore> m_store;
@@ -158,6 +168,8 @@ private:
     QTimer m_refreshTimer;        // single-shot: the coalesced redraw
     QElapsedTimer m_sinceRefresh;
     QTimer m_detailTimer;         // single-shot: store re-reads after zoom or pan settle
+    std::unique_ptr<charts::DetailLoader> m_detailLoader;
+    std::vector<charts::DetailRead> m_detailSent;   // the last batch asked for
     QTimer m_pollTimer;           // runs only while a shown run is watched
     bool m_inRefresh = false;
     int m_refreshCount = 0;

@@ -3,6 +3,7 @@
 
 #include "charts/chart_export.h"
 #include "charts/chart_loader.h"
+#include "charts/detail_loader.h"
 #include "charts/metric_chart.h"
 
 #include "nnlab/store.h"
@@ -82,6 +83,8 @@ void ChartsPanel::setStorePath(const QString& dbPath)
         return;
     m_storePath = dbPath;
     m_store.reset();
+    m_detailLoader->setStorePath(dbPath);
+    m_detailSent.clear();
     // Stored runs came from the old file: read the ticked ones again from the new one.
     m_runs.erase(std::remove_if(m_runs.begin(), m_runs.end(), [](const auto& run) { return !run->live; }),
                  m_runs.end());
