@@ -120,6 +120,11 @@ fi
 for path in "${expected[@]}"; do
   grep -q " $path\$" <<<"$contents" || fail "the package lacks $path"
 done
+# The window's training engine, a module it loads in the background (lib/.../nnlab/).
+if ((with_gui)); then
+  grep -q " ./usr/lib/.*nnlab/libnnlab_torch_engine.so\$" <<<"$contents" \
+    || fail "the package lacks the GUI's training engine libnnlab_torch_engine.so"
+fi
 depends="$(dpkg-deb -f "$deb" Depends)"
 for need in "${needs[@]}"; do
   [[ "$depends" == *"$need"* ]] || fail "Depends lacks $need: $depends"
@@ -189,7 +194,13 @@ stage "the GUI starts (offscreen)"
 gui="$(in_chroot env QT_QPA_PLATFORM=offscreen XDG_RUNTIME_DIR=/tmp timeout 120 \
          nnlab --quit-after-shown --db /tmp/gui.db 2>&1)" || { echo "$gui" >&2; fail "nnlab did not start"; }
 grep -q '^shown ' <<<"$gui" || { echo "$gui" >&2; fail "nnlab did not report its window"; }
-echo "   $(grep '^shown ' <<<"$gui")"
+grep -q '^training engine loaded' <<<"$gui" || { echo "$gui" >&2; fail "nnlab did not load its training engine"; }
+echo "   $(grep '^shown ' <<<"$gui"); $(grep '^training engine' <<<"$gui")"
+stage "the GUI trains an installed example (offscreen)"
+gui="$(in_chroot env QT_QPA_PLATFORM=offscreen XDG_RUNTIME_DIR=/tmp timeout 300 nnlab --train --quit-after-train \
+         --db /tmp/gui.db /usr/share/nnlab/experiments/spiral-mlp.json 2>&1)" \
+  || { echo "$gui" >&2; fail "nnlab --train did not finish a run"; }
+echo "   $(grep '^trained ' <<<"$gui")"
 fi
 
 stage "the Recommends, then the default experiment"

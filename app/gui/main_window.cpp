@@ -37,11 +37,13 @@
 #include <QDockWidget>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QFutureWatcher>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QSettings>
 #include <QStatusBar>
 #include <QTimer>
+#include <QtConcurrent/QtConcurrentRun>
 #include <QToolBar>
 #include <QUndoStack>
 
@@ -277,7 +279,13 @@ void MainWindow::createMenus()
     m_shortcutsAction->setObjectName(QStringLiteral("shortcutsAction"));
     m_shortcutsAction->setShortcuts({QKeySequence::HelpContents, QKeySequence(Qt::CTRL | Qt::Key_Slash)});
     help->addAction(tr("&About nnlab"), this, [this] {
-        const nnlab::RuntimeInfo info = nnlab::probeRuntime(false);
+        nnlab::RuntimeInfo info;
+        try {
+            info = nnlab::probeRuntime(false);
+        } catch (const std::exception& e) {   // the engine module could not be loaded
+            info.nnlabVersion = NNLAB_VERSION;
+            info.torchVersion = tr("not loaded (%1)").arg(QString::fromUtf8(e.what())).toStdString();
+        }
         QMessageBox::about(this, tr("About nnlab"),
                            tr("<b>nnlab %1</b><br>A deep-learning experiment workbench.<br>LibTorch %2 · BLAS %3<br>Run store: %4")
                                .arg(QString::fromStdString(info.nnlabVersion), QString::fromStdString(info.torchVersion),
@@ -395,9 +403,20 @@ void MainWindow::showShortcuts()
 
 void MainWindow::checkRuntime()
 {
-    const nnlab::RuntimeInfo info = nnlab::probeRuntime(true);
-    if (!info.warning.empty())
-        statusBar()->showMessage(tr("Warning: %1").arg(QString::fromStdString(info.warning)));
+    // Off the GUI thread: the probe times a matrix product, and in the nnlab program it first
+    // waits for LibTorch, which loads in the background (engine/src/lazy/engine_loader.h).
+    auto* probe = new QFutureWatcher<nnlab::RuntimeInfo>(this);
+    connect(probe, &QFutureWatcher<nnlab::RuntimeInfo>::finished, this, [this, probe] {
+        probe->deleteLater();
+        try {
+            const nnlab::RuntimeInfo info = probe->result();
+            if (!info.warning.empty())
+                statusBar()->showMessage(tr("Warning: %1").arg(QString::fromStdString(info.warning)));
+        } catch (const std::exception& e) {   // the engine could not be loaded: nothing can train
+            statusBar()->showMessage(tr("Training is unavailable: %1").arg(QString::fromUtf8(e.what())));
+        }
+    });
+    probe->setFuture(QtConcurrent::run([] { return nnlab::probeRuntime(true); }));
 }
 
 void MainWindow::closeEvent(QCloseEvent* event)
