@@ -2,6 +2,8 @@
 
 #include "cli_args.h"
 
+#include "nnlab/blas_cpu.h"
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -47,6 +49,7 @@ int forwardToEngine()
     for (std::string& arg : g_commandLine)
         argv.push_back(arg.data());
     argv.push_back(nullptr);
+    chooseBlasCore();   // OpenBLAS picks its kernels when nnlab-engine loads it (blas_cpu.h)
     ::execv(engine.c_str(), argv.data());
     std::fprintf(stderr, "nnlab-cli: cannot run %s: %s\n", engine.c_str(), std::strerror(errno));
     return kExitFailed;
