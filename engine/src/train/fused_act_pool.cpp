@@ -126,60 +126,70 @@ struct PoolGeometry {
 };
 
 // Planes [begin, end): the activation into a plane-sized buffer, then each window's mean
-// (padding counts as zeros, so the divisor is k * k: LibTorch's count_include_pad).
+// (padding counts as zeros, so the divisor is k * k: LibTorch's count_include_pad). Per
+// output row the window's input rows are first summed into one row (contiguous loops that
+// vectorize however few channels there are), then each output sums k entries of that row.
 template <ActAvgPoolImpl::Activation A>
 __attribute__((always_inline)) inline void forwardPlanesT(const PoolGeometry& g, const float* x, float* y, float slope,
                                                           int64_t begin, int64_t end)
 {
-    const int64_t C = g.c, W = g.w;
+    const int64_t C = g.c, W = g.w, rowLength = W * C;
     const float scale = 1.0f / static_cast<float>(g.k * g.k);
-    std::vector<float> act(static_cast<size_t>(g.planeSize()));
+    std::vector<float> act(static_cast<size_t>(g.planeSize())), rowSum(static_cast<size_t>(rowLength));
     for (int64_t plane = begin; plane < end; ++plane) {
         activate<A>(x + plane * g.planeSize(), act.data(), g.planeSize(), slope);
         float* out = y + plane * g.outSize();
         for (int64_t oh = 0; oh < g.oh; ++oh) {
             const int64_t ih0 = oh * g.s - g.p, khLo = std::max<int64_t>(0, -ih0), khHi = std::min(g.k, g.h - ih0);
+            float* __restrict sum = rowSum.data();
+            std::fill(sum, sum + rowLength, 0.0f);
+            for (int64_t kh = khLo; kh < khHi; ++kh) {
+                const float* __restrict a = act.data() + (ih0 + kh) * rowLength;
+                for (int64_t i = 0; i < rowLength; ++i)
+                    sum[i] += a[i];
+            }
             for (int64_t ow = 0; ow < g.ow; ++ow) {
                 const int64_t iw0 = ow * g.s - g.p, kwLo = std::max<int64_t>(0, -iw0), kwHi = std::min(g.k, W - iw0);
                 float* __restrict o = out + (oh * g.ow + ow) * C;
-                for (int64_t c = 0; c < C; ++c)
-                    o[c] = 0.0f;
-                for (int64_t kh = khLo; kh < khHi; ++kh)
-                    for (int64_t kw = kwLo; kw < kwHi; ++kw) {
-                        const float* __restrict a = act.data() + ((ih0 + kh) * W + iw0 + kw) * C;
-                        for (int64_t c = 0; c < C; ++c)
-                            o[c] += a[c];
-                    }
-                for (int64_t c = 0; c < C; ++c)
-                    o[c] *= scale;
+                for (int64_t c = 0; c < C; ++c) {
+                    float v = 0.0f;
+                    for (int64_t kw = kwLo; kw < kwHi; ++kw)
+                        v += sum[(iw0 + kw) * C + c];
+                    o[c] = v * scale;
+                }
             }
         }
     }
 }
 
 // Planes [begin, end): the pooled gradient (over k * k) spread to a plane-sized buffer, each
-// input summing the windows that hold it, then times the activation's derivative.
+// input summing the windows that hold it, then times the activation's derivative. Per
+// output row the gradient is spread along the row once, then added to the window's rows.
 template <ActAvgPoolImpl::Activation A>
 __attribute__((always_inline)) inline void backwardPlanesT(const PoolGeometry& g, const float* x, const float* gy,
                                                            float* gx, float slope, int64_t begin, int64_t end)
 {
-    const int64_t C = g.c, W = g.w;
+    const int64_t C = g.c, W = g.w, rowLength = W * C;
     const float scale = 1.0f / static_cast<float>(g.k * g.k);
-    std::vector<float> spread(static_cast<size_t>(g.planeSize()));
+    std::vector<float> spread(static_cast<size_t>(g.planeSize())), rowSpread(static_cast<size_t>(rowLength));
     for (int64_t plane = begin; plane < end; ++plane) {
         std::fill(spread.begin(), spread.end(), 0.0f);
         const float* grad = gy + plane * g.outSize();
         for (int64_t oh = 0; oh < g.oh; ++oh) {
             const int64_t ih0 = oh * g.s - g.p, khLo = std::max<int64_t>(0, -ih0), khHi = std::min(g.k, g.h - ih0);
+            float* __restrict row = rowSpread.data();
+            std::fill(row, row + rowLength, 0.0f);
             for (int64_t ow = 0; ow < g.ow; ++ow) {
                 const int64_t iw0 = ow * g.s - g.p, kwLo = std::max<int64_t>(0, -iw0), kwHi = std::min(g.k, W - iw0);
                 const float* __restrict d = grad + (oh * g.ow + ow) * C;
-                for (int64_t kh = khLo; kh < khHi; ++kh)
-                    for (int64_t kw = kwLo; kw < kwHi; ++kw) {
-                        float* __restrict sp = spread.data() + ((ih0 + kh) * W + iw0 + kw) * C;
-                        for (int64_t c = 0; c < C; ++c)
-                            sp[c] += d[c] * scale;
-                    }
+                for (int64_t kw = kwLo; kw < kwHi; ++kw)
+                    for (int64_t c = 0; c < C; ++c)
+                        row[(iw0 + kw) * C + c] += d[c] * scale;
+            }
+            for (int64_t kh = khLo; kh < khHi; ++kh) {
+                float* __restrict sp = spread.data() + (ih0 + kh) * rowLength;
+                for (int64_t i = 0; i < rowLength; ++i)
+                    sp[i] += row[i];
             }
         }
         activateBackward<A>(x + plane * g.planeSize(), spread.data(), gx + plane * g.planeSize(), g.planeSize(), slope);
