@@ -55,6 +55,10 @@ struct PreparedJob {
 };
 PreparedJob prepareJob(const Job& job, const std::string& workDir);
 
+// The tuner's own time from a thread choice or an `nnlab-cli train` output ("...; tuning
+// 0.620 s"); 0 when it says none (a fixed thread count without convolutions measures nothing).
+double tuningSecondsOf(const std::string& text);
+
 // Child mode: trains the experiment file with training.threads = `threads` (0: nnlab's tuner
 // picks) through runTrainingSession, what `nnlab-cli train --no-store` does, and prints
 // BENCH_JSON. Returns the exit code.

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <sstream>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -28,6 +29,15 @@ double cpuSeconds()
 }
 
 } // namespace
+
+double tuningSecondsOf(const std::string& text)
+{
+    const std::string mark = "; tuning ";
+    const size_t at = text.rfind(mark);
+    if (at == std::string::npos)
+        return 0.0;
+    return std::strtod(text.c_str() + at + mark.size(), nullptr);
+}
 
 ProcessResult runProcess(const std::vector<std::string>& argv, const std::vector<std::string>& extraEnv,
                          bool captureStderr)
@@ -89,6 +99,7 @@ int runNnlabChild(const std::string& specFile, int threads)
     // What nnlab-cli does first.
     nnlab::prepareProcess();
     const nnlab::RuntimeInfo runtime = nnlab::probeRuntime(true);
+    const auto probed = Clock::now();
     const nnlab::ParseResult parsed = nnlab::loadExperimentFile(specFile, {"training.threads=" + std::to_string(threads)});
     if (!parsed.ok()) {
         std::fprintf(stderr, "%s\n", parsed.errorText().c_str());
@@ -112,10 +123,24 @@ int runNnlabChild(const std::string& specFile, int threads)
             lastCpu = cpuSeconds();
         }
     };
+    // Where the time before the first step goes: data loading (the stage, up to the loader's
+    // "done"), then building, the model interface and tuning until the first step.
+    Clock::time_point dataStart = probed, dataEnd = probed;
+    hooks.stage = [&](const std::string& stage) {
+        if (stage.rfind("loading ", 0) == 0)
+            dataStart = dataEnd = Clock::now();
+        else if (stage == "training" && dataEnd == dataStart)
+            dataEnd = Clock::now();
+    };
+    hooks.dataProgress = [&](double fraction, const std::string&) {
+        if (fraction >= 1.0)
+            dataEnd = Clock::now();
+    };
     nnlab::TrainControl control;
     nnlab::RunSessionOptions options;
     options.store = false;
     const nnlab::RunSessionResult outcome = nnlab::runTrainingSession(nnlab::prepareExperiment(spec).experiment, control, options, hooks);
+    const auto sessionEnd = Clock::now();
     const nnlab::TrainResult& r = outcome.result;
     if (r.status != nnlab::TrainStatus::Finished) {
         std::fprintf(stderr, "nnlab run failed: %s\n", r.message.c_str());
@@ -134,6 +159,16 @@ int runNnlabChild(const std::string& specFile, int threads)
              {"seconds", seconds(firstStep, lastEpoch)},
              {"cpu_seconds", lastCpu - firstCpu},
              {"setup_seconds", seconds(processStart, firstStep)},
+             // The split (split_*): main() entry on the steady clock, which Linux shares
+             // between processes, so the parent takes the library loading before main() as
+             // main_at - its spawn time, and the exit as its wait end - printed_at.
+             {"main_at", std::chrono::duration<double>(processStart.time_since_epoch()).count()},
+             {"split_startup", seconds(processStart, probed)},
+             {"split_data", seconds(dataStart, dataEnd)},
+             {"split_tuning", tuningSecondsOf(trainInfo.threadChoice)},
+             {"split_build", seconds(dataEnd, firstStep) - tuningSecondsOf(trainInfo.threadChoice)},
+             {"split_loop", seconds(firstStep, lastEpoch)},
+             {"split_after", seconds(lastEpoch, sessionEnd)},
              {"steps", r.steps},
              {"train_loss", metric("train/loss")},
              {"train_accuracy", metric("train/accuracy")},
@@ -144,6 +179,7 @@ int runNnlabChild(const std::string& specFile, int threads)
              {"blas", runtime.blasLibrary},
              {"blas_gflops", runtime.matmulGflops},
              {"blas_warning", runtime.warning}};
+    out["printed_at"] = std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
     std::printf("%s%s\n", kJsonTag, out.dump().c_str());
     return 0;
 }

@@ -22,6 +22,7 @@
 #include "nnlab/runtime.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -131,28 +132,37 @@ std::string selfPath()
 // they did before there was one: the loop figures do not depend on an earlier run.
 Json measure(const std::vector<std::string>& argv, int64_t samples)
 {
-    bench::ProcessResult r = bench::runProcess(argv, {"NNLAB_TUNING_CACHE=off"});
+    const double spawnedAt = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    bench::ProcessResult r = bench::runProcess(argv, {"NNLAB_TUNING_CACHE=off", "NNLAB_DATA_CACHE=off"});
     if (r.exitCode != 0 || r.json.is_null() || !r.json.contains("seconds")) {
         std::fprintf(stderr, "bench_speed: %s failed (exit %d)\n%s", argv[0].c_str(), r.exitCode, r.output.c_str());
         return nullptr;
     }
     r.json["samples_per_sec"] = static_cast<double>(samples) / std::max(r.json["seconds"].get<double>(), 1e-9);
     r.json["process_seconds"] = r.seconds;
+    // nnlab's child (children.cpp) says when main() began and when it printed: the loading
+    // of its libraries before main() and its exit (static destructors) are the rest.
+    if (r.json.contains("main_at") && r.json.contains("printed_at")) {
+        r.json["split_load"] = r.json["main_at"].get<double>() - spawnedAt;
+        r.json["split_exit"] = spawnedAt + r.seconds - r.json["printed_at"].get<double>();
+    }
     return r.json;
 }
 
 // `nnlab-cli train` as a user runs it, timed from spawn to exit: start-up, data loading,
 // tuning, training, evaluation. `cache` is its tuning cache file. Null when it failed.
-Json measureCli(const Settings& s, const bench::PreparedJob& job, const std::string& threads, const std::string& cache)
+Json measureCli(const Settings& s, const bench::PreparedJob& job, const std::string& threads, const std::string& cache,
+               const std::string& dataCache)
 {
     const bench::ProcessResult r = bench::runProcess(
         {s.cli, "train", job.specFile, "--no-store", "--set", "training.threads=" + (threads == "auto" ? std::string("0") : threads)},
-        {"NNLAB_TUNING_CACHE=" + cache}, /*captureStderr=*/true);
+        {"NNLAB_TUNING_CACHE=" + cache, "NNLAB_DATA_CACHE=" + dataCache}, /*captureStderr=*/true);
     if (r.exitCode != 0) {
         std::fprintf(stderr, "bench_speed: %s train failed (exit %d)\n%s", s.cli.c_str(), r.exitCode, r.output.c_str());
         return nullptr;
     }
-    Json out{{"process_seconds", r.seconds}, {"cached_tuning", r.output.find("(cached: ") != std::string::npos}};
+    Json out{{"process_seconds", r.seconds}, {"cached_tuning", r.output.find("(cached: ") != std::string::npos},
+             {"tuning_seconds", bench::tuningSecondsOf(r.output)}};
     std::istringstream lines(r.output);
     std::string line;
     while (std::getline(lines, line)) {
@@ -173,10 +183,13 @@ Json runConfig(const Settings& s, const bench::PreparedJob& job, const std::stri
     int failures = 0;
     // Whole processes: nnlab-cli's first start of this job (an empty tuning cache: it measures)
     // and, once a repetition, a later start (the choice comes from the cache).
+    // Both caches start empty: the first start decodes the data and tunes, later ones read both.
     const std::string cache = job.folder + "/tuning-" + threads + ".json";
+    const std::string dataCache = job.folder + "/data-cache-" + threads;
     std::error_code ignored;
     fs::remove(cache, ignored);
-    const Json firstCli = measureCli(s, job, threads, cache);
+    fs::remove_all(dataCache, ignored);
+    const Json firstCli = measureCli(s, job, threads, cache, dataCache);
     failures += firstCli.is_null();
     Json cliRuns = Json::array();
     for (int rep = 0; rep < s.reps; ++rep) {
@@ -199,7 +212,7 @@ Json runConfig(const Settings& s, const bench::PreparedJob& job, const std::stri
         std::fprintf(stderr, "  %-7s threads %-4s rep %d: nnlab %8.0f/s  python %8.0f/s\n", job.job.key.c_str(),
                      threads.c_str(), rep + 1, n.is_null() ? 0.0 : n["samples_per_sec"].get<double>(),
                      p.is_null() ? 0.0 : p["samples_per_sec"].get<double>());
-        const Json cli = measureCli(s, job, threads, cache);
+        const Json cli = measureCli(s, job, threads, cache, dataCache);
         failures += cli.is_null() + n.is_null() + (s.peer && p.is_null());
         if (!cli.is_null())
             cliRuns.push_back(cli);
@@ -226,6 +239,18 @@ Json runConfig(const Settings& s, const bench::PreparedJob& job, const std::stri
     for (const auto& run : cliRuns)
         allCached = allCached && run.value("cached_tuning", false);
     c["cli"]["cached_tuning"] = allCached;
+    c["cli"]["tuning_seconds"] = medianOf(cliRuns, "tuning_seconds");
+    if (!firstCli.is_null()) {
+        c["cli"]["first_tuning_seconds"] = firstCli["tuning_seconds"];
+        c["cli"]["first_tuning_share"] = firstCli["tuning_seconds"].get<double>() / std::max(firstCli["process_seconds"].get<double>(), 1e-9);
+    }
+    // Where an nnlab process's time goes (the in-process children: both caches off, so data
+    // decoded and tuning measured, as on a first start), medians per part.
+    Json split = Json::object();
+    for (const char* part : {"split_load", "split_startup", "split_data", "split_build", "split_tuning", "split_loop",
+                             "split_after", "split_exit", "process_seconds"})
+        split[part] = medianOf(nnlabRuns, part);
+    c["nnlab"]["split"] = split;
     for (const char* key : {"val_accuracy", "test_accuracy", "val_loss"})
         c[key] = {{"nnlab", medianOf(nnlabRuns, key)}, {"python", medianOf(pythonRuns, key)}};
     if (!nnlabRuns.empty()) {
@@ -301,6 +326,8 @@ int main(int argc, char** argv)
 {
     if (argc == 4 && std::string(argv[1]) == "--child-nnlab")
         return bench::runNnlabChild(argv[2], std::atoi(argv[3]));
+    // Preparing the jobs reads their data with loadData: not into the user's data cache.
+    setenv("NNLAB_DATA_CACHE", "off", 1);
 
     Settings s;
     try {

@@ -93,6 +93,29 @@ void printTable(const Json& r)
                         num(sameThreads.is_number() ? Json(sameThreads.get<double>() * 100) : Json(), "%.0f%%").c_str());
         }
     }
+    // Where the time of an nnlab process goes, and what tuning costs a first start.
+    std::printf("\nwhere an nnlab process's time goes (s; in-process child, data decoded and tuning measured as on a\n"
+                "first start; load = libraries before main(), startup = prepareProcess + runtime probe, build = model,\n"
+                "interface and the rest up to the first step; after = final evaluation; exit = teardown), and nnlab-cli's\n"
+                "tuning on its first start (share of that process) and later ones (cached)\n");
+    std::printf("%-22s %-7s %6s %7s %6s %6s %6s %7s %6s %6s %7s  %-17s %8s\n", "job", "threads", "load", "startup", "data",
+                "build", "tuning", "loop", "after", "exit", "total", "cli tuning 1st", "later");
+    for (const auto& j : r["jobs"])
+        for (const auto& c : j["configs"]) {
+            const Json split = c["nnlab"].value("split", Json::object());
+            const Json& cli = c.value("cli", Json::object());
+            const auto part = [&](const char* key) { return num(split.value(key, Json()), "%.2f"); };
+            const Json share = cli.value("first_tuning_share", Json());
+            const std::string first = num(cli.value("first_tuning_seconds", Json()), "%.2f") + " s ("
+                                      + num(share.is_number() ? Json(share.get<double>() * 100) : Json(), "%.0f%%") + ")";
+            std::printf("%-22s %-7s %6s %7s %6s %6s %6s %7s %6s %6s %7s  %-17s %8s\n",
+                        j["label"].get<std::string>().substr(0, 22).c_str(), c["threads"].get<std::string>().c_str(),
+                        part("split_load").c_str(), part("split_startup").c_str(), part("split_data").c_str(),
+                        part("split_build").c_str(), part("split_tuning").c_str(), part("split_loop").c_str(),
+                        part("split_after").c_str(), part("split_exit").c_str(), part("process_seconds").c_str(),
+                        first.c_str(), (num(cli.value("tuning_seconds", Json()), "%.3f") + " s").c_str());
+        }
+
     bool anyLoader = false;
     for (const auto& j : r["jobs"])
         if (j.contains("dataloader") && j["dataloader"].is_object()) {

@@ -106,6 +106,16 @@ Json buildTargets(const Json& report)
                                          share.is_number() ? Json(100 * share.get<double>()) : share, 35, true, "%"));
             }
 
+            // Tuning: at most 10% of the default CNN's first start (2 epochs), and nothing
+            // measured again on a later start of any job (the cache look-up only).
+            if (key == "cnn" && !quick) {
+                const Json share = c["cli"].value("first_tuning_share", Json());
+                targets.push_back(target("speed", "Fashion-MNIST CNN: tuning share of nnlab-cli's first start" + threads,
+                                         share.is_number() ? Json(100 * share.get<double>()) : share, 10, false, "%"));
+            }
+            targets.push_back(target("speed", label + ": tuning seconds of nnlab-cli's later starts" + threads,
+                                     c["cli"].value("tuning_seconds", Json()), 0.01, false, " s"));
+
             targets.push_back(target("sanity", label + ": failed runs" + threads, c["failed_runs"], 1, false, ""));
             if (auto floor = kAccuracyFloor.find(key); floor != kAccuracyFloor.end())
                 targets.push_back(target("sanity", label + ": nnlab val accuracy" + threads, c["val_accuracy"]["nnlab"],
