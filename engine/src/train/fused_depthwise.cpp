@@ -61,18 +61,46 @@ NNLAB_DW_INLINE void channelBlocks(int64_t C, F&& f)
         f(std::false_type{}, cb, C - cb);
 }
 
-// Output rows [begin, end), a row being (n, oh). wt is [kh][kw][c]; bias has c entries or is null.
+// Output rows [begin, end), a row being (n, oh). wt is [kh][kw][c]; bias has c entries or is
+// null. Where a window lies inside the input's width, four neighbouring outputs are summed
+// side by side: four independent multiply-add chains (one chain waits on each addition's
+// latency) sharing each weight load.
 NNLAB_KERNEL void dwForwardRows(const DwGeometry& g, const float* x, const float* wt, const float* bias, float* y,
                                 int64_t begin, int64_t end)
 {
-    const int64_t C = g.c, K = g.k;
+    const int64_t C = g.c, K = g.k, S = g.s;
     for (int64_t r = begin; r < end; ++r) {
         const int64_t n = r / g.oh, oh = r % g.oh, ih0 = oh * g.s - g.p;
         const int64_t khLo = std::max<int64_t>(0, -ih0), khHi = std::min<int64_t>(K, g.h - ih0);
         const float* image = x + n * g.h * g.w * C;
         float* out = y + r * g.ow * C;
-        for (int64_t ow = 0; ow < g.ow; ++ow) {
-            const int64_t iw0 = ow * g.s - g.p;
+        for (int64_t ow = 0; ow < g.ow;) {
+            const int64_t iw0 = ow * S - g.p;
+            if (ow + 4 <= g.ow && iw0 >= 0 && iw0 + 3 * S + K <= g.w) {
+                channelBlocks(C, [&](auto full, int64_t cb, int64_t count) {
+                    constexpr bool Full = decltype(full)::value;
+                    V16 a0 = bias ? load<Full>(bias + cb, count) : V16{}, a1 = a0, a2 = a0, a3 = a0;
+                    for (int64_t kh = khLo; kh < khHi; ++kh) {
+                        const float* xr = image + ((ih0 + kh) * g.w + iw0) * C + cb;
+                        const float* wr = wt + kh * K * C + cb;
+                        for (int64_t kw = 0; kw < K; ++kw) {
+                            const V16 w = load<Full>(wr + kw * C, count);
+                            const float* p = xr + kw * C;
+                            a0 += load<Full>(p, count) * w;
+                            a1 += load<Full>(p + S * C, count) * w;
+                            a2 += load<Full>(p + 2 * S * C, count) * w;
+                            a3 += load<Full>(p + 3 * S * C, count) * w;
+                        }
+                    }
+                    float* o = out + ow * C + cb;
+                    store<Full>(o, a0, count);
+                    store<Full>(o + C, a1, count);
+                    store<Full>(o + 2 * C, a2, count);
+                    store<Full>(o + 3 * C, a3, count);
+                });
+                ow += 4;
+                continue;
+            }
             const int64_t kwLo = std::max<int64_t>(0, -iw0), kwHi = std::min<int64_t>(K, g.w - iw0);
             channelBlocks(C, [&](auto full, int64_t cb, int64_t count) {
                 constexpr bool Full = decltype(full)::value;
@@ -85,19 +113,24 @@ NNLAB_KERNEL void dwForwardRows(const DwGeometry& g, const float* x, const float
                 }
                 store<Full>(out + ow * C + cb, acc, count);
             });
+            ++ow;
         }
     }
 }
 
 // The input gradient of rows [begin, end), a row being (n, ih): each input gathers the
 // outputs whose windows hold it, so it is written once. colTaps[iw] lists (kw, ow) pairs.
+// The taps of an input are summed in three interleaved chains (latency, as in the forward pass).
 NNLAB_KERNEL void dwInputGradRows(const DwGeometry& g, const float* gy, const float* wt, float* gx,
                                   const std::vector<std::vector<std::pair<int64_t, int64_t>>>& colTaps,
                                   int64_t begin, int64_t end)
 {
     const int64_t C = g.c, K = g.k;
     std::vector<std::pair<int64_t, int64_t>> rowTaps;   // (kh, oh)
+    std::vector<int64_t> gOff, wOff;                     // per tap: offsets into gy (the image's) and wt
     rowTaps.reserve(static_cast<size_t>(K));
+    gOff.reserve(static_cast<size_t>(K * K));
+    wOff.reserve(static_cast<size_t>(K * K));
     for (int64_t r = begin; r < end; ++r) {
         const int64_t n = r / g.h, ih = r % g.h;
         rowTaps.clear();
@@ -109,15 +142,28 @@ NNLAB_KERNEL void dwInputGradRows(const DwGeometry& g, const float* gy, const fl
         const float* grad = gy + n * g.oh * g.ow * C;
         float* out = gx + r * g.w * C;
         for (int64_t iw = 0; iw < g.w; ++iw) {
-            const auto& cols = colTaps[static_cast<size_t>(iw)];
+            gOff.clear();
+            wOff.clear();
+            for (const auto& [kh, oh] : rowTaps)
+                for (const auto& [kw, ow] : colTaps[static_cast<size_t>(iw)]) {
+                    gOff.push_back((oh * g.ow + ow) * C);
+                    wOff.push_back((kh * K + kw) * C);
+                }
+            const int64_t taps = static_cast<int64_t>(gOff.size());
+            const int64_t* go = gOff.data();
+            const int64_t* wo = wOff.data();
             channelBlocks(C, [&](auto full, int64_t cb, int64_t count) {
                 constexpr bool Full = decltype(full)::value;
-                V16 acc{};
-                for (const auto& [kh, oh] : rowTaps)
-                    for (const auto& [kw, ow] : cols)
-                        acc += load<Full>(grad + (oh * g.ow + ow) * C + cb, count)
-                               * load<Full>(wt + (kh * K + kw) * C + cb, count);
-                store<Full>(out + iw * C + cb, acc, count);
+                V16 a0{}, a1{}, a2{};
+                int64_t t = 0;
+                for (; t + 3 <= taps; t += 3) {
+                    a0 += load<Full>(grad + go[t] + cb, count) * load<Full>(wt + wo[t] + cb, count);
+                    a1 += load<Full>(grad + go[t + 1] + cb, count) * load<Full>(wt + wo[t + 1] + cb, count);
+                    a2 += load<Full>(grad + go[t + 2] + cb, count) * load<Full>(wt + wo[t + 2] + cb, count);
+                }
+                for (; t < taps; ++t)
+                    a0 += load<Full>(grad + go[t] + cb, count) * load<Full>(wt + wo[t] + cb, count);
+                store<Full>(out + iw * C + cb, (a0 + a1) + a2, count);
             });
         }
     }
