@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <dlfcn.h>
 #include <functional>
@@ -42,15 +43,28 @@ struct Timing {
 Timing timeSteps(const std::function<void()>& step, double burstSeconds,
                  double giveUpAbove = std::numeric_limits<double>::max(), int bursts = 3)
 {
+    const auto firstStart = Clock::now();
+    const double firstCpu = processCpuSeconds();
     step();   // the slow first call of each shape
+    const double first = std::chrono::duration<double>(Clock::now() - firstStart).count();
+    if (first > 3 * giveUpAbove)   // hopeless already, even allowing for the first call's set-up
+        return {first, processCpuSeconds() - firstCpu};
     const auto warmStart = Clock::now();
     const double warmCpu = processCpuSeconds();
     step();
     const double warm = std::chrono::duration<double>(Clock::now() - warmStart).count();
+    const double warmCpuSeconds = processCpuSeconds() - warmCpu;
     if (warm > giveUpAbove)
-        return {warm, processCpuSeconds() - warmCpu};
+        return {warm, warmCpuSeconds};
+    // A step longer than a few bursts (VGG, ResNet-20 on CIFAR: 0.15-0.7 s) is long enough to
+    // time on its own: the warm call and one more, not three bursts of a step each, which
+    // made their first start's tuning 7-11 s.
+    // Short steps: the warm call (the first after an allocation) is not a sample.
+    const bool longStep = warm >= 4 * burstSeconds;
+    Timing best = longStep ? Timing{warm, warmCpuSeconds} : Timing{};
+    if (longStep)
+        bursts = 1;
     const int perBurst = std::clamp(static_cast<int>(burstSeconds / std::max(warm, 1e-6)), 1, 20);
-    Timing best;
     for (int burst = 0; burst < bursts; ++burst) {
         const auto start = Clock::now();
         const double cpu = processCpuSeconds();
@@ -268,6 +282,9 @@ Execution tuneExecution(const ExperimentSpec& spec, torch::nn::Sequential& model
     for (const auto& t : model->buffers())
         saved.push_back(t.detach().clone());
 
+    std::vector<Conv> convs = convolutions(model);
+    const bool images = hasImageLayers(model, convs);
+    const std::vector<bool> formats = images ? std::vector<bool>{false, true} : std::vector<bool>{false};
     const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     std::vector<int> threadChoices;
     if (spec.training.threads > 0)
@@ -277,10 +294,22 @@ Execution tuneExecution(const ExperimentSpec& spec, torch::nn::Sequential& model
             threadChoices.push_back(t);
     if (spec.training.threads <= 0 && threadChoices.back() != cores)
         threadChoices.push_back(cores);
-    std::vector<Conv> convs = convolutions(model);
-    const bool images = hasImageLayers(model, convs);
-    const std::vector<bool> formats = images ? std::vector<bool>{false, true} : std::vector<bool>{false};
+    // When other processes already keep the other cores busy (1-minute load average), more
+    // threads would lose (OpenMP threads wait for the scheduler; ThreadGuard drops them at
+    // run time anyway) and measuring them took seconds: only one thread is measured.
+    // Such a choice is cached for an hour only (tuning_cache.h), then measured again.
     const bool measure = threadChoices.size() > 1 || images;
+    std::string skipped;
+    bool loadLimited = false;
+    double load[1] = {0.0};
+    if (spec.training.threads <= 0 && threadChoices.size() > 1 && getloadavg(load, 1) == 1
+        && load[0] >= cores - 0.5) {
+        loadLimited = true;
+        char text[96];
+        std::snprintf(text, sizeof text, "; more threads not measured (load average %.1f on %d cores)", load[0], cores);
+        skipped = text;
+        threadChoices = {1};
+    }
 
     const int64_t n = std::min(spec.training.batchSize, train.count);
     const torch::Tensor x0 = train.x.slice(0, 0, n).contiguous(), y = train.y.slice(0, 0, n);
@@ -347,6 +376,8 @@ Execution tuneExecution(const ExperimentSpec& spec, torch::nn::Sequential& model
         for (bool native : best.nativeConvs)
             log += native ? " native" : " onednn";
     }
+    log += skipped;
+    best.loadLimited = loadLimited;
     best.description = measure ? "measured: " + log : "fixed: " + std::to_string(best.threads) + " thread(s)";
     if (!measure)
         best.stepSeconds = 0.0;

@@ -25,6 +25,7 @@ struct Execution {
                                     // "cached: ..." (the measurements of an earlier run), "fixed: ...",
                                     // "deterministic: ..."
     bool cached = false;            // taken from the tuning cache, not measured now
+    bool loadLimited = false;       // more threads not measured: other processes held the cores
     double tuningSeconds = 0.0;     // wall time tuneExecution took (cache look-up included);
                                     // measured and cached descriptions end "; tuning 0.620 s"
 };

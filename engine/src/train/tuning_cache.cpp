@@ -130,6 +130,11 @@ std::optional<Execution> loadTuning(const std::string& path, const std::string& 
         e.stepSeconds = entry.at("step_seconds").get<double>();
         e.oneThreadSeconds = entry.at("one_thread_seconds").get<double>();
         e.description = entry.at("description").get<std::string>();
+        e.loadLimited = entry.value("load_limited", false);
+        // Measured while other processes held the cores (one thread only): good for an
+        // hour, then a start measures more threads again.
+        if (e.loadLimited && std::time(nullptr) - entry.value("stored", int64_t{0}) > kLoadLimitedSeconds)
+            return std::nullopt;
         if (e.threads < 1 || e.stepSeconds < 0 || e.oneThreadSeconds < 0)
             return std::nullopt;
         return e;
@@ -153,6 +158,7 @@ std::string storeTuning(const std::string& path, const std::string& key, const E
                     {"step_seconds", e.stepSeconds},
                     {"one_thread_seconds", e.oneThreadSeconds},
                     {"description", e.description},
+                    {"load_limited", e.loadLimited},
                     {"stored", static_cast<int64_t>(std::time(nullptr))}};
     const auto stored = [](const json& entry) {
         return entry.is_object() && entry.contains("stored") && entry["stored"].is_number()

@@ -23,6 +23,9 @@
 namespace nnlab::detail {
 
 inline constexpr int kMaxTuningEntries = 64;
+// How long a choice made without measuring more threads (other processes held the cores:
+// Execution::loadLimited) is kept.
+inline constexpr int64_t kLoadLimitedSeconds = 3600;
 
 // The cache file's path; "" when caching is off.
 std::string tuningCachePath();
