@@ -19,6 +19,12 @@ namespace {
 
 constexpr int64_t kGrain = 1 << 16;   // elements per thread's share: small models stay on one
 
+// The loops read their scalars into locals first (a store through the buffers could
+// otherwise alias the argument struct, so every scalar was loaded again per element), and
+// this file is built with -fno-math-errno (CMakeLists.txt): sqrt's errno check for negative
+// inputs kept Adam's loop scalar, one element per 50-cycle chain of sqrt, divisions and
+// multiply-adds, half of the spiral MLP's step.
+
 enum class SgdMode { Plain, MomentumFirst, Momentum, NesterovFirst, Nesterov };
 
 struct SgdArgs {
@@ -34,20 +40,21 @@ inline __attribute__((always_inline)) void sgdLoop(const SgdArgs& a, int64_t beg
     float* __restrict p = a.p;
     const float* __restrict g = a.g;
     float* __restrict buf = a.buf;
+    const float decay = a.decay, momentum = a.momentum, dampened = a.dampened, negLr = a.negLr;
     for (int64_t i = begin; i < end; ++i) {
         float d = g[i];
         if constexpr (Decay)
-            d = d + a.decay * p[i];                        // grad.add(p, weight_decay)
+            d = d + decay * p[i];                          // grad.add(p, weight_decay)
         if constexpr (Mode == SgdMode::MomentumFirst || Mode == SgdMode::NesterovFirst) {
             buf[i] = d;                                    // the buffer starts as a copy
             if constexpr (Mode == SgdMode::NesterovFirst)
-                d = d + a.momentum * d;
+                d = d + momentum * d;
         } else if constexpr (Mode == SgdMode::Momentum || Mode == SgdMode::Nesterov) {
-            const float b = buf[i] * a.momentum + a.dampened * d;   // buf.mul_(m).add_(d, 1 - dampening)
+            const float b = buf[i] * momentum + dampened * d;   // buf.mul_(m).add_(d, 1 - dampening)
             buf[i] = b;
-            d = Mode == SgdMode::Nesterov ? d + a.momentum * b : b;
+            d = Mode == SgdMode::Nesterov ? d + momentum * b : b;
         }
-        p[i] = p[i] + a.negLr * d;                         // p.add_(d, -lr)
+        p[i] = p[i] + negLr * d;                           // p.add_(d, -lr)
     }
 }
 
@@ -86,19 +93,21 @@ inline __attribute__((always_inline)) void rmspropLoop(const RmspropArgs& a, int
     const float* __restrict g = a.g;
     float* __restrict sq = a.square;
     float* __restrict buf = a.buf;
+    const float decay = a.decay, alpha = a.alpha, oneMinusAlpha = a.oneMinusAlpha, eps = a.eps, momentum = a.momentum,
+                negLr = a.negLr;
     for (int64_t i = begin; i < end; ++i) {
         float grad = g[i];
         if constexpr (Decay)
-            grad = grad + a.decay * p[i];                              // grad.add(p, weight_decay)
-        const float s = sq[i] * a.alpha + a.oneMinusAlpha * grad * grad;   // mul_(alpha).addcmul_(g, g, 1 - alpha)
+            grad = grad + decay * p[i];                                // grad.add(p, weight_decay)
+        const float s = sq[i] * alpha + oneMinusAlpha * grad * grad;   // mul_(alpha).addcmul_(g, g, 1 - alpha)
         sq[i] = s;
-        const float avg = std::sqrt(s) + a.eps;                        // square_avg.sqrt().add_(eps)
+        const float avg = std::sqrt(s) + eps;                          // square_avg.sqrt().add_(eps)
         if constexpr (Momentum) {
-            const float b = buf[i] * a.momentum + grad / avg;          // buf.mul_(m).addcdiv_(g, avg)
+            const float b = buf[i] * momentum + grad / avg;            // buf.mul_(m).addcdiv_(g, avg)
             buf[i] = b;
-            p[i] = p[i] + a.negLr * b;                                 // p.add_(buf, -lr)
+            p[i] = p[i] + negLr * b;                                   // p.add_(buf, -lr)
         } else {
-            p[i] = p[i] + a.negLr * grad / avg;                        // p.addcdiv_(g, avg, -lr)
+            p[i] = p[i] + negLr * grad / avg;                          // p.addcdiv_(g, avg, -lr)
         }
     }
 }
@@ -125,14 +134,16 @@ NNLAB_KERNEL void adamRange(const AdamArgs& a, int64_t begin, int64_t end)
     const float* __restrict gv = a.g;
     float* __restrict m1 = a.first;
     float* __restrict m2 = a.second;
+    const float keep = a.keep, l2 = a.l2, b1 = a.b1, b2 = a.b2, a1 = a.a1, a2 = a.a2, rootBc2 = a.rootBc2, eps = a.eps,
+                stepSize = a.stepSize;
     for (int64_t i = begin; i < end; ++i) {
-        const float value = pv[i] * a.keep;
-        const float grad = gv[i] + a.l2 * value;
-        const float first = m1[i] * a.b1 + a.a1 * grad;
-        const float second = m2[i] * a.b2 + a.a2 * grad * grad;
+        const float value = pv[i] * keep;
+        const float grad = gv[i] + l2 * value;
+        const float first = m1[i] * b1 + a1 * grad;
+        const float second = m2[i] * b2 + a2 * grad * grad;
         m1[i] = first;
         m2[i] = second;
-        pv[i] = value + a.stepSize * (first / (std::sqrt(second) / a.rootBc2 + a.eps));
+        pv[i] = value + stepSize * (first / (std::sqrt(second) / rootBc2 + eps));
     }
 }
 
