@@ -17,6 +17,8 @@
 
 #include "nnlab/spec_json.h"
 
+#include <nlohmann/json.hpp>
+
 #include <torch/torch.h>
 
 #include <QtTest>
@@ -120,6 +122,39 @@ private Q_SLOTS:
         QCOMPARE(at::get_num_threads(), first.execution.threads);   // applied, as a measured choice is
         QVERIFY2(second.seconds < 0.5 * first.seconds,
                  qPrintable(QString("cached %1 s, measured %2 s").arg(second.seconds).arg(first.seconds)));
+        // Each says what it cost: the measured one its tuning, the cached one its look-up.
+        QVERIFY(first.execution.tuningSeconds > 0.0);
+        QVERIFY(second.execution.tuningSeconds < first.execution.tuningSeconds);
+        for (const Execution* e : {&first.execution, &second.execution}) {
+            const size_t at = e->description.rfind("; tuning ");
+            QVERIFY2(at != std::string::npos, e->description.c_str());
+            QVERIFY2(e->description.compare(e->description.size() - 2, 2, " s") == 0, e->description.c_str());
+            QVERIFY(e->description.find("; tuning ") == at);   // the cached one's not doubled
+        }
+    }
+
+    // A choice made while other processes held the cores (one thread measured) is kept for an
+    // hour, then measured again; an ordinary one stays.
+    void loadLimitedChoicesExpire()
+    {
+        const std::string path = m_cache.toStdString();
+        Execution e;
+        e.threads = 1;
+        e.description = "measured: 1 thread nchw 1.00 ms/step; more threads not measured (load average 3.0 on 2 cores)";
+        e.loadLimited = true;
+        QCOMPARE(nnlab::detail::storeTuning(path, "busy", e), std::string());
+        e.loadLimited = false;
+        QCOMPARE(nnlab::detail::storeTuning(path, "quiet", e), std::string());
+        QVERIFY(nnlab::detail::loadTuning(path, "busy").has_value());
+        QVERIFY(nnlab::detail::loadTuning(path, "busy")->loadLimited);
+        // Both stored two hours ago.
+        std::ifstream in(path);
+        nlohmann::json doc = nlohmann::json::parse(in);
+        for (auto& entry : doc["entries"])
+            entry["stored"] = entry["stored"].get<int64_t>() - 2 * nnlab::detail::kLoadLimitedSeconds;
+        writeFile(m_cache, doc.dump());
+        QVERIFY(!nnlab::detail::loadTuning(path, "busy").has_value());
+        QVERIFY(nnlab::detail::loadTuning(path, "quiet").has_value());
     }
 
     void whatWasMeasuredChanges_data()
