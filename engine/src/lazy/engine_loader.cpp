@@ -3,6 +3,8 @@
 #include "engine_access.h"
 #include "process_memory.h"
 
+#include "nnlab/blas_cpu.h"
+
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include <dlfcn.h>
+#include <pthread.h>
 #include <unistd.h>
 
 namespace nnlab::lazy {
@@ -118,13 +121,14 @@ void startLocked(Loader& l)
     l.started = true;
     l.trace = std::getenv("NNLAB_ENGINE_TRACE") != nullptr;
     l.thread = std::thread([&l] {
+        pthread_setname_np(pthread_self(), "nnlab-engine");   // for top, perf and debuggers
         const EngineTable* table = nullptr;
         std::optional<RuntimeInfo> probe;
         LoadStatus status = load(table, probe);
         if (l.trace)
-            std::fprintf(stderr, "nnlab: training engine %s in %.0f ms on its thread (%s)\n",
+            std::fprintf(stderr, "nnlab: training engine %s in %.0f ms on its thread (%s); matmul %.1f GFLOP/s\n",
                          status.ok ? "loaded" : "failed", status.seconds * 1000.0,
-                         status.ok ? status.path.c_str() : status.error.c_str());
+                         status.ok ? status.path.c_str() : status.error.c_str(), probe ? probe->matmulGflops : 0.0);
         std::lock_guard<std::mutex> lock(l.mutex);
         l.status = std::move(status);
         l.table = table;
@@ -133,14 +137,24 @@ void startLocked(Loader& l)
     });
 }
 
+// What must precede every other thread of the process.
+void prepareFirst(Loader& l)
+{
+    detail::tuneAllocator();
+    // OpenBLAS reads it when it loads, with the module: unlike a program linked with LibTorch,
+    // the window can still choose its kernels (blas_cpu.h). setenv: before any other thread.
+    chooseBlasCore();
+    l.mainThread = std::this_thread::get_id();
+}
+
 } // namespace
 
 void deferLoading()
 {
     Loader& l = loader();
     std::lock_guard<std::mutex> lock(l.mutex);
-    detail::tuneAllocator();   // before the loading thread, and before Qt starts any
-    l.mainThread = std::this_thread::get_id();
+    if (!l.started && !l.deferred)
+        prepareFirst(l);
     l.deferred = true;
 }
 
@@ -148,10 +162,8 @@ void startLoading()
 {
     Loader& l = loader();
     std::lock_guard<std::mutex> lock(l.mutex);
-    if (!l.deferred) {   // nobody called deferLoading(): this is the first call into the engine
-        detail::tuneAllocator();
-        l.mainThread = std::this_thread::get_id();
-    }
+    if (!l.deferred && !l.started)   // nobody called deferLoading(): the first call into the engine
+        prepareFirst(l);
     startLocked(l);
 }
 
