@@ -170,15 +170,26 @@ NNLAB_KERNEL void dwInputGradRows(const DwGeometry& g, const float* gy, const fl
 }
 
 // Weight and bias gradient sums over output rows [begin, end), into dw ([kh][kw][c]) and db
-// (c), in double. Per row and channel block the K*K sums stay in registers.
+// (c), in double. Each image is first copied with its zero padding into `padded`, so that
+// every tap of every window is inside it: the K*K sums of a row and channel block then stay
+// in registers through fully unrolled loops without bounds checks.
 template <int K>
 NNLAB_DW_INLINE void dwWeightGradRowsT(const DwGeometry& g, const float* x, const float* gy, double* dw, double* db,
                                        int64_t begin, int64_t end)
 {
-    const int64_t C = g.c;
+    const int64_t C = g.c, S = g.s, Hp = g.h + 2 * g.p, Wp = g.w + 2 * g.p;
+    std::vector<float> padded(static_cast<size_t>(Hp * Wp * C), 0.0f);
+    int64_t paddedImage = -1;
     for (int64_t r = begin; r < end; ++r) {
-        const int64_t n = r / g.oh, oh = r % g.oh, ih0 = oh * g.s - g.p;
-        const float* image = x + n * g.h * g.w * C;
+        const int64_t n = r / g.oh, oh = r % g.oh;
+        if (n != paddedImage) {
+            const float* image = x + n * g.h * g.w * C;
+            for (int64_t h = 0; h < g.h; ++h)
+                std::memcpy(padded.data() + ((h + g.p) * Wp + g.p) * C, image + h * g.w * C,
+                            sizeof(float) * static_cast<size_t>(g.w * C));
+            paddedImage = n;
+        }
+        const float* rows = padded.data() + oh * S * Wp * C;   // the window's first row
         const float* grad = gy + r * g.ow * C;
         channelBlocks(C, [&](auto full, int64_t cb, int64_t count) {
             constexpr bool Full = decltype(full)::value;
@@ -187,22 +198,14 @@ NNLAB_DW_INLINE void dwWeightGradRowsT(const DwGeometry& g, const float* x, cons
                 acc[t] = V16{};
             V16 bsum{};
             for (int64_t ow = 0; ow < g.ow; ++ow) {
-                const int64_t iw0 = ow * g.s - g.p;
                 const V16 gv = load<Full>(grad + ow * C + cb, count);
                 bsum += gv;
+                const float* corner = rows + ow * S * C + cb;
 #pragma GCC unroll 8
-                for (int kh = 0; kh < K; ++kh) {
-                    const int64_t ih = ih0 + kh;
-                    if (ih < 0 || ih >= g.h)
-                        continue;
-                    const float* xr = image + (ih * g.w + iw0) * C + cb;
+                for (int kh = 0; kh < K; ++kh)
 #pragma GCC unroll 8
-                    for (int kw = 0; kw < K; ++kw) {
-                        const int64_t iw = iw0 + kw;
-                        if (iw >= 0 && iw < g.w)
-                            acc[kh * K + kw] += load<Full>(xr + kw * C, count) * gv;
-                    }
-                }
+                    for (int kw = 0; kw < K; ++kw)
+                        acc[kh * K + kw] += load<Full>(corner + (kh * Wp + kw) * C, count) * gv;
             }
             for (int t = 0; t < K * K; ++t)
                 for (int64_t c = 0; c < count; ++c)
