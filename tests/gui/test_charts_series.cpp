@@ -42,6 +42,10 @@ private slots:
     void smoothedViewIsTheFullResolutionEma();
     void bucketSeriesKeepsSpikeAndAsksForDetail();
     void bucketSmoothingMatchesFullResolution();
+    void repeatedWithAlternatingCounts();
+    void decimationEqualsReference_data();
+    void decimationEqualsReference();
+    void spikeSurvivesEveryZoom();
 };
 
 void TestChartsSeries::constantSeriesStaysConstant_data()
@@ -268,6 +272,143 @@ void TestChartsSeries::bucketSmoothingMatchesFullResolution()
     for (const SeriesPoint& p : view.smoothed)
         QVERIFY2(std::abs(p.value - exact[static_cast<int>(p.step)]) < 2e-3,
                  qPrintable(QStringLiteral("step %1: %2 vs %3").arg(p.step).arg(p.value).arg(exact[static_cast<int>(p.step)])));
+}
+
+
+// Overview buckets of 24 and 25 points alternate (100,000 points in 4,096 buckets): the
+// powers cached for two counts must give what single adds give.
+void TestChartsSeries::repeatedWithAlternatingCounts()
+{
+    DebiasedEma one(0.97);
+    DebiasedEma many(0.97);
+    for (int b = 0; b < 200; ++b) {
+        const int count = b % 3 == 2 ? 7 : (b % 2 ? 24 : 25);
+        const double value = std::sin(b * 0.3);
+        for (int i = 0; i < count; ++i)
+            one.add(value);
+        many.addRepeated(value, count);
+        QVERIFY2(std::abs(one.current() - many.current()) < 1e-12,
+                 qPrintable(QStringLiteral("bucket %1: %2 vs %3").arg(b).arg(one.current()).arg(many.current())));
+    }
+}
+
+void TestChartsSeries::decimationEqualsReference_data()
+{
+    QTest::addColumn<int>("columns");
+    QTest::addColumn<bool>("envelope");
+    QTest::addColumn<int>("window");
+    for (int columns : {1, 7, 300, 1000, 1800, 5000, 20000})
+        for (bool envelope : {false, true})
+            for (int window : {0, 1, 2})
+                QTest::addRow("%d columns, %s, window %d", columns, envelope ? "M2" : "M4", window)
+                    << columns << envelope << window;
+}
+
+// The fast decimation of points in memory (FullSeries) gives exactly what the reference
+// decimation of one-point buckets (BucketSeries, M4Builder) gives: the same points, in the
+// same order, on noisy data with ties, NaN and infinities, steps with gaps.
+void TestChartsSeries::decimationEqualsReference()
+{
+    QFETCH(int, columns);
+    QFETCH(bool, envelope);
+    QFETCH(int, window);
+    FullSeries full;
+    std::vector<SeriesBucket> buckets;
+    uint64_t seed = 12345;
+    auto next = [&seed] {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        return static_cast<double>(seed >> 11) / 9007199254740992.0;
+    };
+    int64_t step = 0;
+    for (int i = 0; i < 60000; ++i) {
+        step += next() < 0.1 ? 1 + static_cast<int64_t>(next() * 20) : 1;
+        double value = std::round(next() * 50) / 10;   // many ties
+        const double r = next();
+        if (r < 0.002)
+            value = std::numeric_limits<double>::quiet_NaN();
+        else if (r < 0.003)
+            value = r < 0.0025 ? std::numeric_limits<double>::infinity() : -std::numeric_limits<double>::infinity();
+        const SeriesPoint p{step, static_cast<double>(i), value};
+        full.append(p);
+        buckets.push_back(SeriesBucket{1, p, p, p, p});
+    }
+    const BucketSeries reference(buckets, static_cast<int>(buckets.size()));
+    const int64_t last = step;
+    const int64_t lo = window == 0 ? 0 : window == 1 ? last / 3 : last - 977;
+    const int64_t hi = window == 0 ? last : window == 1 ? last / 3 + last / 10 : last;
+    const auto fast = full.view(viewOf(lo, hi, columns, -1.0, 1, envelope)).raw;
+    auto slow = reference.view(viewOf(lo, hi, columns, -1.0, 1, envelope)).raw;
+    // No more points than decimation would give (with one beyond each end): the points
+    // themselves.
+    QVector<SeriesPoint> inRange;
+    for (int i = 0; i < full.size(); ++i) {
+        const bool inside = full.at(i).step >= lo && full.at(i).step <= hi;
+        const bool before = i + 1 < full.size() && full.at(i + 1).step >= lo && full.at(i).step < lo;
+        const bool after = i > 0 && full.at(i - 1).step <= hi && full.at(i).step > hi;
+        if (inside || before || after)
+            inRange.push_back(full.at(i));
+    }
+    if (inRange.size() <= (envelope ? 2 : 4) * columns)
+        slow = inRange;
+    else
+        QVERIFY(fast.size() < inRange.size());
+    QCOMPARE(fast.size(), slow.size());
+    for (int i = 0; i < fast.size(); ++i) {
+        QCOMPARE(fast[i].step, slow[i].step);
+        const bool same = fast[i].value == slow[i].value || (std::isnan(fast[i].value) && std::isnan(slow[i].value));
+        QVERIFY2(same, qPrintable(QStringLiteral("point %1 step %2: %3 vs %4")
+                                      .arg(i).arg(fast[i].step).arg(fast[i].value).arg(slow[i].value)));
+    }
+}
+
+// One spike in 100,000 points is in every view that contains it, at every zoom, both as
+// points in memory and as store buckets, with the envelope (M2) the charts draw.
+void TestChartsSeries::spikeSurvivesEveryZoom()
+{
+    constexpr int n = 100000;
+    constexpr int64_t spike = 61803;
+    FullSeries full;
+    std::vector<SeriesBucket> overview;
+    for (int i = 0; i < n; ++i) {
+        const SeriesPoint p{i, 0.0, i == spike ? 9.0 : 1.0 + 0.1 * std::sin(i * 0.37)};
+        full.append(p);
+    }
+    // The overview as the store gives it: 4,096 buckets with their real extremes.
+    const int per = (n + 4095) / 4096;
+    for (int b = 0; b * per < n; ++b) {
+        SeriesBucket bucket;
+        for (int i = b * per; i < std::min(n, (b + 1) * per); ++i) {
+            const SeriesPoint p{i, 0.0, i == spike ? 9.0 : 1.0 + 0.1 * std::sin(i * 0.37)};
+            if (bucket.count == 0)
+                bucket.first = bucket.min = bucket.max = p;
+            bucket.last = p;
+            if (p.value < bucket.min.value)
+                bucket.min = p;
+            if (p.value > bucket.max.value)
+                bucket.max = p;
+            ++bucket.count;
+        }
+        overview.push_back(bucket);
+    }
+    const BucketSeries stored(overview, 4096);
+    for (int64_t width : {int64_t(n), int64_t(30000), int64_t(5000), int64_t(700), int64_t(40), int64_t(3)}) {
+        for (int64_t offset : {int64_t(0), width / 3, width - 1}) {
+            const int64_t lo = std::max<int64_t>(0, spike - offset);
+            const int64_t hi = lo + width - 1;
+            for (int columns : {3, 400, 1800}) {
+                for (const charts::MetricSeries* series : {static_cast<const charts::MetricSeries*>(&full),
+                                                           static_cast<const charts::MetricSeries*>(&stored)}) {
+                    const auto view = series->view(viewOf(lo, hi, columns, 0.6, columns, true));
+                    double top = 0;
+                    for (const SeriesPoint& p : view.raw)
+                        top = std::max(top, p.value);
+                    QVERIFY2(top == 9.0, qPrintable(QStringLiteral("%1 view [%2, %3] over %4 columns: max %5")
+                                                        .arg(series == &full ? "full" : "stored")
+                                                        .arg(lo).arg(hi).arg(columns).arg(top)));
+                }
+            }
+        }
+    }
 }
 
 QTEST_APPLESS_MAIN(TestChartsSeries)

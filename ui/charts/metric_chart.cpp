@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <thread>
 
 namespace charts {
 
@@ -21,6 +22,8 @@ constexpr int64_t kMarkerPoints = 300;
 // points than pixels; in, its columns would show as steps.
 constexpr double kRegenerateZoom = 1.4;
 const QString kRawLayer = QStringLiteral("raw");
+// Curves holding this many points in all have their views computed on two threads.
+constexpr int64_t kParallelViewPoints = 200000;
 
 // A graph whose lines are drawn as one polyline per run of finite points. QCustomPlot's
 // fast-polyline mode calls QPainter::drawLine once per segment, and each call pays the
@@ -187,9 +190,34 @@ bool MetricChart::sync(const ChartRuns& runs, const Options& options)
     }
 
     const bool smoothOn = options.smoothing > 0.0;
+    // Stale curves are planned here, their views computed (the decimation and smoothing of
+    // every point in view: most of a zoom's or a smoothing change's time), then applied to
+    // the graphs here. With many points the views are split between this thread and one
+    // more: each curve reads only its own series, and series are not shared between curves.
+    std::vector<Regeneration> work;
+    int64_t heldPoints = 0;
     for (const auto& c : m_curves) {
         const ChartRun& run = *byId.value(c->runId);
-        changed |= regenerate(*c, run, *run.find(c->tag), options);
+        Regeneration r;
+        if (planRegeneration(*c, run, *run.find(c->tag), options, &r)) {
+            heldPoints += r.series->pointsHeld();
+            work.push_back(std::move(r));
+        }
+    }
+    const auto compute = [&work](size_t from, size_t stride) {
+        for (size_t i = from; i < work.size(); i += stride)
+            work[i].view = work[i].series->view(work[i].request);
+    };
+    if (work.size() >= 2 && heldPoints >= kParallelViewPoints) {
+        std::thread helper(compute, 1, 2);
+        compute(0, 2);
+        helper.join();
+    } else {
+        compute(0, 1);
+    }
+    for (Regeneration& r : work) {
+        applyRegeneration(r, options);
+        changed = true;
     }
     // Few antialiased points: wider lines and markers (see styleCurve).
     int64_t linePoints = 0;
@@ -264,8 +292,8 @@ static void fillGraph(QCPGraph* graph, const ChartRun& run, const QVector<Series
     graph->data()->set(data, true);
 }
 
-bool MetricChart::regenerate(Curve& c, const ChartRun& run, const MetricSeries& series,
-                             const Options& options)
+bool MetricChart::planRegeneration(Curve& c, const ChartRun& run, const MetricSeries& series,
+                                   const Options& options, Regeneration* out) const
 {
     const QCPRange visible = xAxis->range();
     const double width = std::max(visible.size(), 1e-9);
@@ -287,7 +315,7 @@ bool MetricChart::regenerate(Curve& c, const ChartRun& run, const MetricSeries& 
     // Columns over the generated range (three view widths): the raw curve of a training
     // metric at one column per 2 px, smoother lines at one per 4 px, each column's smallest
     // and largest point: every spike and turn stays, at about a point a pixel or less.
-    ViewRequest request;
+    ViewRequest& request = out->request;
     request.stepMin = static_cast<int64_t>(std::floor(lo));
     request.stepMax = static_cast<int64_t>(std::ceil(hi));
     request.smoothedColumns = std::max(1, 3 * columns / 4);
@@ -295,29 +323,40 @@ bool MetricChart::regenerate(Curve& c, const ChartRun& run, const MetricSeries& 
     request.smoothing = smoothing;
     request.envelope = true;
     request.raw = rawStale;
-    const SeriesView view = series.view(request);
-    c.smoothedPoints = view.smoothed;
-    fillGraph(c.smoothed, run, c.smoothedPoints, options.xMode);
-    c.smoothing = smoothing;
-    if (!rawStale)
-        return true;
-    c.rawPoints = view.raw;
-    fillGraph(c.raw, run, c.rawPoints, options.xMode);
+    out->curve = &c;
+    out->run = &run;
+    out->series = &series;
+    out->generated = generated;
+    out->visibleWidth = width;
+    out->columns = columns;
+    return true;
+}
+
+void MetricChart::applyRegeneration(Regeneration& r, const Options& options)
+{
+    Curve& c = *r.curve;
+    c.smoothedPoints = std::move(r.view.smoothed);
+    fillGraph(c.smoothed, *r.run, c.smoothedPoints, options.xMode);
+    c.smoothing = r.request.smoothing;
+    if (!r.request.raw)
+        return;
+    c.rawPoints = std::move(r.view.raw);
+    fillGraph(c.raw, *r.run, c.rawPoints, options.xMode);
 
     c.valid = true;
-    c.revision = series.revision();
+    c.revision = r.series->revision();
     c.mode = options.xMode;
-    c.columns = columns;
-    c.generated = generated;
-    c.visibleWidth = width;
+    c.columns = r.columns;
+    c.generated = r.generated;
+    c.visibleWidth = r.visibleWidth;
     // Dense: more than a point every 2 px where the curve runs in the view.
+    const QCPRange visible = xAxis->range();
     const auto data = c.raw->data();
     const auto begin = data->findBegin(visible.lower, false);
     const auto end = data->findEnd(visible.upper, false);
     const auto inView = end - begin;
-    const double spanPx = inView >= 2 ? ((end - 1)->key - begin->key) / width * columns : 0.0;
+    const double spanPx = inView >= 2 ? ((end - 1)->key - begin->key) / r.visibleWidth * r.columns : 0.0;
     c.dense = inView > 50 && inView > 0.5 * spanPx;
-    return true;
 }
 
 void MetricChart::updateLegend(const ChartRuns& runs)

@@ -89,7 +89,22 @@ private:
         int rawAlpha = 60;   // of the raw curve behind a smoothed one
     };
     void styleCurve(Curve& curve, const ChartRun& run, bool smoothOn, const Detail& detail);
-    bool regenerate(Curve& curve, const ChartRun& run, const MetricSeries& series, const Options& options);
+    // A stale curve's regeneration: planned and applied on the GUI thread, its view computed
+    // in between (on either thread, see sync).
+    struct Regeneration {
+        Curve* curve = nullptr;
+        const ChartRun* run = nullptr;
+        const MetricSeries* series = nullptr;
+        ViewRequest request;
+        SeriesView view;
+        QCPRange generated;
+        double visibleWidth = 0.0;
+        int columns = 0;
+    };
+    // False when the curve is up to date.
+    bool planRegeneration(Curve& curve, const ChartRun& run, const MetricSeries& series, const Options& options,
+                          Regeneration* out) const;
+    void applyRegeneration(Regeneration& r, const Options& options);
     void updateLegend(const ChartRuns& runs);
     void wrapLegend();
 

@@ -8,8 +8,8 @@ namespace charts {
 
 DebiasedEma::DebiasedEma(double weight)
     : m_weight(std::clamp(std::isfinite(weight) ? weight : 0.0, 0.0, 0.999999))
-    , m_decay(m_weight)
 {
+    m_decay[0] = m_decay[1] = m_weight;
 }
 
 double DebiasedEma::addRepeated(double value, int64_t count)
@@ -19,12 +19,18 @@ double DebiasedEma::addRepeated(double value, int64_t count)
     if (!std::isfinite(value))
         return value;
     // n steps of s = w s + (1 - w) v with a constant v: s = w^n s + (1 - w^n) v. Buckets of
-    // a downsampled series mostly hold the same count: remember the last power.
-    if (count != m_decayCount) {
-        m_decayCount = count;
-        m_decay = std::pow(m_weight, static_cast<double>(count));
+    // a downsampled series mostly hold one of two counts: remember the last two powers.
+    double decay;
+    if (count == m_decayCount[0]) {
+        decay = m_decay[0];
+    } else if (count == m_decayCount[1]) {
+        decay = m_decay[1];
+    } else {
+        decay = std::pow(m_weight, static_cast<double>(count));
+        m_decayCount[m_decayNext] = count;
+        m_decay[m_decayNext] = decay;
+        m_decayNext ^= 1;
     }
-    const double decay = m_decay;
     m_state = decay * m_state + (1.0 - decay) * value;
     m_weightPower *= decay;
     if (m_weightPower < 1e-17)
