@@ -2,6 +2,10 @@
 // window (engine_module.cpp fills it, the forwarders call through it). Only engine public
 // types cross it: both sides compile them from the same headers, so an object made on one
 // side is used on the other as is. The module exports nothing else (engine_module.map).
+//
+// When the window starts calling another engine function: if its .cpp needs no LibTorch,
+// list that file in CMakeLists.txt (nnlab_engine_lazy); otherwise add it here, set it in
+// engine_module.cpp and forward it in forward_*.cpp. The nnlab link names what is missing.
 #pragma once
 
 #include "nnlab/compress.h"
