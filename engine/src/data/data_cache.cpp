@@ -200,19 +200,27 @@ std::string entryPath(const std::string& folder, const std::string& key)
     return folder + "/" + hex + ".bin";
 }
 
-// Keeps the newest kMaxDataEntries entries (a hit refreshes an entry's time).
+// Keeps the newest kMaxDataEntries entries and at most kMaxDataBytes in all (a hit refreshes
+// an entry's time).
 void prune(const std::string& folder)
 {
     std::error_code ec;
-    std::vector<std::pair<fs::file_time_type, fs::path>> entries;
+    struct Entry {
+        fs::file_time_type time;
+        fs::path path;
+        uintmax_t size;
+    };
+    std::vector<Entry> entries;
     for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec))
         if (it->path().extension() == ".bin")
-            entries.emplace_back(fs::last_write_time(it->path(), ec), it->path());
-    if (entries.size() <= static_cast<size_t>(kMaxDataEntries))
-        return;
-    std::sort(entries.begin(), entries.end());
-    for (size_t i = 0; i + kMaxDataEntries < entries.size(); ++i)
-        fs::remove(entries[i].second, ec);
+            entries.push_back({fs::last_write_time(it->path(), ec), it->path(), fs::file_size(it->path(), ec)});
+    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.time > b.time; });
+    uintmax_t total = 0;
+    for (size_t i = 0; i < entries.size(); ++i) {
+        total += entries[i].size;
+        if (i >= static_cast<size_t>(kMaxDataEntries) || (i > 0 && total > kMaxDataBytes))
+            fs::remove(entries[i].path, ec);
+    }
 }
 
 } // namespace
@@ -298,6 +306,11 @@ std::string storeCachedData(const std::string& folder, const std::string& key, c
 {
     if (folder.empty())
         return {};
+    uint64_t bytes = 0;
+    for (const Dataset* d : {&data.train, &data.validation, &data.test})
+        bytes += d->features.size() * sizeof(float) + d->labels.size() * sizeof(int64_t) + d->targets.size() * sizeof(float);
+    if (bytes > kMaxDataBytes / 2)
+        return "not cached: " + std::to_string(bytes >> 20) + " MB is over half the cache's limit";
     std::error_code ec;
     fs::create_directories(folder, ec);
     const std::string path = entryPath(folder, key);

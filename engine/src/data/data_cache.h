@@ -9,7 +9,7 @@
 // nnlab version and each source file's path, size and modification time (every file of a
 // source folder). Only file sources whose load took at least kMinCachedLoadSeconds are stored
 // (generated 2-D sets and small CSVs load faster than a file read); at most kMaxDataEntries
-// files are kept, the least recently used removed first.
+// files and kMaxDataBytes are kept, the least recently used removed first.
 //
 // It is a cache: a file that is missing, truncated, damaged (checksum) or for another key is a
 // miss, and a write that fails only costs the next start. Writes go to a temporary file that
@@ -18,12 +18,14 @@
 
 #include "nnlab/data.h"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
 namespace nnlab::detail {
 
 inline constexpr int kMaxDataEntries = 8;
+inline constexpr uint64_t kMaxDataBytes = uint64_t(2) << 30;   // 2 GiB in all; one entry at most half
 inline constexpr double kMinCachedLoadSeconds = 0.1;
 
 // The cache folder; "" when caching is off.
