@@ -56,14 +56,14 @@ Timing timeSteps(const std::function<void()>& step, double burstSeconds,
     const double warmCpuSeconds = processCpuSeconds() - warmCpu;
     if (warm > giveUpAbove)
         return {warm, warmCpuSeconds};
-    // A step longer than a few bursts (VGG, ResNet-20 on CIFAR: 0.15-0.7 s) is long enough to
-    // time on its own: the warm call and one more, not three bursts of a step each, which
-    // made their first start's tuning 7-11 s.
-    // Short steps: the warm call (the first after an allocation) is not a sample.
-    const bool longStep = warm >= 4 * burstSeconds;
+    // A step longer than two bursts (VGG, ResNet-20 on CIFAR: 0.15-0.7 s a step, 20-50 ms a
+    // layer) is its own sample: the warm call, not bursts of one step each, which made their
+    // first start's tuning 7-11 s. Shorter steps are timed in bursts; their warm call (the
+    // first after an allocation) is not a sample.
+    const bool longStep = warm >= 2 * burstSeconds;
     Timing best = longStep ? Timing{warm, warmCpuSeconds} : Timing{};
     if (longStep)
-        bursts = 1;
+        bursts = 0;
     const int perBurst = std::clamp(static_cast<int>(burstSeconds / std::max(warm, 1e-6)), 1, 20);
     for (int burst = 0; burst < bursts; ++burst) {
         const auto start = Clock::now();
@@ -339,7 +339,12 @@ Execution tuneExecution(const ExperimentSpec& spec, torch::nn::Sequential& model
                 for (size_t i = 0; i < convs.size() && i < best.nativeConvs.size(); ++i)
                     convs[i].conv->setNative(best.nativeConvs[i]);
             } else {
-                candidate.nativeConvs = chooseBackends(convs, n, channelsLast);
+                // Formats are compared with oneDNN everywhere; the back ends are chosen after,
+                // in the winning format only (timing every layer in both formats was most of
+                // a CIFAR model's tuning: 4-5 s of VGG's).
+                candidate.nativeConvs.assign(convs.size(), false);
+                for (auto& c : convs)
+                    c.conv->setNative(false);
             }
             Timing t{0.0, 0.0};
             if (measure) {
@@ -361,6 +366,11 @@ Execution tuneExecution(const ExperimentSpec& spec, torch::nn::Sequential& model
                 bestCpu = t.cpu;
                 bestHere = candidate;
             }
+        }
+        if (!reuse && !convs.empty()) {
+            if (images)
+                setMemoryFormat(model, bestHere.channelsLast);
+            bestHere.nativeConvs = chooseBackends(convs, n, bestHere.channelsLast);
         }
         // More threads only for a clear gain: they cost the other core (a GUI's) and collapse
         // when another process takes it.
