@@ -52,6 +52,7 @@ private slots:
     void appendStreamsIntoTheRightGraphs();
     void redrawsAreCoalesced();
     void smoothedGraphIsDebiasedEma();
+    void smoothingChangeDrawsWhatAFullReplotDraws();
     void logYTogglesTheAxisScale();
     void xAxisModes();
     void zoomTurnsFollowOffAndDoubleClickResets();
@@ -138,6 +139,39 @@ void TestChartsPanel::redrawsAreCoalesced()
     // At most one redraw per 40 ms; and some while data streams, not only at the end (the
     // lower bound is loose: a loaded test machine is slow).
     QVERIFY2(redraws >= 2 && redraws <= 600 / 40 + 2, qPrintable(QString::number(redraws)));
+}
+
+// A smoothing change redraws only the smoothed curves' layer (MetricChart::redraw): the
+// picture must be the one a full replot gives, and must differ from the one before.
+void TestChartsPanel::smoothingChangeDrawsWhatAFullReplotDraws()
+{
+    ChartsPanel& p = *m_panel;
+    p.setSmoothing(0.5);
+    for (int r = 0; r < 3; ++r) {
+        const QString id = QStringLiteral("run-%1").arg(r);
+        p.beginLiveRun(id, id, 0);
+        p.appendMetrics(id, batch("train/loss", 0, 3000, [r](int64_t s) {
+            return 1.0 + 0.2 * r + std::exp(-s / 800.0) + 0.3 * std::sin(s * 0.7 + r);
+        }));
+        p.endLiveRun(id);
+    }
+    p.setOverlaidRuns({QStringLiteral("run-0"), QStringLiteral("run-1"), QStringLiteral("run-2")});
+    p.replotNow();
+    MetricChart* chart = p.chart(ChartsPanel::LossChart);
+    const QImage before = chart->grab().toImage();
+    p.setSmoothing(0.95);
+    p.replotNow();
+    const QImage partial = chart->grab().toImage();
+    chart->replot(QCustomPlot::rpImmediateRefresh);
+    const QImage full = chart->grab().toImage();
+    QVERIFY(partial != before);
+    QVERIFY(partial == full);
+    // Turning smoothing off changes the raw curves' style: all of it is redrawn.
+    p.setSmoothing(0.0);
+    p.replotNow();
+    const QImage off = chart->grab().toImage();
+    chart->replot(QCustomPlot::rpImmediateRefresh);
+    QVERIFY(off == chart->grab().toImage());
 }
 
 void TestChartsPanel::smoothedGraphIsDebiasedEma()

@@ -280,7 +280,7 @@ void ChartsPanel::refresh()
         if (fit)
             chart->fitValueAxis();
         m_needsFit[static_cast<size_t>(i)] = false;
-        chart->replot(QCustomPlot::rpQueuedReplot);
+        chart->redraw(m_replotImmediately);
     }
     m_inRefresh = false;
     ++m_refreshCount;
@@ -294,9 +294,9 @@ void ChartsPanel::refresh()
 
 void ChartsPanel::replotNow()
 {
+    m_replotImmediately = true;
     refresh();
-    for (MetricChart* chart : m_charts)
-        chart->replot(QCustomPlot::rpImmediateRefresh);
+    m_replotImmediately = false;
 }
 
 void ChartsPanel::loadDetail()

@@ -172,6 +172,7 @@ private:
     std::vector<charts::DetailRead> m_detailSent;   // the last batch asked for
     QTimer m_pollTimer;           // runs only while a shown run is watched
     bool m_inRefresh = false;
+    bool m_replotImmediately = false;   // replotNow: charts painted within refresh
     int m_refreshCount = 0;
     QString m_lastError;
     QString m_alertSignature;     // of the alerts the last alertsChanged was for

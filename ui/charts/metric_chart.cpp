@@ -22,6 +22,9 @@ constexpr int64_t kMarkerPoints = 300;
 // points than pixels; in, its columns would show as steps.
 constexpr double kRegenerateZoom = 1.4;
 const QString kRawLayer = QStringLiteral("raw");
+// The smoothed curves, above the raw ones: buffered on their own, so a smoothing change
+// redraws only them (MetricChart::redraw).
+const QString kSmoothedLayer = QStringLiteral("smoothed");
 // Curves holding this many points in all have their views computed on two threads.
 constexpr int64_t kParallelViewPoints = 200000;
 
@@ -74,6 +77,8 @@ MetricChart::MetricChart(Spec spec, QWidget* parent)
     setPlottingHint(QCP::phFastPolylines, true);
     setNoAntialiasingOnDrag(true);
     addLayer(kRawLayer, layer(QStringLiteral("main")), limBelow);
+    addLayer(kSmoothedLayer, layer(QStringLiteral("main")), limBelow);
+    layer(kSmoothedLayer)->setMode(QCPLayer::lmBuffered);
     addLayer(kHoverLayer, layer(QStringLiteral("overlay")), limAbove);
     layer(kHoverLayer)->setMode(QCPLayer::lmBuffered);
 
@@ -159,6 +164,7 @@ bool MetricChart::sync(const ChartRuns& runs, const Options& options)
     for (const auto& run : runs)
         byId.insert(run->id, run.get());
     bool changed = false;
+    bool structural = false;   // anything but the smoothed curves' data changed
 
     for (auto it = m_curves.begin(); it != m_curves.end();) {
         const ChartRun* run = byId.value((*it)->runId);
@@ -169,7 +175,7 @@ bool MetricChart::sync(const ChartRuns& runs, const Options& options)
             removeGraph((*it)->smoothed);
             it = m_curves.erase(it);
             m_legendSignature.clear();   // the legend lost its items; a new graph may reuse an address
-            changed = true;
+            changed = structural = true;
         } else {
             ++it;
         }
@@ -184,8 +190,9 @@ bool MetricChart::sync(const ChartRuns& runs, const Options& options)
             curve->raw = new CurveGraph(xAxis, yAxis);
             curve->raw->setLayer(kRawLayer);
             curve->smoothed = new CurveGraph(xAxis, yAxis);
+            curve->smoothed->setLayer(kSmoothedLayer);
             m_curves.push_back(std::move(curve));
-            changed = true;
+            changed = structural = true;
         }
     }
 
@@ -216,6 +223,7 @@ bool MetricChart::sync(const ChartRuns& runs, const Options& options)
         compute(0, 1);
     }
     for (Regeneration& r : work) {
+        structural = structural || r.request.raw;
         applyRegeneration(r, options);
         changed = true;
     }
@@ -236,9 +244,20 @@ bool MetricChart::sync(const ChartRuns& runs, const Options& options)
     const Detail detail{linePoints <= kWideLinePoints, markerPoints <= kMarkerPoints, rawAlpha};
     for (const auto& c : m_curves)
         styleCurve(*c, *byId.value(c->runId), smoothOn, detail);
-    changed |= m_alerts->sync(runs, options.xMode);
+    const bool alertsChanged = m_alerts->sync(runs, options.xMode);
+    changed |= alertsChanged;
+    const QString legendBefore = m_legendSignature;
     updateLegend(runs);
+    // Styles follow from the smoothing being on and how many points are shown, which only
+    // change with the raw curves or the smoothing turning on or off.
+    structural = structural || alertsChanged || legendBefore != m_legendSignature || smoothOn != m_smoothOn
+        || m_emptyLabel->visible() != m_curves.empty();
+    m_smoothOn = smoothOn;
     m_emptyLabel->setVisible(m_curves.empty());
+    if (structural)
+        m_dirty = Dirty::Everything;
+    else if (changed && m_dirty == Dirty::Nothing)
+        m_dirty = Dirty::SmoothedOnly;
     return changed;
 }
 
@@ -357,6 +376,24 @@ void MetricChart::applyRegeneration(Regeneration& r, const Options& options)
     const auto inView = end - begin;
     const double spanPx = inView >= 2 ? ((end - 1)->key - begin->key) / r.visibleWidth * r.columns : 0.0;
     c.dense = inView > 50 && inView > 0.5 * spanPx;
+}
+
+void MetricChart::redraw(bool immediate)
+{
+    const bool partial = m_dirty == Dirty::SmoothedOnly && xAxis->range() == m_drawnX && yAxis->range() == m_drawnY
+        && yAxis->scaleType() == m_drawnScale && size() == m_drawnSize && !hasInvalidatedPaintBuffers();
+    m_dirty = Dirty::Nothing;
+    if (partial) {
+        layer(kSmoothedLayer)->replot();
+        if (immediate)
+            repaint();
+        return;
+    }
+    m_drawnX = xAxis->range();
+    m_drawnY = yAxis->range();
+    m_drawnSize = size();
+    m_drawnScale = yAxis->scaleType();
+    replot(immediate ? rpImmediateRefresh : rpQueuedReplot);
 }
 
 void MetricChart::updateLegend(const ChartRuns& runs)

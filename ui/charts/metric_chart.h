@@ -45,6 +45,10 @@ public:
     // Creates and removes curves to match `runs`, styles them, and regenerates stale curve
     // data for the current x range. Returns true when any graph changed.
     bool sync(const ChartRuns& runs, const Options& options);
+    // Draws what sync changed: a full replot, or, when only the smoothed curves changed (the
+    // smoothing slider) and the axes did not move, only their buffered layer, over the other
+    // layers' buffers as they are. immediate: painted now, else at the next paint.
+    void redraw(bool immediate);
     // The x extent of all data of these runs; false when there is none.
     bool dataKeyRange(const ChartRuns& runs, XAxisMode mode, QCPRange* range) const;
     // Fits the y axis to the graphs' data inside the visible x range.
@@ -107,6 +111,14 @@ private:
     void applyRegeneration(Regeneration& r, const Options& options);
     void updateLegend(const ChartRuns& runs);
     void wrapLegend();
+
+    // What changed since the last redraw.
+    enum class Dirty { Nothing, SmoothedOnly, Everything };
+    Dirty m_dirty = Dirty::Everything;
+    bool m_smoothOn = false;   // at the last sync
+    QCPRange m_drawnX, m_drawnY;   // the axes at the last full replot
+    QSize m_drawnSize;
+    QCPAxis::ScaleType m_drawnScale = QCPAxis::stLinear;
 
     Spec m_spec;
     std::vector<std::unique_ptr<Curve>> m_curves;
