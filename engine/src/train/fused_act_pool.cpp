@@ -285,7 +285,9 @@ ActAvgPoolImpl::ActAvgPoolImpl(const torch::nn::AvgPool2dOptions& options_, Acti
 bool ActAvgPoolImpl::kernelApplies(const torch::Tensor& x) const
 {
     const auto k = *options.kernel_size(), s = *options.stride(), p = *options.padding();
-    return cpuFloat4d(x) && k[0] == k[1] && s[0] == s[1] && p[0] == p[1] && k[0] >= 1 && s[0] >= 1 && p[0] >= 0
+    // sigmoid: the kernel's is correct but its exponential does not vectorize yet (5x slower
+    // than LibTorch's sigmoid + avg_pool2d in bench_fused_conv), so LibTorch runs it
+    return m_activation != Activation::Sigmoid && cpuFloat4d(x) && k[0] == k[1] && s[0] == s[1] && p[0] == p[1] && k[0] >= 1 && s[0] >= 1 && p[0] >= 0
            && 2 * p[0] <= k[0] && !options.ceil_mode() && options.count_include_pad() && !options.divisor_override()
            && x.size(2) + 2 * p[0] >= k[0] && x.size(3) + 2 * p[0] >= k[0];
 }

@@ -118,94 +118,88 @@ NNLAB_KERNEL void dwForwardRows(const DwGeometry& g, const float* x, const float
     }
 }
 
-// The input gradient of rows [begin, end), a row being (n, ih): each input gathers the
-// outputs whose windows hold it, so it is written once. colTaps[iw] lists (kw, ow) pairs.
-// The taps of an input are summed in three interleaved chains (latency, as in the forward pass).
-NNLAB_KERNEL void dwInputGradRows(const DwGeometry& g, const float* gy, const float* wt, float* gx,
-                                  const std::vector<std::vector<std::pair<int64_t, int64_t>>>& colTaps,
-                                  int64_t begin, int64_t end)
+// The input gradient of images [begin, end): each output's gradient is scattered, times
+// the K*K weights, into a zero-padded copy of the image (so no tap needs a bounds check),
+// whose inside is then copied out. Per channel block the weights stay in registers.
+template <int K>
+NNLAB_DW_INLINE void dwInputGradImagesT(const DwGeometry& g, const float* gy, const float* wt, float* gx,
+                                        int64_t begin, int64_t end)
 {
-    const int64_t C = g.c, K = g.k;
-    std::vector<std::pair<int64_t, int64_t>> rowTaps;   // (kh, oh)
-    std::vector<int64_t> gOff, wOff;                     // per tap: offsets into gy (the image's) and wt
-    rowTaps.reserve(static_cast<size_t>(K));
-    gOff.reserve(static_cast<size_t>(K * K));
-    wOff.reserve(static_cast<size_t>(K * K));
-    for (int64_t r = begin; r < end; ++r) {
-        const int64_t n = r / g.h, ih = r % g.h;
-        rowTaps.clear();
-        for (int64_t kh = 0; kh < K; ++kh) {
-            const int64_t t = ih + g.p - kh;
-            if (t >= 0 && t % g.s == 0 && t / g.s < g.oh)
-                rowTaps.emplace_back(kh, t / g.s);
-        }
+    const int64_t C = g.c, S = g.s, Hp = g.h + 2 * g.p, Wp = g.w + 2 * g.p;
+    std::vector<float> padded(static_cast<size_t>(Hp * Wp * C));
+    for (int64_t n = begin; n < end; ++n) {
+        std::fill(padded.begin(), padded.end(), 0.0f);
         const float* grad = gy + n * g.oh * g.ow * C;
-        float* out = gx + r * g.w * C;
-        for (int64_t iw = 0; iw < g.w; ++iw) {
-            gOff.clear();
-            wOff.clear();
-            for (const auto& [kh, oh] : rowTaps)
-                for (const auto& [kw, ow] : colTaps[static_cast<size_t>(iw)]) {
-                    gOff.push_back((oh * g.ow + ow) * C);
-                    wOff.push_back((kh * K + kw) * C);
+        channelBlocks(C, [&](auto full, int64_t cb, int64_t count) {
+            constexpr bool Full = decltype(full)::value;
+            V16 w[K * K];
+            for (int t = 0; t < K * K; ++t)
+                w[t] = load<Full>(wt + t * C + cb, count);
+            for (int64_t oh = 0; oh < g.oh; ++oh)
+                for (int64_t ow = 0; ow < g.ow; ++ow) {
+                    const V16 gv = load<Full>(grad + (oh * g.ow + ow) * C + cb, count);
+                    float* corner = padded.data() + (oh * S * Wp + ow * S) * C + cb;
+#pragma GCC unroll 8
+                    for (int kh = 0; kh < K; ++kh)
+#pragma GCC unroll 8
+                        for (int kw = 0; kw < K; ++kw) {
+                            float* q = corner + (kh * Wp + kw) * C;
+                            store<Full>(q, load<Full>(q, count) + gv * w[kh * K + kw], count);
+                        }
                 }
-            const int64_t taps = static_cast<int64_t>(gOff.size());
-            const int64_t* go = gOff.data();
-            const int64_t* wo = wOff.data();
-            channelBlocks(C, [&](auto full, int64_t cb, int64_t count) {
-                constexpr bool Full = decltype(full)::value;
-                V16 a0{}, a1{}, a2{};
-                int64_t t = 0;
-                for (; t + 3 <= taps; t += 3) {
-                    a0 += load<Full>(grad + go[t] + cb, count) * load<Full>(wt + wo[t] + cb, count);
-                    a1 += load<Full>(grad + go[t + 1] + cb, count) * load<Full>(wt + wo[t + 1] + cb, count);
-                    a2 += load<Full>(grad + go[t + 2] + cb, count) * load<Full>(wt + wo[t + 2] + cb, count);
-                }
-                for (; t < taps; ++t)
-                    a0 += load<Full>(grad + go[t] + cb, count) * load<Full>(wt + wo[t] + cb, count);
-                store<Full>(out + iw * C + cb, (a0 + a1) + a2, count);
-            });
-        }
+        });
+        for (int64_t h = 0; h < g.h; ++h)
+            std::memcpy(gx + (n * g.h + h) * g.w * C, padded.data() + ((h + g.p) * Wp + g.p) * C,
+                        sizeof(float) * static_cast<size_t>(g.w * C));
     }
+}
+
+NNLAB_KERNEL void dwInputGradImages(const DwGeometry& g, const float* gy, const float* wt, float* gx, int64_t begin,
+                                    int64_t end)
+{
+    if (g.k == 3)
+        dwInputGradImagesT<3>(g, gy, wt, gx, begin, end);
+    else
+        dwInputGradImagesT<5>(g, gy, wt, gx, begin, end);
 }
 
 // Weight and bias gradient sums over output rows [begin, end), into dw ([kh][kw][c]) and db
 // (c), in double. Each image is first copied with its zero padding into `padded`, so that
-// every tap of every window is inside it: the K*K sums of a row and channel block then stay
-// in registers through fully unrolled loops without bounds checks.
+// every tap of every window is inside it: the K*K sums of an image and channel block then
+// stay in registers through fully unrolled loops without bounds checks.
 template <int K>
 NNLAB_DW_INLINE void dwWeightGradRowsT(const DwGeometry& g, const float* x, const float* gy, double* dw, double* db,
                                        int64_t begin, int64_t end)
 {
     const int64_t C = g.c, S = g.s, Hp = g.h + 2 * g.p, Wp = g.w + 2 * g.p;
     std::vector<float> padded(static_cast<size_t>(Hp * Wp * C), 0.0f);
-    int64_t paddedImage = -1;
-    for (int64_t r = begin; r < end; ++r) {
-        const int64_t n = r / g.oh, oh = r % g.oh;
-        if (n != paddedImage) {
-            const float* image = x + n * g.h * g.w * C;
-            for (int64_t h = 0; h < g.h; ++h)
-                std::memcpy(padded.data() + ((h + g.p) * Wp + g.p) * C, image + h * g.w * C,
-                            sizeof(float) * static_cast<size_t>(g.w * C));
-            paddedImage = n;
-        }
-        const float* rows = padded.data() + oh * S * Wp * C;   // the window's first row
-        const float* grad = gy + r * g.ow * C;
+    for (int64_t r0 = begin; r0 < end;) {
+        // the rows of one image: copied once, summed in registers across all of them (one
+        // image's rows at most, ~1,000 terms, before the double sums)
+        const int64_t n = r0 / g.oh, r1 = std::min(end, (n + 1) * g.oh);
+        const float* image = x + n * g.h * g.w * C;
+        for (int64_t h = 0; h < g.h; ++h)
+            std::memcpy(padded.data() + ((h + g.p) * Wp + g.p) * C, image + h * g.w * C,
+                        sizeof(float) * static_cast<size_t>(g.w * C));
         channelBlocks(C, [&](auto full, int64_t cb, int64_t count) {
             constexpr bool Full = decltype(full)::value;
             V16 acc[K * K];
             for (int t = 0; t < K * K; ++t)
                 acc[t] = V16{};
             V16 bsum{};
-            for (int64_t ow = 0; ow < g.ow; ++ow) {
-                const V16 gv = load<Full>(grad + ow * C + cb, count);
-                bsum += gv;
-                const float* corner = rows + ow * S * C + cb;
+            for (int64_t r = r0; r < r1; ++r) {
+                const float* rows = padded.data() + (r % g.oh) * S * Wp * C;   // the window's first row
+                const float* grad = gy + r * g.ow * C;
+                for (int64_t ow = 0; ow < g.ow; ++ow) {
+                    const V16 gv = load<Full>(grad + ow * C + cb, count);
+                    bsum += gv;
+                    const float* corner = rows + ow * S * C + cb;
 #pragma GCC unroll 8
-                for (int kh = 0; kh < K; ++kh)
+                    for (int kh = 0; kh < K; ++kh)
 #pragma GCC unroll 8
-                    for (int kw = 0; kw < K; ++kw)
-                        acc[kh * K + kw] += load<Full>(corner + (kh * Wp + kw) * C, count) * gv;
+                        for (int kw = 0; kw < K; ++kw)
+                            acc[kh * K + kw] += load<Full>(corner + (kh * Wp + kw) * C, count) * gv;
+                }
             }
             for (int t = 0; t < K * K; ++t)
                 for (int64_t c = 0; c < count; ++c)
@@ -213,6 +207,7 @@ NNLAB_DW_INLINE void dwWeightGradRowsT(const DwGeometry& g, const float* x, cons
             for (int64_t c = 0; c < count; ++c)
                 db[cb + c] += bsum[c];
         });
+        r0 = r1;
     }
 }
 
@@ -277,18 +272,24 @@ struct DepthwiseFn : public torch::autograd::Function<DepthwiseFn> {
         torch::Tensor gx;
         if (ctx->needs_input_grad(0)) {
             const std::vector<float> wt = tapsMajor(weight);
-            std::vector<std::vector<std::pair<int64_t, int64_t>>> colTaps(static_cast<size_t>(W));
-            for (int64_t iw = 0; iw < W; ++iw)
-                for (int64_t kw = 0; kw < K; ++kw) {
-                    const int64_t t = iw + padding - kw;
-                    if (t >= 0 && t % stride == 0 && t / stride < g.ow)
-                        colTaps[static_cast<size_t>(iw)].emplace_back(kw, t / stride);
-                }
             gx = at::empty({N, C, H, W}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
             float* gxp = gx.data_ptr<float>();
-            at::parallel_for(0, N * H, 1, [&](int64_t begin, int64_t end) {
-                dwInputGradRows(g, gyp, wt.data(), gxp, colTaps, begin, end);
-            });
+            if (stride == 1 && padding <= K - 1) {
+                // at stride 1 the input gradient is the forward convolution of the output
+                // gradient with the kernel turned by 180 degrees and padding K - 1 - p:
+                // the forward kernel's register blocking, and no padded copy
+                std::vector<float> turned(wt.size());
+                for (int64_t t = 0; t < K * K; ++t)
+                    std::memcpy(turned.data() + t * C, wt.data() + (K * K - 1 - t) * C, sizeof(float) * static_cast<size_t>(C));
+                const DwGeometry back{N, C, g.oh, g.ow, K, 1, K - 1 - padding, H, W};
+                at::parallel_for(0, N * H, 1, [&](int64_t begin, int64_t end) {
+                    dwForwardRows(back, gyp, turned.data(), nullptr, gxp, begin, end);
+                });
+            } else {
+                at::parallel_for(0, N, 1, [&](int64_t begin, int64_t end) {
+                    dwInputGradImages(g, gyp, wt.data(), gxp, begin, end);
+                });
+            }
             if (!ctx->saved_data["nhwc"].toBool())
                 gx = gx.contiguous();
         }
