@@ -221,9 +221,10 @@ void measureList(const std::string& cli, const std::string& db)
     const ChildRun start = medianChild(5, {cli, "--version"});
     report("cli_start_ms", "nnlab-cli --version (process start, no store)", start.ms, "ms");
     const ChildRun list = medianChild(5, {cli, "runs", "list", "--db", db});
-    report("cli_list_ms", "nnlab-cli runs list (whole process)", list.ms, "ms", 200);
+    // Issue 15: under 150 ms as a whole process (the store call alone keeps 200).
+    report("cli_list_ms", "nnlab-cli runs list (whole process)", list.ms, "ms", 150);
     const ChildRun sorted = medianChild(5, {cli, "runs", "list", "--db", db, "--sort", "val/accuracy"});
-    report("cli_list_sorted_ms", "nnlab-cli runs list --sort val/accuracy", sorted.ms, "ms", 200);
+    report("cli_list_sorted_ms", "nnlab-cli runs list --sort val/accuracy", sorted.ms, "ms", 150);
     const ChildRun lean = medianChild(5, {NNLAB_LEAN_LIST, db});
     report("lean_list_ms", "the same list in a process without LibTorch (bench_store_scale_list)", lean.ms, "ms");
 
