@@ -332,15 +332,13 @@ bool MetricChart::planRegeneration(Curve& c, const ChartRun& run, const MetricSe
     const double lo = std::clamp(run.stepAt(series, generated.lower, options.xMode), -kLimit, kLimit);
     const double hi = std::clamp(run.stepAt(series, generated.upper, options.xMode), -kLimit, kLimit);
     // Columns over the generated range (three view widths): the raw curve of a training
-    // metric at one column per 3 px, smoother lines at one per 4 px, each column's smallest
-    // and largest point: every spike and turn stays, at two points per three pixels or
-    // fewer. (One column per 2 px drew a third more segments, a third more of a redraw's
-    // time with 20 runs, for a texture that looks the same.)
+    // metric at one column per 2 px, smoother lines at one per 4 px, each column's smallest
+    // and largest point: every spike and turn stays, at about a point a pixel or less.
     ViewRequest& request = out->request;
     request.stepMin = static_cast<int64_t>(std::floor(lo));
     request.stepMax = static_cast<int64_t>(std::ceil(hi));
     request.smoothedColumns = std::max(1, 3 * columns / 4);
-    request.columns = m_spec.smoothedTags.contains(c.tag) ? std::max(1, columns) : request.smoothedColumns;
+    request.columns = m_spec.smoothedTags.contains(c.tag) ? std::max(1, 3 * columns / 2) : request.smoothedColumns;
     request.smoothing = smoothing;
     request.envelope = true;
     request.raw = rawStale;
