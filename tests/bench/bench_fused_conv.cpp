@@ -2,7 +2,8 @@
 // LibTorch's operators, forward + backward at batch 64 on one thread, per layer of the zoo
 // models that use them (MobileNet's depthwise layers, LeNet-5's tanh + average pooling).
 // Each case alternates the two implementations and keeps each one's fastest repetition,
-// which a shared machine's load moves least. Prints a table; no assertions.
+// which a shared machine's load moves least. Prints a table; no assertions. (The sigmoid
+// row runs LibTorch's operators on both sides, fused_act_pool.cpp: its spread shows the noise.)
 #ifndef QT_NO_KEYWORDS
 #define QT_NO_KEYWORDS
 #endif
@@ -45,8 +46,10 @@ std::pair<double, double> race(const std::function<void()>& a, const std::functi
 
 void row(const std::string& what, double mflop, std::pair<double, double> t, double nchw)
 {
-    std::printf("%-44s %9.2f %9.2f %9.2f %7.2fx %8.1f\n", what.c_str(), nchw, t.first, t.second, t.first / t.second,
-                mflop / t.second);
+    std::printf("%-44s %9.2f %9.2f %9.2f %7.2fx", what.c_str(), nchw, t.first, t.second, t.first / t.second);
+    if (mflop > 0)
+        std::printf(" %8.1f", mflop / t.second);
+    std::printf("\n");
 }
 
 } // namespace
