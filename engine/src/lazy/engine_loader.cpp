@@ -82,7 +82,11 @@ LoadStatus load(const EngineTable*& table, std::optional<RuntimeInfo>& probe)
                                                + " is missing (looked for "
                                                + (looked.empty() ? std::string("it beside the program") : looked)
                                                + "); reinstall nnlab";
-    } else if (void* handle = ::dlopen(status.path.c_str(), RTLD_NOW | RTLD_LOCAL); !handle) {
+    } else if (void* handle = ::dlopen(status.path.c_str(), RTLD_NOW | RTLD_GLOBAL); !handle) {
+        // RTLD_GLOBAL: LibTorch, OpenBLAS and the rest join the global scope, as when they were
+        // linked: the engine looks some up with dlsym(RTLD_DEFAULT) (openblas_set_num_threads;
+        // without it OpenBLAS kept its own threads beside OpenMP's and training ran 25-50%
+        // slower). The module's own symbols stay hidden (engine_module.map).
         const char* why = ::dlerror();
         status.error = "cannot load the training engine " + status.path + ": " + (why ? why : "unknown error");
     } else if (auto entry = reinterpret_cast<const EngineTable* (*)()>(::dlsym(handle, "nnlab_torch_engine_table"));
