@@ -134,10 +134,16 @@ void decimateIndexed(const std::vector<SeriesPoint>& points, size_t first, size_
         if (j == probeEnd && j < end && points[j].step < columnEnd) {
             const uint64_t span = static_cast<uint64_t>(columnEnd) - static_cast<uint64_t>(step);
             const size_t bound = span < end - i ? i + static_cast<size_t>(span) : end;
-            j = static_cast<size_t>(std::lower_bound(points.begin() + static_cast<std::ptrdiff_t>(j),
-                                                     points.begin() + static_cast<std::ptrdiff_t>(bound), columnEnd,
-                                                     [](const SeriesPoint& p, int64_t s) { return p.step < s; })
-                                    - points.begin());
+            // Steps one apart (a point every step, the usual case): the column's last point is
+            // `span - 1` on. One probe; each probe of a binary search over a column of a few
+            // hundred points missed the cache, and cost more than the scan of the values.
+            if (bound == i + span && points[bound - 1].step == columnEnd - 1)
+                j = bound;
+            else
+                j = static_cast<size_t>(std::lower_bound(points.begin() + static_cast<std::ptrdiff_t>(j),
+                                                         points.begin() + static_cast<std::ptrdiff_t>(bound), columnEnd,
+                                                         [](const SeriesPoint& p, int64_t s) { return p.step < s; })
+                                        - points.begin());
         }
         // Smallest and largest finite value, the first of equals. NaN never compares; an
         // infinity would pass the compares, so such a column is done again with checks.
