@@ -7,8 +7,10 @@
 // - fusion (engine/src/train/fused_ops.h): the model's first stride-1 conv2d with 2x2 max-
 //   pooling (and a ReLU, in either order) becomes one ConvPool2x2 under the convolution's
 //   name; 2x2 max-pooling next to a ReLU (either order: max(relu(a), ...) = relu(max(a, ...)))
-//   one MaxPool2x2 under the pooling layer's name; batchnorm2d + ReLU one BatchNormRelu and a
-//   linear layer (with the ReLU after it) one LinearRelu, under the first layer's name;
+//   one MaxPool2x2 under the pooling layer's name; every batchnorm1d/2d (with the ReLU or
+//   leaky ReLU after it, and on flat samples a dropout after those) one BatchNormRelu and a
+//   linear layer (with the ReLU, leaky ReLU, tanh or sigmoid after it) one LinearRelu, under
+//   the first layer's name;
 // - reordering: an increasing activation followed by max-pooling runs after the pooling, so
 //   it sees a quarter of the elements (2x2 pooling), forward and backward.
 // And one memory rule: a ReLU (or leaky ReLU) works in place when what runs just before it
@@ -27,10 +29,15 @@ enum class PlannedKind {
     Layer,           // the layer's own module, from the builder table
     ConvPool2x2,     // first conv2d (+ ReLU) + 2x2 max-pool as one kernel
     MaxPool2x2,      // 2x2 max-pool kernel (+ ReLU when `relu`)
-    LinearRelu,      // linear (+ ReLU when `relu`) as one autograd node
-    BatchNormRelu,   // batchnorm2d + ReLU (+ the residual add when it ends a block)
+    LinearRelu,      // linear (+ ReLU when `relu`, or `activation`) as one autograd node
+    BatchNormRelu,   // batchnorm1d/2d [+ ReLU or leaky ReLU] (+ the residual add when it ends a block)
     Residual,        // a residual block: `body`, and a projection when `shortcut`
+    ActAvgPool,      // [ReLU or `activation` +] avgpool2d as one kernel, under the pooling layer's name
 };
+
+// An activation fused into the module before it, other than ReLU (PlannedModule::relu):
+// BatchNormRelu takes LeakyRelu, LinearRelu every one.
+enum class FusedActivation { None, LeakyRelu, Tanh, Sigmoid };
 
 struct PlannedModule {
     PlannedKind kind = PlannedKind::Layer;
@@ -40,6 +47,9 @@ struct PlannedModule {
     std::string path;            // that layer's JSON path: "model.layers[3]"
     Shape inputShape;            // that layer's input, per sample
     bool relu = false;           // a fused ReLU
+    FusedActivation activation = FusedActivation::None;   // with `relu` false: another fused activation
+    double negativeSlope = 0.0;  // FusedActivation::LeakyRelu's
+    double dropout = 0.0;        // BatchNormRelu on flat samples: a fused dropout's p (0: none)
     bool inplace = false;        // Layer relu / leaky_relu: overwrite the input
     std::vector<PlannedModule> body;   // Residual: the body's plan
     bool shortcut = false;       // Residual: a learned projection (shapes differ)

@@ -13,6 +13,25 @@ bool pool2x2(const LayerSpec& s)
            && (s.intOption("stride") == 0 || s.intOption("stride") == 2) && s.intOption("padding") == 0;
 }
 
+// The activation other than ReLU a linear layer computes in its autograd node. A leaky ReLU
+// with a negative slope is left alone: its gradient is read from the output's sign.
+FusedActivation linearActivation(const LayerSpec& next)
+{
+    if (next.type == "tanh")
+        return FusedActivation::Tanh;
+    if (next.type == "sigmoid")
+        return FusedActivation::Sigmoid;
+    if (next.type == "leaky_relu" && next.option("negative_slope") >= 0)
+        return FusedActivation::LeakyRelu;
+    return FusedActivation::None;
+}
+
+// An activation that ActAvgPool computes before its average pooling.
+bool poolActivation(const LayerSpec& s)
+{
+    return s.type == "relu" || s.type == "leaky_relu" || s.type == "tanh" || s.type == "sigmoid";
+}
+
 bool increasing(const std::string& type)
 {
     return type == "relu" || type == "leaky_relu" || type == "tanh" || type == "sigmoid";
@@ -86,15 +105,51 @@ public:
                 last = "fused";
                 ++i;
             } else if (m_fuse && specs[i].type == "linear") {
+                const FusedActivation other = pair ? linearActivation(specs[i + 1]) : FusedActivation::None;
                 const bool relu = pair && specs[i + 1].type == "relu";
-                module(PlannedKind::LinearRelu, i, relu ? 2 : 1).relu = relu;
-                // keeps its output for the ReLU's gradient: what follows must not overwrite it
-                last = relu ? "relu" : "linear";
-                i += relu ? 1 : 0;
-            } else if (m_fuse && pair && specs[i].type == "batchnorm2d" && specs[i + 1].type == "relu") {
-                module(PlannedKind::BatchNormRelu, i, 2).relu = true;
+                const bool fused = relu || other != FusedActivation::None;
+                PlannedModule& m = module(PlannedKind::LinearRelu, i, fused ? 2 : 1);
+                m.relu = relu;
+                m.activation = other;
+                if (other == FusedActivation::LeakyRelu)
+                    m.negativeSlope = specs[i + 1].option("negative_slope");
+                // keeps its output for the activation's gradient: what follows must not overwrite it
+                last = fused ? "activation" : "linear";
+                i += fused ? 1 : 0;
+            } else if (m_fuse && (specs[i].type == "batchnorm2d" || specs[i].type == "batchnorm1d")) {
+                // alone or with the (leaky) ReLU after it, and on flat samples (BatchNorm1d's
+                // [N, C]) the dropout after those: one kernel either way
+                const std::string next = pair ? specs[i + 1].type : "";
+                const bool activation = next == "relu" || next == "leaky_relu";
+                const size_t d = activation ? i + 2 : i + 1;
+                const bool flat = m_rows.at(path + "[" + std::to_string(i) + "]")->inputShape.size() == 1;
+                const bool dropout = flat && d < specs.size() && specs[d].type == "dropout" && specs[d].option("p") > 0
+                                     && specs[d].option("p") < 1;
+                PlannedModule& m = module(PlannedKind::BatchNormRelu, i, 1 + (activation ? 1 : 0) + (dropout ? 1 : 0));
+                m.relu = next == "relu";
+                if (next == "leaky_relu") {
+                    m.activation = FusedActivation::LeakyRelu;
+                    m.negativeSlope = specs[i + 1].option("negative_slope");
+                }
+                if (dropout)
+                    m.dropout = specs[d].option("p");
+                last = "fused";
+                i += m.count - 1;
+            } else if (m_fuse && pair && poolActivation(specs[i]) && specs[i + 1].type == "avgpool2d") {
+                // the activation at full resolution is never written (fused_act_pool.cpp)
+                PlannedModule& m = module(PlannedKind::ActAvgPool, i + 1, 2);
+                m.relu = specs[i].type == "relu";
+                m.activation = specs[i].type == "tanh"      ? FusedActivation::Tanh
+                               : specs[i].type == "sigmoid" ? FusedActivation::Sigmoid
+                               : specs[i].type == "leaky_relu" ? FusedActivation::LeakyRelu
+                                                               : FusedActivation::None;
+                if (m.activation == FusedActivation::LeakyRelu)
+                    m.negativeSlope = specs[i].option("negative_slope");
                 last = "fused";
                 ++i;
+            } else if (m_fuse && specs[i].type == "avgpool2d") {
+                module(PlannedKind::ActAvgPool, i, 1);
+                last = "fused";
             } else if (pair && increasing(specs[i].type) && specs[i + 1].type == "maxpool2d") {
                 add(i + 1);
                 add(i);   // after pooling, which writes a fresh output
@@ -127,6 +182,17 @@ private:
     std::map<std::string, const LayerInfo*> m_shortcuts;
 };
 
+const char* activationName(FusedActivation a)
+{
+    switch (a) {
+    case FusedActivation::None: return "none";
+    case FusedActivation::LeakyRelu: return "leaky_relu";
+    case FusedActivation::Tanh: return "tanh";
+    case FusedActivation::Sigmoid: return "sigmoid";
+    }
+    return "?";
+}
+
 const char* kindName(PlannedKind kind)
 {
     switch (kind) {
@@ -134,8 +200,9 @@ const char* kindName(PlannedKind kind)
     case PlannedKind::ConvPool2x2: return "conv_pool2x2";
     case PlannedKind::MaxPool2x2: return "maxpool2x2";
     case PlannedKind::LinearRelu: return "linear";
-    case PlannedKind::BatchNormRelu: return "batchnorm_relu";
+    case PlannedKind::BatchNormRelu: return "batchnorm";
     case PlannedKind::Residual: return "residual";
+    case PlannedKind::ActAvgPool: return "avgpool";
     }
     return "?";
 }
@@ -147,6 +214,10 @@ void describe(const std::vector<PlannedModule>& plan, const std::vector<LayerSpe
         out += m.kind == PlannedKind::Layer ? layers[m.layer].type : kindName(m.kind);
         if (m.relu)
             out += "+relu";
+        if (m.activation != FusedActivation::None)
+            out += std::string("+") + activationName(m.activation);
+        if (m.dropout > 0)
+            out += "+dropout";
         if (m.inplace)
             out += " inplace";
         if (m.shortcut)

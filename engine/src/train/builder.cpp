@@ -47,6 +47,14 @@ bool TunedConv2dImpl::nativeCapable() const
 
 torch::Tensor TunedConv2dImpl::forward(const torch::Tensor& x)
 {
+    if (m_depthwiseKernel && c10::get_if<torch::ExpandingArray<2>>(&options.padding())
+        && c10::get_if<torch::enumtype::kZeros>(&options.padding_mode())) {
+        const int64_t stride = (*options.stride())[0], padding = (*c10::get<torch::ExpandingArray<2>>(options.padding()))[0];
+        if ((*options.stride())[1] == stride && (*c10::get<torch::ExpandingArray<2>>(options.padding()))[1] == padding
+            && (*options.dilation())[1] == (*options.dilation())[0]
+            && depthwiseKernelApplies(x, weight, options.groups(), stride, padding, (*options.dilation())[0]))
+            return depthwiseConv2d(x, weight, bias, stride, padding);
+    }
     if (!m_native)
         return nn::Conv2dImpl::forward(x);
     const auto& padding = c10::get<torch::ExpandingArray<2>>(options.padding());
@@ -153,8 +161,30 @@ nn::AnyModule module(const PlannedModule& m, const LayerSpec& s)
     case PlannedKind::Layer: return builders().at(s.type)(s, m);
     case PlannedKind::ConvPool2x2: return nn::AnyModule(ConvPool2x2(conv2dOptions(s, m.inputShape), m.relu));
     case PlannedKind::MaxPool2x2: return nn::AnyModule(MaxPool2x2(m.relu));
-    case PlannedKind::LinearRelu: return nn::AnyModule(LinearRelu(linearOptions(s, m.inputShape), m.relu));
-    case PlannedKind::BatchNormRelu: return nn::AnyModule(BatchNormRelu(batchNorm2dOptions(s, m.inputShape)));
+    case PlannedKind::LinearRelu: {
+        using Act = LinearReluImpl::Activation;
+        static const std::map<FusedActivation, Act> other{{FusedActivation::None, Act::None},
+                                                          {FusedActivation::LeakyRelu, Act::LeakyRelu},
+                                                          {FusedActivation::Tanh, Act::Tanh},
+                                                          {FusedActivation::Sigmoid, Act::Sigmoid}};
+        return nn::AnyModule(LinearRelu(linearOptions(s, m.inputShape), m.relu ? Act::Relu : other.at(m.activation),
+                                        m.negativeSlope));
+    }
+    case PlannedKind::BatchNormRelu: {
+        using Act = BatchNormReluImpl::Activation;
+        const Act act = m.relu ? Act::Relu : m.activation == FusedActivation::LeakyRelu ? Act::LeakyRelu : Act::None;
+        return nn::AnyModule(BatchNormRelu(batchNorm2dOptions(s, m.inputShape), act, m.negativeSlope, m.dropout));
+    }
+    case PlannedKind::ActAvgPool: {
+        using Act = ActAvgPoolImpl::Activation;
+        const Act act = m.relu                                               ? Act::Relu
+                        : m.activation == FusedActivation::Tanh      ? Act::Tanh
+                        : m.activation == FusedActivation::Sigmoid   ? Act::Sigmoid
+                        : m.activation == FusedActivation::LeakyRelu ? Act::LeakyRelu
+                                                                     : Act::None;
+        return nn::AnyModule(ActAvgPool(nn::AvgPool2dOptions(s.intOption("kernel_size")).stride(poolStride(s))
+                                            .padding(s.intOption("padding")), act, m.negativeSlope));
+    }
     case PlannedKind::Residual: return nn::AnyModule(Residual(build(m.body, s.layers), shortcut(m)));
     }
     throw std::logic_error("unknown planned module kind");
@@ -178,6 +208,8 @@ bool fusionEnabled()
 
 nn::Sequential buildModel(const ModelSpec& spec, const ModelInfo& info, bool fuse)
 {
+    // The depthwise kernel (fused_depthwise.cpp) stays off: at batch 64 on one core it runs
+    // at about LibTorch's channels-last speed (bench_fused_conv), not yet a gain to build on.
     return build(planModel(spec, info, fuse), spec.layers);
 }
 

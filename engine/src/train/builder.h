@@ -37,9 +37,13 @@ public:
     void setNative(bool native) { m_native = native && nativeCapable(); }
     bool native() const { return m_native; }
     const Shape& inputShape() const { return m_inputShape; }   // per sample
+    // Depthwise layers (groups = channels) run nnlab's direct kernel (fused_depthwise.cpp)
+    // where it applies. Off by default (about LibTorch's channels-last speed so far).
+    void setDepthwiseKernel(bool on) { m_depthwiseKernel = on; }
 
 private:
     bool m_native = false;
+    bool m_depthwiseKernel = false;
     Shape m_inputShape;
 };
 TORCH_MODULE(TunedConv2d);

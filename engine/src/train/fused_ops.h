@@ -34,15 +34,21 @@ TORCH_MODULE(MaxPool2x2);
 // and their operator calls, which is most of a small MLP's step. No input gradient is
 // computed for the data. Parameters keep Linear's names ("weight", "bias") and initial
 // values; other inputs run linear and relu.
+//
+// Other activations the same way (`activation`), each with its gradient read from the
+// output: leaky ReLU (slope >= 0), tanh and sigmoid.
 class LinearReluImpl : public torch::nn::Module {
 public:
+    enum class Activation { None, Relu, LeakyRelu, Tanh, Sigmoid };
     LinearReluImpl(const torch::nn::LinearOptions& options, bool relu);
+    LinearReluImpl(const torch::nn::LinearOptions& options, Activation activation, double negativeSlope = 0.0);
     torch::Tensor forward(const torch::Tensor& x);
 
     torch::Tensor weight, bias;
 
 private:
-    bool m_relu;
+    Activation m_activation;
+    double m_negativeSlope;   // LeakyRelu
 };
 TORCH_MODULE(LinearRelu);
 
@@ -81,11 +87,19 @@ TORCH_MODULE(ConvPool2x2);
 // per-channel sums and one for the input gradient, with the ReLU mask read from the saved
 // output. Running statistics and the affine parameters keep BatchNorm2d's names
 // ("weight", "bias", "running_mean", "running_var", "num_batches_tracked").
+//
+// The same kernels serve BatchNorm1d on [N, C] inputs (the same rows of C channels) and
+// batch normalization alone or followed by leaky ReLU (`activation`), and on [N, C] inputs a
+// dropout after that (its noise drawn as dropout draws it, applied in the same pass): the
+// planner fuses every batchnorm1d/2d layer (build_plan.h).
 class BatchNormReluImpl : public torch::nn::Module {
 public:
-    explicit BatchNormReluImpl(const torch::nn::BatchNorm2dOptions& options);
+    enum class Activation { None, Relu, LeakyRelu };
+    // dropout: the p of a dropout layer after the activation, applied in training (0: none)
+    explicit BatchNormReluImpl(const torch::nn::BatchNorm2dOptions& options, Activation activation = Activation::Relu,
+                               double negativeSlope = 0.0, double dropout = 0.0);
     torch::Tensor forward(const torch::Tensor& x);
-    // relu(batch_norm(x)) + skip in the same pass: the end of a residual block (builder.h).
+    // act(batch_norm(x)) + skip in the same pass: the end of a residual block (builder.h).
     torch::Tensor forwardAdd(const torch::Tensor& x, const torch::Tensor& skip);
 
     torch::nn::BatchNorm2dOptions options;
@@ -94,7 +108,44 @@ public:
 private:
     // Evaluation mode without autograd, channels-last: one pass with the running statistics.
     bool evaluationKernelApplies(const torch::Tensor& x, const torch::Tensor& skip) const;
+    Activation m_activation;
+    double m_negativeSlope;   // LeakyRelu
+    double m_dropout;         // in [0, 1)
 };
 TORCH_MODULE(BatchNormRelu);
+
+// Cross-entropy with the mean over the batch (torch::nn::functional::cross_entropy's
+// defaults) as one autograd node for [N, K] CPU float logits and int64 targets in [0, K)
+// (fused_loss.cpp); other inputs run cross_entropy itself.
+torch::Tensor crossEntropy(const torch::Tensor& logits, const torch::Tensor& target);
+
+// An activation (none, ReLU, leaky ReLU, tanh, sigmoid) followed by average pooling (any
+// square kernel, stride and padding; count_include_pad, floor mode), as one operator
+// (fused_act_pool.cpp): the forward pass writes only the pooled output, the backward pass
+// recomputes the activation from the saved input and writes each input gradient once.
+// Other inputs run LibTorch's activation and avg_pool2d. No parameters.
+class ActAvgPoolImpl : public torch::nn::Module {
+public:
+    enum class Activation { None, Relu, LeakyRelu, Tanh, Sigmoid };
+    ActAvgPoolImpl(const torch::nn::AvgPool2dOptions& options, Activation activation, double negativeSlope = 0.0);
+    torch::Tensor forward(const torch::Tensor& x);
+    bool kernelApplies(const torch::Tensor& x) const;
+
+    torch::nn::AvgPool2dOptions options;
+
+private:
+    Activation m_activation;
+    double m_negativeSlope;
+};
+TORCH_MODULE(ActAvgPool);
+
+// Depthwise convolution (groups = input = output channels, square 3x3 or 5x5 kernel, no
+// dilation, zero padding) forward and backward as direct channels-last loops
+// (fused_depthwise.cpp); TunedConv2d calls it where depthwiseKernelApplies. The output and
+// the input gradient keep the input's memory format.
+bool depthwiseKernelApplies(const torch::Tensor& x, const torch::Tensor& weight, int64_t groups, int64_t stride,
+                            int64_t padding, int64_t dilation);
+torch::Tensor depthwiseConv2d(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                              int64_t stride, int64_t padding);
 
 } // namespace nnlab::detail

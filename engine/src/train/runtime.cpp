@@ -1,5 +1,6 @@
 #include "nnlab/runtime.h"
 
+#include "process_memory.h"
 #include "tuning.h"
 
 #include <torch/torch.h>
@@ -9,7 +10,6 @@
 #include <dlfcn.h>
 #include <filesystem>
 #include <fstream>
-#include <malloc.h>
 #include <thread>
 
 namespace nnlab {
@@ -23,18 +23,7 @@ void prepareProcess()
     // a step's many small regions then waits for the scheduler. The default (spin briefly,
     // then sleep) keeps the GUI's event-loop lag under 4 ms at p99 (bench_gui); the tuner and
     // the ThreadGuard handle a second core that another process takes.
-    // Training frees and reallocates the same activation sizes every step. glibc's defaults
-    // hand large blocks back to the kernel (munmap, heap trim) and fault them in again,
-    // zeroed, on the next step: that was half of the default CNN's step on a 2-core machine.
-    // Keep up to 256 MiB of freed memory, and serve blocks of up to 32 MiB from the heap.
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 256 << 20);
-    // One arena for every thread. The GUI trains on a worker thread, which glibc would give
-    // an arena of its own, made of mmap'ed heaps that it shrinks and regrows step after step
-    // regardless of the settings above: the GUI trained 10% slower than nnlab-cli, whose
-    // training runs on the main thread (bench_gui). Small blocks still come from each
-    // thread's cache without the arena's lock.
-    mallopt(M_ARENA_MAX, 1);
+    detail::tuneAllocator();   // process_memory.cpp: glibc arenas and trimming
     static bool once = [] {
         try {
             at::set_num_interop_threads(1);
