@@ -17,6 +17,7 @@
 //     (label from the first two cells, value from "cpu med" or the first number, pass from a
 //     "<N" column of yes/no), and a "JSON: {...}" line, kept under "data";
 //   - a non-zero exit status is reported as a failed companion.
+#include "nnlab/blas_cpu.h"
 #include "bench_speed.h"
 
 #include "nnlab/runtime.h"
@@ -133,7 +134,14 @@ std::string selfPath()
 Json measure(const std::vector<std::string>& argv, int64_t samples)
 {
     const double spawnedAt = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-    bench::ProcessResult r = bench::runProcess(argv, {"NNLAB_TUNING_CACHE=off", "NNLAB_DATA_CACHE=off"});
+    std::vector<std::string> env{"NNLAB_TUNING_CACHE=off", "NNLAB_DATA_CACHE=off"};
+    // nnlab's in-process child gets the OpenBLAS kernels nnlab-cli and the window choose for
+    // this CPU (blas_cpu.h); the peer runs as its users run it, with OpenBLAS's own choice
+    // (unless the caller set OPENBLAS_CORETYPE, which both then inherit).
+    if (argv.front() == selfPath() && !std::getenv("OPENBLAS_CORETYPE"))
+        if (const char* core = nnlab::blasCoreTypeForCpu())
+            env.push_back(std::string("OPENBLAS_CORETYPE=") + core);
+    bench::ProcessResult r = bench::runProcess(argv, env);
     if (r.exitCode != 0 || r.json.is_null() || !r.json.contains("seconds")) {
         std::fprintf(stderr, "bench_speed: %s failed (exit %d)\n%s", argv[0].c_str(), r.exitCode, r.output.c_str());
         return nullptr;
