@@ -20,16 +20,31 @@ namespace {
 constexpr size_t kQuantileSample = 200000;
 
 // Calls visit(unit, rawValue) for every element of the training split, de-normalized.
-void forEachRaw(const Dataset& data, const ModelInterface& m, const std::function<void(int64_t, float)>& visit)
+// Elements of one unit in a sample, in order: a channel plane for images, one element else
+// (ModelInterface::unitOf, without a division per element).
+int64_t unitLength(const ModelInterface& m)
+{
+    return m.images ? m.sampleSize() / std::max<int64_t>(1, m.sampleShape.empty() ? 1 : m.sampleShape[0]) : 1;
+}
+
+// Every training value as the user's data had it (normalization undone), with its unit. A
+// template, not a std::function: it runs over every element of the training set three times
+// for each run (0.15-0.25 s of a Fashion-MNIST start through a std::function and a division
+// per element).
+template <typename Visit>
+void forEachRaw(const Dataset& data, const ModelInterface& m, Visit&& visit)
 {
     const int64_t size = m.sampleSize();
     const int64_t count = data.count();
+    const int64_t length = std::max<int64_t>(1, unitLength(m));
     for (int64_t s = 0; s < count; ++s) {
         const float* x = data.features.data() + s * size;
-        for (int64_t i = 0; i < size; ++i) {
-            const int64_t u = m.unitOf(i);
+        for (int64_t i = 0, u = 0; i < size; ++u) {
             const bool normalized = static_cast<size_t>(u) < m.inputScale.size();
-            visit(u, normalized ? x[i] * m.inputScale[size_t(u)] + m.inputShift[size_t(u)] : x[i]);
+            const float scale = normalized ? m.inputScale[size_t(u)] : 1.0f;
+            const float shift = normalized ? m.inputShift[size_t(u)] : 0.0f;
+            for (const int64_t end = std::min(size, i + length); i < end; ++i)
+                visit(u, normalized ? x[i] * scale + shift : x[i]);
         }
     }
 }
@@ -139,11 +154,20 @@ double inputDrift(const ModelInterface& m, const float* raw, int64_t count)
     for (size_t u = 0; u < units; ++u)
         counts[u].assign(m.histogramEdges[u].size() + 1, 0.0f);
     const int64_t size = m.sampleSize();
-    for (int64_t i = 0; i < count * size; ++i) {
-        const size_t u = size_t(m.unitOf(i % size));
-        if (u < units)
-            counts[u][binOf(m.histogramEdges[u], raw[i])] += 1.0f;
-    }
+    const int64_t length = std::max<int64_t>(1, unitLength(m));
+    for (int64_t s = 0; s < count; ++s)
+        for (int64_t i = 0, unit = 0; i < size; ++unit) {
+            const size_t u = size_t(unit);
+            const int64_t end = std::min(size, i + length);
+            if (u >= units) {
+                i = end;
+                continue;
+            }
+            const std::vector<float>& edges = m.histogramEdges[u];
+            std::vector<float>& bins = counts[u];
+            for (const float* x = raw + s * size; i < end; ++i)
+                bins[binOf(edges, x[i])] += 1.0f;
+        }
     double sum = 0.0;
     for (size_t u = 0; u < units; ++u) {
         const float total = std::accumulate(counts[u].begin(), counts[u].end(), 0.0f);
