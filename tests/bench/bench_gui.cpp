@@ -4,6 +4,7 @@
 //
 // Prints a table, then one line "JSON: {...}" with the same figures for the speed driver.
 #include "main_window.h"
+#include "nnlab/blas_cpu.h"
 #include "nnlab/runtime.h"
 #include "training_bar.h"
 
@@ -23,6 +24,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <unistd.h>
 #include <vector>
 
 namespace {
@@ -115,6 +118,13 @@ double launchMs()
 
 int main(int argc, char** argv)
 {
+    // LibTorch, and with it OpenBLAS, is loaded before main() here; the nnlab program and
+    // nnlab-cli set OPENBLAS_CORETYPE before they load it (blas_cpu.h). Start again with it
+    // set, so the GUI side of the GUI/CLI ratio gets the same matrix kernels as both.
+    if (const char* core = nnlab::blasCoreTypeForCpu(); core && !std::getenv("OPENBLAS_CORETYPE")) {
+        ::setenv("OPENBLAS_CORETYPE", core, 1);
+        ::execv("/proc/self/exe", argv);   // returns only if it failed: then measure as is
+    }
     nnlab::prepareProcess();   // as the nnlab executable does first (threads, allocator)
     qputenv("QT_QPA_PLATFORM", qgetenv("QT_QPA_PLATFORM").isEmpty() ? "offscreen" : qgetenv("QT_QPA_PLATFORM"));
     QApplication app(argc, argv);
