@@ -41,7 +41,8 @@ asanCi=(
   test_spec_json test_schedule test_build_plan test_model_info
   test_data_synthetic test_data_binary test_data_csv test_data_loaders
   test_store_schema test_store_runs test_store_recorder test_store_crash test_store_sqlite
-  test_trainer test_train_loop test_fused_ops test_optim_equivalence test_tuning_cache
+  test_trainer test_train_loop test_fused_ops test_fused_conv test_fused_layers
+  test_optim_equivalence test_tuning_cache test_data_cache
   test_sweep test_monitors test_lr_finder test_preflight
   test_trained_model test_onnx_export test_pytorch_export
   test_serve test_serve_bad_requests test_serve_monitors
@@ -63,11 +64,13 @@ tsanCi=(
   test_training_controller
 )
 # --full adds the other tests with threads: a killed store writer, the GUI's data preview,
-# learning-rate finder and pre-flight worker threads, and the whole workbench.
+# learning-rate finder and pre-flight worker threads, the whole workbench, and the charts'
+# two-thread curve regeneration and store loader thread.
 tsanFullExtra=(
   test_store_crash test_lr_finder test_preflight
   test_editor_data test_lr_finder_dialog test_preflight_dialog
   test_workbench test_workbench_alerts
+  test_charts_series test_charts_panel
 )
 
 # Targets a test needs besides its own executable (child processes it starts).
