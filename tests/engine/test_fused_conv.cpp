@@ -17,6 +17,7 @@
 #endif
 
 #include "builder.h"
+#include "fused_test_support.h"
 #include "fused_ops.h"
 #include "tuning.h"
 
@@ -31,59 +32,9 @@
 #include <vector>
 
 using namespace nnlab;
+using namespace fused_test;
 
 namespace {
-
-std::string shapeOf(const torch::Tensor& t)
-{
-    std::ostringstream s;
-    s << t.sizes();
-    return s.str();
-}
-
-// "" when |a - b| <= atol + rtol max|b| everywhere (sums over many terms: the error scales
-// with the terms, not with each result); else the worst element.
-std::string closeDiff(const torch::Tensor& a, const torch::Tensor& b, double rtol, double atol)
-{
-    if (a.defined() != b.defined())
-        return std::string("one tensor undefined: ") + (a.defined() ? "second" : "first");
-    if (!a.defined())
-        return "";
-    if (a.sizes() != b.sizes())
-        return "shapes differ: " + shapeOf(a) + " vs " + shapeOf(b);
-    const torch::Tensor ca = a.detach().contiguous().to(torch::kDouble).flatten();
-    const torch::Tensor cb = b.detach().contiguous().to(torch::kDouble).flatten();
-    if (ca.numel() == 0)
-        return "";
-    if (ca.isnan().any().item<bool>() || cb.isnan().any().item<bool>())
-        return "NaN in a result";
-    const double tol = atol + rtol * cb.abs().max().item<double>();
-    const torch::Tensor diff = (ca - cb).abs();
-    if (diff.max().item<double>() <= tol)
-        return "";
-    const int64_t i = diff.argmax().item<int64_t>();
-    std::ostringstream s;
-    s.precision(9);
-    s << (diff > tol).sum().item<int64_t>() << " of " << ca.numel() << " elements out of tolerance " << tol
-      << "; worst at flat index " << i << ": " << ca[i].item<double>() << " vs " << cb[i].item<double>();
-    return s.str();
-}
-
-struct Failures {
-    QStringList list;
-    void check(const std::string& what, const std::string& diff)
-    {
-        if (!diff.empty())
-            list << QString::fromStdString(what + ": " + diff);
-    }
-    void report() const
-    {
-        for (const QString& f : list.mid(0, 40))
-            qWarning().noquote() << f;
-        if (list.size() > 40)
-            qWarning() << "..." << list.size() - 40 << "more";
-    }
-};
 
 struct DwCase {
     int64_t n, c, h, w, k, stride, padding;
@@ -129,7 +80,7 @@ void compareDepthwise(Failures& f, const DwCase& c)
     }
     const char* names[] = {"output", "input gradient", "weight gradient", "bias gradient"};
     for (size_t i = 0; i < 4; ++i)
-        f.check(what + " " + names[i], closeDiff(results[1][i], results[0][i], 1e-5, 1e-5));
+        f.check(what + " " + names[i], closeDiffOfSums(results[1][i], results[0][i], 1e-5, 1e-5));
 }
 
 std::vector<DwCase> depthwiseCases()
@@ -211,8 +162,8 @@ void compareActPool(Failures& f, const PoolCase& c)
         y.backward(gy);
         results[fused] = {y.detach(), x.grad()};
     }
-    f.check(what + " output", closeDiff(results[1][0], results[0][0], 2e-6, 2e-7));
-    f.check(what + " input gradient", closeDiff(results[1][1], results[0][1], 2e-6, 2e-7));
+    f.check(what + " output", closeDiffOfSums(results[1][0], results[0][0], 2e-6, 2e-7));
+    f.check(what + " input gradient", closeDiffOfSums(results[1][1], results[0][1], 2e-6, 2e-7));
 }
 
 std::vector<PoolCase> actPoolCases()
@@ -293,10 +244,10 @@ void compareModels(Failures& f, const std::string& name, const ModelSpec& spec, 
         torch::nn::functional::cross_entropy(out[i], target).backward();
         ++i;
     }
-    f.check(what + " output", closeDiff(out[1], out[0], 1e-4, 1e-5));
+    f.check(what + " output", closeDiffOfSums(out[1], out[0], 1e-4, 1e-5));
     const auto pp = plain->named_parameters(), fp = fused->named_parameters();
     for (const auto& item : pp)
-        f.check(what + " gradient of " + item.key(), closeDiff(fp[item.key()].grad(), item.value().grad(), gradientRtol, 1e-5));
+        f.check(what + " gradient of " + item.key(), closeDiffOfSums(fp[item.key()].grad(), item.value().grad(), gradientRtol, 1e-5));
 }
 
 } // namespace

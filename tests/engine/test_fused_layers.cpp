@@ -21,6 +21,7 @@
 #endif
 
 #include "builder.h"
+#include "fused_test_support.h"
 #include "fused_ops.h"
 #include "tuning.h"
 
@@ -35,75 +36,11 @@
 #include <vector>
 
 using namespace nnlab;
+using namespace fused_test;
 using nnlab::detail::BatchNormRelu;
 using Act = nnlab::detail::BatchNormReluImpl::Activation;
 
 namespace {
-
-std::string shapeOf(const torch::Tensor& t)
-{
-    std::ostringstream s;
-    s << t.sizes();
-    return s.str();
-}
-
-// "" when |a - b| <= atol + rtol |b| everywhere (and both are defined or neither); else the
-// worst element.
-std::string closeDiff(const torch::Tensor& a, const torch::Tensor& b, double rtol, double atol)
-{
-    if (a.defined() != b.defined())
-        return std::string("one tensor undefined: ") + (a.defined() ? "second" : "first");
-    if (!a.defined())
-        return "";
-    if (a.sizes() != b.sizes())
-        return "shapes differ: " + shapeOf(a) + " vs " + shapeOf(b);
-    const torch::Tensor ca = a.detach().contiguous().to(torch::kDouble).flatten();
-    const torch::Tensor cb = b.detach().contiguous().to(torch::kDouble).flatten();
-    if (ca.isnan().any().item<bool>() || cb.isnan().any().item<bool>())
-        return "NaN in a result";
-    const torch::Tensor excess = (ca - cb).abs() - (atol + rtol * cb.abs());
-    if (ca.numel() == 0 || excess.max().item<double>() <= 0.0)
-        return "";
-    const int64_t i = excess.argmax().item<int64_t>();
-    std::ostringstream s;
-    s.precision(9);
-    s << (excess > 0).sum().item<int64_t>() << " of " << ca.numel() << " elements out of tolerance; worst at "
-      << i << ": " << ca[i].item<double>() << " vs " << cb[i].item<double>();
-    return s.str();
-}
-
-// Sums over many terms (weight and bias gradients): the tolerance scales with the largest.
-std::string closeDiffOfSums(const torch::Tensor& a, const torch::Tensor& b, double rtol, double atol)
-{
-    if (!a.defined() || !b.defined() || b.numel() == 0)
-        return closeDiff(a, b, rtol, atol);
-    return closeDiff(a, b, 0.0, atol + rtol * b.detach().abs().max().item<double>());
-}
-
-struct Failures {
-    std::vector<std::string> lines;
-    int checks = 0;
-    void check(const std::string& what, const std::string& diff)
-    {
-        ++checks;
-        if (!diff.empty())
-            lines.push_back(what + ": " + diff);
-    }
-    void report() const
-    {
-        std::string text;
-        for (size_t i = 0; i < lines.size() && i < 20; ++i)
-            text += lines[i] + "\n";
-        if (!lines.empty())
-            QFAIL((std::to_string(lines.size()) + " of " + std::to_string(checks) + " checks failed:\n" + text).c_str());
-    }
-};
-
-std::string firstLine(const std::exception& e)
-{
-    const std::string message = e.what();
-    return message.substr(0, message.find('\n'));
-}
 
 // ---------------------------------------------------------------------------------------
 // BatchNormRelu against BatchNorm1d/2d + activation (+ skip)
@@ -465,15 +402,6 @@ void compareModelSteps(Failures& f, const std::string& name, bool channelsLast, 
     f.check(what + " eval output", closeDiff(fused->forward(x), plain->forward(x), 1e-4, 1e-5));
 }
 
-class ThreadScope {
-public:
-    explicit ThreadScope(int threads) : m_saved(at::get_num_threads()) { at::set_num_threads(threads); }
-    ~ThreadScope() { at::set_num_threads(m_saved); }
-
-private:
-    int m_saved;
-};
-
 } // namespace
 
 class TestFusedLayers : public QObject {
@@ -493,7 +421,7 @@ private Q_SLOTS:
         for (const NormCase& c : cases)
             compareNorm(f, c);
         QVERIFY(cases.size() >= 100);
-        f.report();
+        REPORT_FAILURES(f);
     }
 
     void crossEntropyMatchesLibTorch()
@@ -520,7 +448,7 @@ private Q_SLOTS:
         const torch::Tensor wide = torch::randn({8, 12});
         const torch::Tensor view = wide.slice(1, 0, 12, 2), t = torch::randint(0, 6, {8}, torch::kLong);
         f.check("strided logits", closeDiff(nnlab::detail::crossEntropy(view, t), torch::nn::functional::cross_entropy(view, t), 1e-5, 1e-6));
-        f.report();
+        REPORT_FAILURES(f);
         // LibTorch's own errors for targets it cannot take
         QVERIFY_THROWS_EXCEPTION(std::exception, nnlab::detail::crossEntropy(torch::randn({3, 4}), torch::tensor({0, 4, 1}, torch::kLong)));
         QVERIFY_THROWS_EXCEPTION(std::exception, nnlab::detail::crossEntropy(torch::randn({3, 4}), torch::tensor({0, -3, 1}, torch::kLong)));
@@ -544,7 +472,7 @@ private Q_SLOTS:
                 c.name = shapeOf(torch::empty(shape)) + " 2 threads " + actName(act);
                 compareNorm(f, c);
             }
-        f.report();
+        REPORT_FAILURES(f);
     }
 
     // Inputs the kernels do not take run LibTorch's batch_norm: 3-D BatchNorm1d, NCHW 4-D,
@@ -563,7 +491,7 @@ private Q_SLOTS:
                 c.name = shapeOf(torch::empty(shape)) + " fallback " + actName(act);
                 compareNorm(f, c);
             }
-        f.report();
+        REPORT_FAILURES(f);
 
         BatchNormRelu fused(torch::nn::BatchNormOptions(3), Act::None);
         fused->to(torch::kDouble);
@@ -599,7 +527,7 @@ private Q_SLOTS:
         } catch (const std::exception& e) {
             f.check(model.toStdString(), "threw in " + phase + ": " + firstLine(e));
         }
-        f.report();
+        REPORT_FAILURES(f);
     }
 };
 

@@ -19,6 +19,7 @@
 #endif
 
 #include "builder.h"
+#include "fused_test_support.h"
 #include "fused_ops.h"
 #include "tuning.h"
 
@@ -38,6 +39,7 @@
 #include <vector>
 
 using namespace nnlab;
+using namespace fused_test;
 using nnlab::detail::BatchNormRelu;
 using nnlab::detail::MaxPool2x2;
 
@@ -45,13 +47,6 @@ namespace {
 
 const auto kChannelsLast = torch::MemoryFormat::ChannelsLast;
 const auto kContiguous = torch::MemoryFormat::Contiguous;
-
-std::string shapeOf(const torch::Tensor& t)
-{
-    std::ostringstream s;
-    s << t.sizes();
-    return s.str();
-}
 
 // "" when a and b hold the same values (any layout); else where they differ first.
 std::string exactDiff(const torch::Tensor& a, const torch::Tensor& b)
@@ -77,40 +72,6 @@ std::string exactDiff(const torch::Tensor& a, const torch::Tensor& b)
     return s.str();
 }
 
-// "" when |a - b| <= atol + rtol |b| everywhere; else the worst element.
-std::string closeDiff(const torch::Tensor& a, const torch::Tensor& b, double rtol, double atol)
-{
-    if (a.defined() != b.defined())
-        return std::string("one tensor undefined: ") + (a.defined() ? "second" : "first");
-    if (!a.defined())
-        return "";
-    if (a.sizes() != b.sizes())
-        return "shapes differ: " + shapeOf(a) + " vs " + shapeOf(b);
-    const torch::Tensor ca = a.detach().contiguous().to(torch::kDouble).flatten();
-    const torch::Tensor cb = b.detach().contiguous().to(torch::kDouble).flatten();
-    if (ca.isnan().any().item<bool>() || cb.isnan().any().item<bool>())
-        return "NaN in a result";
-    const torch::Tensor excess = (ca - cb).abs() - (atol + rtol * cb.abs());
-    if (ca.numel() == 0 || excess.max().item<double>() <= 0.0)
-        return "";
-    const int64_t i = excess.argmax().item<int64_t>();
-    std::ostringstream s;
-    s.precision(9);
-    s << (excess > 0).sum().item<int64_t>() << " of " << ca.numel() << " elements out of tolerance (rtol " << rtol
-      << ", atol " << atol << "); worst at flat index " << i << ": " << ca[i].item<double>() << " vs "
-      << cb[i].item<double>() << " (max |diff| " << (ca - cb).abs().max().item<double>() << ")";
-    return s.str();
-}
-
-// For sums over many terms (weight and bias gradients), whose rounding error scales with the
-// terms rather than with the result: "" when |a - b| <= atol + rtol max|b| everywhere.
-std::string closeDiffOfSums(const torch::Tensor& a, const torch::Tensor& b, double rtol, double atol)
-{
-    if (!a.defined() || !b.defined() || b.numel() == 0)
-        return closeDiff(a, b, rtol, atol);
-    return closeDiff(a, b, 0.0, atol + rtol * b.detach().abs().max().item<double>());
-}
-
 // Frees a block of NaNs of about `bytes`, so that an allocation of that size that follows is
 // likely to get memory that is not zero: an output element a kernel forgets to write then
 // shows up instead of reading as a lucky 0.
@@ -120,27 +81,6 @@ void poisonHeap(int64_t bytes)
     (void)t;
 }
 
-// Failures are collected per test function so that one run reports every failing case.
-struct Failures {
-    QStringList list;
-    void check(const std::string& what, const std::string& diff)
-    {
-        if (!diff.empty())
-            list << QString::fromStdString(what + ": " + diff);
-    }
-    void report() const
-    {
-        for (const QString& f : list.mid(0, 40))
-            qWarning().noquote() << f;
-        if (list.size() > 40)
-            qWarning() << "..." << list.size() - 40 << "more";
-    }
-};
-#define REPORT_FAILURES(f)                                                                   \
-    do {                                                                                     \
-        (f).report();                                                                        \
-        QVERIFY2((f).list.isEmpty(), qPrintable(QString::number((f).list.size()) + " failing checks")); \
-    } while (0)
 
 enum class Data { Normal, Ties, Constant, NegativeOnly, ZerosAndNegatives };
 
@@ -335,12 +275,6 @@ void copyState(torch::nn::Sequential& to, const torch::nn::Sequential& from)
     const auto buffers = from->named_buffers();
     for (auto& item : to->named_buffers())
         item.value().copy_(buffers[item.key()]);
-}
-
-std::string firstLine(const std::exception& e)
-{
-    const std::string message = e.what();
-    return message.substr(0, message.find('\n'));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -600,16 +534,6 @@ void compareModels(Failures& f, const ModelCase& c)
         f.check(c.name, "threw in " + phase + ": " + firstLine(e));
     }
 }
-
-// Sets LibTorch's intra-op thread count for a scope.
-class ThreadScope {
-public:
-    explicit ThreadScope(int threads) : m_saved(at::get_num_threads()) { at::set_num_threads(threads); }
-    ~ThreadScope() { at::set_num_threads(m_saved); }
-
-private:
-    int m_saved;
-};
 
 } // namespace
 
