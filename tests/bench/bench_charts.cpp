@@ -27,6 +27,7 @@
 #include <ctime>
 #include <cstdio>
 #include <functional>
+#include <string>
 #include <vector>
 
 namespace {
@@ -181,6 +182,18 @@ void measure(ChartsPanel& panel, const char* scenario, const QString& liveRun)
 
 int main(int argc, char** argv)
 {
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "--help" || a == "-h") {
+            std::printf("bench_charts [RUNS [POINTS [stored|memory]]]  (default 20 runs of 100000 points, both)\n");
+            return 0;
+        }
+        const bool number = !a.empty() && a.find_first_not_of("0123456789") == std::string::npos;
+        if ((i < 3 && !number) || (i == 3 && a != "stored" && a != "memory") || i > 3) {
+            std::fprintf(stderr, "bench_charts: unexpected argument '%s' (try --help)\n", a.c_str());
+            return 2;
+        }
+    }
     qputenv("QT_QPA_PLATFORM", qgetenv("QT_QPA_PLATFORM").isEmpty() ? QByteArray("offscreen")
                                                                    : qgetenv("QT_QPA_PLATFORM"));
     QApplication app(argc, argv);

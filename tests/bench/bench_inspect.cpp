@@ -114,6 +114,20 @@ int main(int argc, char** argv)
 {
     int reps = 5, fashionReps = 3;
     std::string spiralThreads = "1", fashionThreads = "1";
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "--help" || a == "-h") {
+            std::printf("bench_inspect [--reps N] [--fashion-reps N] [--spiral-threads T] [--fashion-threads T]\n");
+            return 0;
+        }
+        const bool known = a == "--reps" || a == "--fashion-reps" || a == "--spiral-threads" || a == "--fashion-threads";
+        if (!known || i + 1 >= argc) {
+            std::fprintf(stderr, "bench_inspect: %s '%s' (try --help)\n", known ? "no value after" : "unknown argument",
+                         a.c_str());
+            return 2;
+        }
+        ++i;
+    }
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string a = argv[i];
         if (a == "--reps")

@@ -138,6 +138,14 @@ int main(int argc, char** argv)
 {
     namespace fs = std::filesystem;
     fs::path folder;
+    if (argc > 1 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h")) {
+        std::printf("bench_store [FOLDER]  (the run store goes in FOLDER, default a new temporary folder)\n");
+        return 0;
+    }
+    if (argc > 2 || (argc > 1 && argv[1][0] == '-')) {
+        std::fprintf(stderr, "bench_store: unknown argument '%s' (bench_store [FOLDER]; --help)\n", argv[argc > 2 ? 2 : 1]);
+        return 2;
+    }
     if (argc > 1) {
         folder = argv[1];
     } else {
