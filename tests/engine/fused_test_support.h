@@ -8,6 +8,9 @@
 #define QT_NO_KEYWORDS
 #endif
 
+#include "nnlab/spec.h"
+#include "nnlab/spec_json.h"
+
 #include <torch/torch.h>
 
 #include <QtTest>
@@ -15,6 +18,8 @@
 #include <exception>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace fused_test {
 
@@ -96,6 +101,19 @@ public:
 private:
     int m_saved;
 };
+
+// A model from a layer list; `input` replaces the [1, 28, 28] the parse validates against.
+inline nnlab::ModelSpec handModel(const std::string& layersJson, std::vector<int64_t> input = {1, 28, 28})
+{
+    const std::string doc = R"({"data": {"source": "fashion-mnist"}, "model": {"input": [1, 28, 28], "layers": )"
+                            + layersJson + "}}";
+    const nnlab::ParseResult r = nnlab::parseExperiment(doc);
+    if (!r.ok())
+        qFatal("hand-made model: %s", r.errorText().c_str());
+    nnlab::ModelSpec model = r.spec.model;
+    model.input = std::move(input);
+    return model;
+}
 
 } // namespace fused_test
 

@@ -200,18 +200,6 @@ ModelSpec experimentModel(const char* file)
     return model;
 }
 
-ModelSpec handModel(const std::string& layersJson, std::vector<int64_t> input)
-{
-    const std::string doc = R"({"data": {"source": "fashion-mnist"}, "model": {"input": [1, 28, 28], "layers": )"
-                            + layersJson + "}}";
-    const ParseResult r = parseExperiment(doc);
-    if (!r.ok())
-        qFatal("hand-made model: %s", r.errorText().c_str());
-    ModelSpec model = r.spec.model;
-    model.input = std::move(input);
-    return model;
-}
-
 // Builds the network fused and plain from the same seed; one forward and backward pass in
 // the trainer's layout: the same outputs and gradients.
 void compareModels(Failures& f, const std::string& name, const ModelSpec& spec, bool channelsLast, int64_t batch,

@@ -233,18 +233,6 @@ std::vector<NormCase> normCases()
 // ---------------------------------------------------------------------------------------
 // Whole networks, fused and plain
 
-ModelSpec handModel(const std::string& layersJson, std::vector<int64_t> input)
-{
-    const std::string doc = R"({"data": {"source": "fashion-mnist"}, "model": {"input": [1, 28, 28], "layers": )"
-                            + layersJson + "}}";
-    const ParseResult r = parseExperiment(doc);
-    if (!r.ok())
-        qFatal("hand-made model: %s", r.errorText().c_str());
-    ModelSpec model = r.spec.model;
-    model.input = std::move(input);
-    return model;
-}
-
 ModelSpec modelByName(const std::string& name)
 {
     // The zoo's tabular MLP (its first dropout fused, the second after a leaky ReLU), and a

@@ -158,19 +158,6 @@ ModelSpec experimentModel(const char* file)
     return r.spec.model;
 }
 
-// A model from a layer list; `input` replaces the [1, 28, 28] the parse validates against.
-ModelSpec handModel(const std::string& layersJson, std::vector<int64_t> input = {1, 28, 28})
-{
-    const std::string doc = R"({"data": {"source": "fashion-mnist"}, "model": {"input": [1, 28, 28], "layers": )"
-                            + layersJson + "}}";
-    const ParseResult r = parseExperiment(doc);
-    if (!r.ok())
-        qFatal("hand-made model: %s", r.errorText().c_str());
-    ModelSpec model = r.spec.model;
-    model.input = std::move(input);
-    return model;
-}
-
 // The networks compared fused against plain, by name.
 ModelSpec modelByName(const std::string& name)
 {
